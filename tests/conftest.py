@@ -1,0 +1,188 @@
+"""Fixtures: the database (SQLite, or a throwaway PostgreSQL with ``--db=postgresql``), the
+app, a real SMTP sink, two tenants with a person in every role, and logged-in clients.
+
+Each test starts from empty tables: rows are deleted after every test. (Rolling back a
+SAVEPOINT would not do here: live-server and browser tests use other connections.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
+
+from tests import factories
+from tests.support.smtpsink import SmtpSink
+from webapp import create_app, migrate
+from webapp.config import Settings
+from webapp.db import Base
+from webapp.models import Role
+
+PASSWORD = "correct horse battery"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="database engine the whole suite runs on")
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    engine_name: str
+    url: str  #: what the app uses (on PostgreSQL: ecoute_rw, under row-level security)
+    owner_url: str  #: what migrations and the per-test clean-up use
+
+
+@pytest.fixture(scope="session")
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+    if request.config.getoption("--db") == "postgresql":
+        from tests.support.pgcluster import PostgresCluster
+
+        with PostgresCluster() as cluster:
+            owner_url, rw_url = cluster.create_app_database()
+            yield _migrated(TestDatabase("postgresql", rw_url, owner_url), tmp_path_factory)
+        return
+    path = tmp_path_factory.mktemp("db") / "ecoute.sqlite3"
+    url = f"sqlite:///{path}"
+    yield _migrated(TestDatabase("sqlite", url, url), tmp_path_factory)
+
+
+def _migrated(db: TestDatabase, tmp_path_factory: pytest.TempPathFactory) -> TestDatabase:
+    data = tmp_path_factory.mktemp("data")
+    migrate.upgrade(Settings(data_dir=data, database_url=db.url, database_owner_url=db.owner_url,
+                             secret_key="x"))
+    return db
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def settings(database: TestDatabase, smtp: SmtpSink, tmp_path: Path) -> Settings:
+    return Settings(
+        env="test", data_dir=tmp_path, secret_key="test-secret-key", database_url=database.url,
+        database_owner_url=database.owner_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
+        base_url="http://127.0.0.1:5000", argon2_time_cost=1, mail_dir=tmp_path / "mail",
+    ).with_overrides({})
+
+
+@pytest.fixture
+def app(settings: Settings, database: TestDatabase, smtp: SmtpSink) -> Iterator[Flask]:
+    smtp.clear()
+    application = create_app(settings=settings)
+    application.config["TESTING"] = True
+    yield application
+    from webapp.db import get_database
+
+    get_database(application).dispose()
+    _empty_tables(database)
+
+
+def _empty_tables(db: TestDatabase) -> None:
+    engine = create_engine(db.owner_url)
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if db.engine_name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - table names from our metadata
+    engine.dispose()
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+@dataclass
+class TenantSet:
+    """One company with an account in every role, all with the password ``PASSWORD``."""
+
+    id: int
+    slug: str
+    users: dict[Role, factories.UserRef]
+
+
+@pytest.fixture
+def tenants(app: Flask) -> dict[str, TenantSet]:
+    """Two companies, A (French) and B (English), and the platform with its admin."""
+    with app.app_context():
+        platform = factories.make_platform_admin(email="root@ecoute.test", password=PASSWORD)
+        result = {"platform": TenantSet(platform.tenant_id, "platform", {Role.PLATFORM_ADMIN: platform})}
+        for key, locale in (("a", "fr"), ("b", "en")):
+            tenant_id = factories.make_tenant(slug=f"tenant-{key}", name=f"Entreprise {key.upper()}", locale=locale)
+            users = {
+                role: factories.make_user(tenant_id, email=f"{role.value}@{key}.test", role=role, password=PASSWORD)
+                for role in (Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF)
+            }
+            result[key] = TenantSet(tenant_id, f"tenant-{key}", users)
+    return result
+
+
+# --- clients -----------------------------------------------------------------------------
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Client:
+    """A test client that sends the CSRF token like the pages do, and logs in for real."""
+
+    def __init__(self, flask_client: FlaskClient) -> None:
+        self.raw = flask_client
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.raw.get(url, **kwargs)
+
+    def csrf_token(self) -> str:
+        page = self.raw.get("/password/forgot")
+        match = _CSRF.search(page.text)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def post(self, url: str, data: dict[str, str] | None = None, *, csrf: bool = True,
+             htmx: bool = False, **kwargs: Any) -> TestResponse:
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf_token())
+        headers = dict(kwargs.pop("headers", {}))
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.raw.post(url, data=data, headers=headers, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD) -> TestResponse:
+        response = self.post("/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.text
+        return response
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def login_as(app: Flask, tenants: dict[str, TenantSet]) -> Any:
+    """``login_as("a", Role.STAFF)`` gives a fresh client logged in as that person."""
+
+    def _login(tenant_key: str, role: Role) -> Client:
+        c = Client(app.test_client())
+        c.login(tenants[tenant_key].users[role].email)
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def settings_ip_limit(app: Flask) -> None:
+    """Lower the per-IP failure limit to 3 (below the per-account one)."""
+    app.config["ECOUTE"] = app.config["ECOUTE"].with_overrides({"login_max_failures_ip": 3})

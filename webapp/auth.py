@@ -1,0 +1,91 @@
+"""flask-login wiring and the one role policy every view uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, redirect, url_for
+from flask_login import LoginManager, current_user
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.errors import Forbidden
+from webapp.i18n import _l
+from webapp.models import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+#: Where each role lands after logging in.
+HOME_BY_ROLE = {
+    Role.PLATFORM_ADMIN: "admin.tenant_list",
+    Role.TENANT_ADMIN: "people.people_list",
+    Role.QUALITY_MANAGER: "calls.call_list",
+    Role.STAFF: "room.room_index",
+}
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Any:
+    try:
+        tenant_part, user_part = user_id.split(":")
+        tenant_id, uid = int(tenant_part), int(user_part)
+    except ValueError:
+        return None
+    return tenancy.load_user(tenant_id, uid)
+
+
+def requires_role(*roles: Role) -> Callable[[F], F]:
+    """Let only logged-in people with one of ``roles`` reach the view (403 otherwise)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        wrapper.ecoute_roles = roles  # type: ignore[attr-defined]  # read by the role tests
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def home_url() -> str:
+    """The landing page of the logged-in person's role."""
+    return url_for(HOME_BY_ROLE[current_user.role])
+
+
+def redirect_home() -> Response:
+    return redirect(home_url(), code=303)
+
+
+#: The menu of each role: (endpoint, label).
+NAV_BY_ROLE = {
+    Role.PLATFORM_ADMIN: [("admin.tenant_list", _l("Companies"))],
+    Role.TENANT_ADMIN: [("people.people_list", _l("People")), ("calls.call_list", _l("Calls")),
+                        ("room.room_index", _l("Customer room"))],
+    Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("room.room_index", _l("Customer room"))],
+    Role.STAFF: [("room.room_index", _l("Customer room"))],
+}
+
+
+def nav_items() -> list[tuple[str, str]]:
+    """The menu entries of the logged-in person."""
+    if not current_user.is_authenticated:
+        return []
+    return [(endpoint, str(label)) for endpoint, label in NAV_BY_ROLE[current_user.role]]
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.jinja_env.globals["nav_items"] = nav_items

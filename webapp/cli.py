@@ -1,0 +1,245 @@
+"""The ``ecoute`` operator command."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from webapp.config import ConfigError, Settings, load_settings
+from webapp.errors import AppError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    from webapp import create_app
+
+    app = create_app(settings=_settings())
+    with app.app_context():
+        yield app
+
+
+def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the app's own errors into a message and exit code 1 instead of a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AppError as err:
+            raise click.ClickException(str(err.message)) from None
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Écoute: operate the voice-of-the-customer platform."""
+
+
+# --- database ----------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations up to the latest."""
+    from webapp import migrate
+
+    migrate.upgrade(_settings())
+    click.echo("Database is up to date.")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the models (developers)."""
+    from webapp import migrate
+
+    migrate.revision(_settings(), message)
+
+
+# --- tenants -----------------------------------------------------------------------------
+
+
+@main.group()
+def tenant() -> None:
+    """Companies using Écoute."""
+
+
+@tenant.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Company name shown to its people.")
+@click.option("--admin-email", required=True, help="The first admin, who gets an invitation.")
+@click.option("--locale", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--retention-days", type=click.IntRange(1, 3650), default=None)
+@_fail_cleanly
+def tenant_create(slug: str, name: str, admin_email: str, locale: str, retention_days: int | None) -> None:
+    """Onboard a company and invite its first admin."""
+    from webapp import tenancy
+    from webapp.services import tenants
+
+    with _app() as app, tenancy.all_tenants_session() as session:
+        settings: Settings = app.config["ECOUTE"]
+        created = tenants.create_tenant(session, settings, name=name, slug=slug, default_locale=locale,
+                                        retention_days=retention_days or settings.default_retention_days,
+                                        admin_email=admin_email)
+        click.echo(f"Created {created.slug} ({created.name}); invitation sent to {admin_email}.")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List companies with their number of people."""
+    from webapp import tenancy
+    from webapp.services import tenants
+
+    with _app(), tenancy.all_tenants_session() as session:
+        rows = tenants.list_tenants(session)
+        if not rows:
+            click.echo("No company yet.")
+        for t, count in rows:
+            status = "suspended" if t.is_suspended else "active"
+            click.echo(f"{t.slug:<24} {t.name:<32} {t.default_locale}  {count:>4} people  {status}")
+
+
+@tenant.command("suspend")
+@click.argument("slug")
+@click.option("--reactivate", is_flag=True, help="Lift the suspension instead.")
+@_fail_cleanly
+def tenant_suspend(slug: str, reactivate: bool) -> None:
+    """Suspend a company (its people are logged out), or reactivate it."""
+    from webapp import tenancy
+    from webapp.services import tenants
+
+    with _app(), tenancy.all_tenants_session() as session:
+        found = tenants.find_by_slug(session, slug)
+        tenants.set_suspended(session, found, not reactivate)
+        click.echo(f"{found.slug} is {'active' if reactivate else 'suspended'}.")
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """People of a company."""
+
+
+@user.command("create")
+@click.option("--tenant", "slug", required=True, help="Short name of the company.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["tenant_admin", "quality_manager", "staff"]), required=True)
+@click.option("--name", default="")
+@click.option("--password", "with_password", is_flag=True,
+              help="Activate at once with a one-time password printed here, instead of an invitation.")
+@_fail_cleanly
+def user_create(slug: str, email: str, role: str, name: str, with_password: bool) -> None:
+    """Add someone to a company: prints an invitation link, or a one-time password."""
+    from webapp import tenancy
+    from webapp.models import Role
+    from webapp.services import accounts, tenants
+
+    with _app() as app:
+        with tenancy.all_tenants_session() as lookup:
+            tenant_id = tenants.find_by_slug(lookup, slug).id
+        with tenancy.tenant_session(tenant_id) as session:
+            home = tenants.get_tenant(session, tenant_id)
+            if with_password:
+                password = secrets.token_urlsafe(12)
+                tenants.upsert_active_user(session, home, email=email, role=Role(role), password=password, name=name)
+                click.echo(f"{email} can log in now with the one-time password: {password}")
+                return
+            accounts.create_invited_user(session, app.config["ECOUTE"], home, email=email, role=Role(role),
+                                         name=name)
+        click.echo(f"Invitation sent to {email}.")
+
+
+@main.group("platform-admin")
+def platform_admin() -> None:
+    """People who onboard companies."""
+
+
+@platform_admin.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@_fail_cleanly
+def platform_admin_create(email: str, name: str) -> None:
+    """Create (or reset) a platform admin; prints a one-time password."""
+    from webapp import tenancy
+    from webapp.models import Role
+    from webapp.services import tenants
+
+    password = secrets.token_urlsafe(12)
+    with _app(), tenancy.all_tenants_session() as session:
+        home = tenants.platform_tenant(session)
+        tenants.upsert_active_user(session, home, email=email, role=Role.PLATFORM_ADMIN, password=password, name=name)
+    click.echo(f"{email} can log in with the password: {password}")
+
+
+# --- demo and serving --------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Allow it even with ECOUTE_ENV=prod.")
+def demo(force: bool) -> None:
+    """Create or refresh the demo company and print its logins (new passwords each time)."""
+    _print_demo(force)
+
+
+def _print_demo(force: bool) -> None:
+    from webapp import tenancy
+    from webapp.i18n import role_label
+    from webapp.services.demo import refresh_demo
+
+    settings = _settings()
+    if settings.is_prod and not force:
+        raise click.UsageError("refusing to create demo logins in production (ECOUTE_ENV=prod); add --force")
+    with _app(), tenancy.all_tenants_session() as session:
+        logins = refresh_demo(session)
+        click.echo("\nDemo company “Maison Démo” is ready. Logins:")
+        for role, email, password in logins:
+            click.echo(f"  {role_label(role):<20} {email:<28} {password}")
+    click.echo(f"\nOpen {settings.base_url}/login\n")
+
+
+@main.command()
+def serve() -> None:
+    """Run the web app under gunicorn (infra/gunicorn.conf.py)."""
+    _settings()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    os.execv(gunicorn, [gunicorn, "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"])
+
+
+@main.command()
+def run() -> None:
+    """Migrate, refresh the demo company, print its logins and serve (the README's run command)."""
+    from webapp import migrate
+
+    migrate.upgrade(_settings())
+    _print_demo(force=False)
+    serve.callback()  # type: ignore[misc]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Settings: every knob of Écoute, parsed once from ``ECOUTE_*`` environment variables.
+
+This is the only module that reads ``os.environ``. The defaults give the embedded mode:
+a SQLite file and local folders under one data directory, nothing to install.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+LOCALES = ("fr", "en")
+ENVS = ("dev", "test", "prod")
+
+
+class ConfigError(Exception):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected one of yes/no, true/false, on/off, 1/0")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting with its default; built by :func:`load_settings`."""
+
+    env: str = "dev"
+    data_dir: Path = Path("var")
+    secret_key: str = ""
+    #: SQLAlchemy URL used at run time (on PostgreSQL: the ``ecoute_rw`` role, which owns nothing).
+    database_url: str = ""
+    #: URL used by migrations (on PostgreSQL: the owner role); defaults to ``database_url``.
+    database_owner_url: str = ""
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    proxy_hops: int = 0
+    default_locale: str = "fr"
+    #: Public base URL used in links sent by mail, e.g. ``https://ecoute.example.com``.
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_workers: int = 2
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "Écoute <no-reply@ecoute.local>"
+    #: Where mails are written when no SMTP host is set (embedded mode).
+    mail_dir: Path = Path("var/mail")
+    invitation_ttl_hours: int = 72
+    reset_ttl_minutes: int = 60
+    #: Failed logins allowed per account, and per client IP, within ``login_window_minutes``.
+    login_max_failures_account: int = 5
+    login_max_failures_ip: int = 20
+    login_window_minutes: int = 15
+    default_retention_days: int = 180
+    log_level: str = "INFO"
+    #: Argon2 time cost; tests lower it so hashing does not dominate the suite.
+    argon2_time_cost: int = 3
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """Return a copy with some fields replaced (used by tests instead of the environment)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return _finish(replace(self, **dict(overrides)))
+
+
+def _secret_from_file(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _finish(settings: Settings) -> Settings:
+    """Fill the defaults that depend on other settings and check the production rules."""
+    data = settings.data_dir.resolve()
+    changes: dict[str, Any] = {"data_dir": data}
+    if not settings.database_url:
+        changes["database_url"] = f"sqlite:///{data / 'ecoute.sqlite3'}"
+    if not settings.database_owner_url:
+        changes["database_owner_url"] = changes.get("database_url", settings.database_url)
+    if not settings.storage_url:
+        changes["storage_url"] = f"file://{data / 'media'}"
+    if settings.mail_dir == Path("var/mail"):
+        changes["mail_dir"] = data / "mail"
+    if not settings.secret_key:
+        if settings.env == "prod":
+            raise ConfigError("ECOUTE_SECRET_KEY is required when ECOUTE_ENV=prod")
+        changes["secret_key"] = _secret_from_file(data)
+    return replace(settings, **changes)
+
+
+_PARSERS: dict[str, Any] = {
+    "ENV": ("env", lambda n, v: _choice(n, v, ENVS)),
+    "DATA_DIR": ("data_dir", lambda n, v: Path(v)),
+    "SECRET_KEY": ("secret_key", lambda n, v: v),
+    "DATABASE_URL": ("database_url", lambda n, v: v),
+    "DATABASE_OWNER_URL": ("database_owner_url", lambda n, v: v),
+    "STORAGE_URL": ("storage_url", lambda n, v: v),
+    "S3_ENDPOINT_URL": ("s3_endpoint_url", lambda n, v: v),
+    "PROXY_HOPS": ("proxy_hops", _int),
+    "DEFAULT_LOCALE": ("default_locale", lambda n, v: _choice(n, v, LOCALES)),
+    "BASE_URL": ("base_url", lambda n, v: v.rstrip("/")),
+    "HOST": ("host", lambda n, v: v),
+    "PORT": ("port", lambda n, v: _int(n, v, 1)),
+    "WEB_WORKERS": ("web_workers", lambda n, v: _int(n, v, 1)),
+    "SMTP_HOST": ("smtp_host", lambda n, v: v),
+    "SMTP_PORT": ("smtp_port", lambda n, v: _int(n, v, 1)),
+    "SMTP_USER": ("smtp_user", lambda n, v: v),
+    "SMTP_PASSWORD": ("smtp_password", lambda n, v: v),
+    "SMTP_STARTTLS": ("smtp_starttls", _bool),
+    "SMTP_SSL": ("smtp_ssl", _bool),
+    "MAIL_FROM": ("mail_from", lambda n, v: v),
+    "MAIL_DIR": ("mail_dir", lambda n, v: Path(v)),
+    "INVITATION_TTL_HOURS": ("invitation_ttl_hours", lambda n, v: _int(n, v, 1)),
+    "RESET_TTL_MINUTES": ("reset_ttl_minutes", lambda n, v: _int(n, v, 1)),
+    "LOGIN_MAX_FAILURES_ACCOUNT": ("login_max_failures_account", lambda n, v: _int(n, v, 1)),
+    "LOGIN_MAX_FAILURES_IP": ("login_max_failures_ip", lambda n, v: _int(n, v, 1)),
+    "LOGIN_WINDOW_MINUTES": ("login_window_minutes", lambda n, v: _int(n, v, 1)),
+    "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
+    "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
+    "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse ``ECOUTE_*`` variables strictly into a frozen :class:`Settings`.
+
+    Raises :class:`ConfigError` naming the variable when a value cannot be used.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for suffix, (field, parse) in _PARSERS.items():
+        name = f"ECOUTE_{suffix}"
+        raw = env.get(name)
+        if raw is not None and raw != "":
+            values[field] = parse(name, raw)
+    return _finish(Settings(**values))

@@ -1,0 +1,138 @@
+"""Engine, Base, and the one place that commits: once per request, after the view.
+
+A request's Session is opened by :mod:`webapp.tenancy` (it decides which tenant it is
+bound to); this module only owns the engine and the commit/rollback point.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use webapp.db.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def enum_values(enum_class: type[enum.Enum]) -> list[str]:
+    """Store enums by value (``"tenant_admin"``), not by Python name."""
+    return [str(member.value) for member in enum_class]
+
+
+def utcnow() -> datetime:
+    """The current time, aware and in UTC (the only clock the models use)."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; on SQLite, turn on foreign keys and WAL for every connection."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # Any: DB-API objects
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Database:
+    """The engine and session factory of one app."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_database(app: Flask) -> Database:
+    db: Database = app.extensions["ecoute.db"]
+    return db
+
+
+AfterCommit = Callable[[], None]
+
+
+def after_commit(session: Session, action: AfterCommit) -> None:
+    """Run ``action`` once this Session's transaction has committed (mails, for instance)."""
+    session.info.setdefault("after_commit", []).append(action)
+
+
+def commit(session: Session) -> None:
+    """Commit, then run the actions registered with :func:`after_commit`."""
+    session.commit()
+    actions: list[AfterCommit] = session.info.pop("after_commit", [])
+    for action in actions:
+        action()
+
+
+def mark_for_rollback() -> None:
+    """Make this request roll back instead of committing (called by the error handlers)."""
+    g.ecoute_rollback = True
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["ecoute.db"] = Database(app.config["ECOUTE"].database_url)
+
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        session: Session | None = g.pop("ecoute_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 500 and not g.get("ecoute_rollback"):
+                commit(session)
+            else:
+                session.rollback()
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("ecoute_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()

@@ -1,0 +1,129 @@
+"""Errors: the AppError hierarchy and the handlers that answer as page, htmx fragment or JSON."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask_babel import LazyString
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from webapp.db import mark_for_rollback
+from webapp.i18n import _, _l
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """Root of the errors the app raises on purpose."""
+
+    status = 500
+    code = "error"
+
+    def __init__(self, message: str | LazyString | None = None, code: str | None = None) -> None:
+        super().__init__(str(message) if message is not None else self.code)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class UserError(AppError):
+    """Something the user can fix; shown to them, not logged as an error."""
+
+    status = 422
+    code = "invalid"
+
+
+class NotFound(AppError):
+    """Missing, or not yours: both look the same."""
+
+    status = 404
+    code = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__(_l("This page does not exist, or you cannot see it."))
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__(_l("Your role does not give access to this page."))
+
+
+class TooManyAttempts(UserError):
+    status = 429
+    code = "throttled"
+
+
+class RetryableError(AppError):
+    """A job may succeed if tried again (network, S3 5xx, timeouts)."""
+
+
+class PermanentError(AppError):
+    """A job cannot succeed; the message is shown to the user."""
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/kiosk/")) or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, code: str, message: str, reference: str | None = None) -> Response:
+    if _wants_json():
+        body = {"code": code, "message": message}
+        if reference:
+            body["reference"] = reference
+        resp = jsonify(body)
+    elif request.headers.get("HX-Request"):
+        resp = make_response(render_template("partials/_flash.html", category="error", message=message))
+        resp.headers["HX-Retarget"] = "#flash"
+        resp.headers["HX-Reswap"] = "innerHTML"
+    else:
+        template = f"errors/{status}.html" if status in (400, 403, 404, 429, 500) else "errors/generic.html"
+        try:
+            resp = make_response(render_template(template, message=message, reference=reference, status=status))
+        except Exception:  # the 500 page must render even when templates' helpers fail
+            resp = make_response(f"<h1>Erreur / Error {status}</h1><p>{reference or ''}</p>")
+    resp.status_code = status
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(err: AppError) -> Response:
+        mark_for_rollback()
+        return _respond(err.status, err.code, str(err.message or ""))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_err: CSRFError) -> Response:
+        mark_for_rollback()
+        return _respond(
+            400, "csrf", _("The form has expired or was sent from elsewhere. Reload the page and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        mark_for_rollback()
+        status = err.code or 500
+        if status == 404:
+            return _respond(404, "not_found", str(NotFound().message))
+        if status == 405:
+            return _respond(405, "method_not_allowed", _("This address does not accept that request."))
+        return _respond(status, "http_error", err.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        mark_for_rollback()
+        reference = secrets.token_hex(3).upper()
+        g.error_reference = reference
+        log.exception("unexpected error, reference %s", reference)
+        return _respond(
+            500,
+            "internal",
+            _("Something went wrong on our side. If it happens again, give support this reference: %(ref)s",
+              ref=reference),
+            reference,
+        )

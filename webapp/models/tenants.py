@@ -1,0 +1,33 @@
+"""Tenants: the companies that use Écoute. The table itself is not tenant-scoped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.db import Base, utcnow
+
+PLATFORM_SLUG = "platform"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short identifier used in URLs and commands, e.g. ``maison-demo``.
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: Language of the interface and of mails for people who have not chosen one.
+    default_locale: Mapped[str] = mapped_column(String(5), default="fr")
+    #: How long recordings are kept, in days, before they are erased.
+    retention_days: Mapped[int] = mapped_column(default=180)
+    #: The internal tenant that holds the platform admins; never listed nor suspended.
+    is_platform: Mapped[bool] = mapped_column(default=False)
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None

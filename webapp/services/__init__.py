@@ -1,0 +1,1 @@
+"""Business operations per area. No Flask imports: views and commands call these."""

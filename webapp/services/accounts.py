@@ -1,0 +1,270 @@
+"""People: logging in, invitations, roles, deactivation, passwords and language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp import tenancy
+from webapp.config import LOCALES, Settings
+from webapp.db import utcnow
+from webapp.errors import NotFound, TooManyAttempts, UserError
+from webapp.i18n import _
+from webapp.mail import send_after_commit
+from webapp.models import Role, Tenant, User, UserStatus
+from webapp.models.security import TokenPurpose
+from webapp.models.users import TENANT_ROLES
+from webapp.passwords import hash_password, verify_password
+from webapp.services import audit, throttle, tokens
+from webapp.services.validation import clean_email, clean_name, clean_password
+
+
+def _link(settings: Settings, path: str) -> str:
+    return f"{settings.base_url}{path}"
+
+
+# --- logging in ------------------------------------------------------------------------
+
+
+def authenticate(email: str, password: str, ip: str, settings: Settings,
+                 tenant_slug: str | None = None) -> list[User]:
+    """Check a login; return the matching active account(s) (detached).
+
+    More than one is returned only when the same e-mail and password open accounts in
+    several companies and ``tenant_slug`` does not pick one: the view then asks which.
+    Raises :class:`UserError` (wrong credentials, deactivated, suspended) or
+    :class:`TooManyAttempts`; failures are recorded for throttling either way.
+    """
+    email = (email or "").strip().lower()
+    keys = [throttle.key("account", email), throttle.key("ip", ip)]
+    counts = throttle.count_recent(keys, settings)
+    if (counts[keys[0]] >= settings.login_max_failures_account
+            or counts[keys[1]] >= settings.login_max_failures_ip):
+        raise TooManyAttempts(
+            _("Too many failed attempts. Wait %(minutes)d minutes and try again, or reset your password.",
+              minutes=settings.login_window_minutes)
+        )
+    candidates = tenancy.find_login_candidates(email) if email and len(email) <= 254 else []
+    matched = [u for u in candidates if verify_password(u.password_hash, password)]
+    if not candidates:
+        verify_password(None, password)  # same time whether or not the account exists
+    if not matched:
+        throttle.record_failure(keys)
+        raise UserError(_("Wrong e-mail or password."), "bad_credentials")
+    if tenant_slug:
+        matched = [u for u in matched if u.tenant.slug == tenant_slug] or matched
+    usable = [u for u in matched if u.is_active and not u.tenant.is_suspended]
+    if not usable:
+        if all(u.tenant.is_suspended for u in matched):
+            raise UserError(_("Your company's access to Écoute is suspended. Contact your administrator."),
+                            "tenant_suspended")
+        raise UserError(_("This account has been deactivated. Ask your company's administrator."),
+                        "account_deactivated")
+    throttle.clear([keys[0]])
+    return usable
+
+
+def record_login(session: Session, user_id: int) -> None:
+    """Note the time of a successful login."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.last_login_at = utcnow()
+
+
+def set_locale(session: Session, user_id: int, locale: str) -> None:
+    """Remember the interface language a person chose."""
+    if locale not in LOCALES:
+        raise UserError(_("This language is not available."), "locale_invalid")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user.locale = locale
+
+
+# --- people of a tenant -----------------------------------------------------------------
+
+
+def list_people(session: Session) -> list[User]:
+    """Everyone in the session's tenant, admins first, then by e-mail."""
+    order = {r: i for i, r in enumerate(TENANT_ROLES)}
+    people = list(session.scalars(select(User).order_by(User.email)))
+    return sorted(people, key=lambda u: (order.get(u.role, 9), u.email))
+
+
+def get_person(session: Session, user_id: int) -> User:
+    """A person of the session's tenant by id; :class:`NotFound` otherwise."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def _clean_role(raw: str) -> Role:
+    try:
+        role = Role(raw)
+    except ValueError:
+        role = None
+    if role not in TENANT_ROLES:
+        raise UserError(_("Choose a role from the list."), "role_invalid")
+    return role
+
+
+def _send_invitation(session: Session, settings: Settings, user: User, tenant: Tenant,
+                     inviter_name: str) -> None:
+    raw = tokens.issue(session, user, TokenPurpose.INVITATION, timedelta(hours=settings.invitation_ttl_hours))
+    send_after_commit(session, user.email, "invitation", user.locale or tenant.default_locale,
+                      tenant_name=tenant.name, inviter=inviter_name, link=_link(settings, f"/invitation/{raw}"),
+                      hours=settings.invitation_ttl_hours)
+
+
+def create_invited_user(session: Session, settings: Settings, tenant: Tenant, *, email: str, role: Role,
+                        name: str = "", inviter: User | None = None) -> User:
+    """Create a person in ``tenant`` and mail them an invitation link (after commit)."""
+    email = clean_email(email)
+    name = clean_name(name, required=False)
+    user = User(tenant_id=tenant.id, email=email, name=name, role=role, status=UserStatus.INVITED,
+                invited_by_id=inviter.id if inviter is not None and inviter.tenant_id == tenant.id else None)
+    session.add(user)
+    session.flush()
+    _send_invitation(session, settings, user, tenant, inviter.display_name if inviter else "Écoute")
+    audit.record(session, tenant_id=tenant.id, actor=inviter, action="user.invited", target=f"user:{user.id}",
+                 role=str(role))
+    return user
+
+
+def invite(session: Session, settings: Settings, actor: User, *, email: str, role: str, name: str = "") -> User:
+    """A tenant admin invites someone into their own company."""
+    tenant = session.get(Tenant, actor.tenant_id)
+    assert tenant is not None  # noqa: S101 - the actor was loaded through this tenant
+    if session.scalar(select(User.id).where(User.email == clean_email(email))) is not None:
+        raise UserError(_("Someone with this e-mail address is already in this company."), "email_taken")
+    return create_invited_user(session, settings, tenant, email=email, role=_clean_role(role), name=name,
+                               inviter=actor)
+
+
+def resend_invitation(session: Session, settings: Settings, actor: User, user: User) -> None:
+    """Send a fresh invitation link; the earlier one stops working."""
+    if user.status != UserStatus.INVITED:
+        raise UserError(_("This person has already accepted the invitation."), "not_invited")
+    _send_invitation(session, settings, user, user.tenant, actor.display_name)
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.invitation_resent",
+                 target=f"user:{user.id}")
+
+
+def revoke_invitation(session: Session, actor: User, user: User) -> None:
+    """Cancel an invitation that was not accepted yet; the person is removed."""
+    if user.status != UserStatus.INVITED:
+        raise UserError(_("This person has already accepted the invitation."), "not_invited")
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.invitation_revoked",
+                 target=f"user:{user.id}", email=user.email)
+    session.delete(user)
+
+
+def _active_admins(session: Session) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(User)
+        .where(User.role == Role.TENANT_ADMIN, User.status == UserStatus.ACTIVE)
+    ) or 0)
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    if user.role == Role.TENANT_ADMIN and user.status == UserStatus.ACTIVE and _active_admins(session) <= 1:
+        raise UserError(_("Your company needs at least one active administrator. Name another one first."),
+                        "last_admin")
+
+
+def change_role(session: Session, actor: User, user: User, role: str) -> None:
+    """Give a person another role (a company always keeps one active admin)."""
+    new_role = _clean_role(role)
+    if new_role == user.role:
+        return
+    if user.role == Role.TENANT_ADMIN:
+        _keep_an_admin(session, user)
+    old = user.role
+    user.role = new_role
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.role_changed",
+                 target=f"user:{user.id}", before=str(old), after=str(new_role))
+
+
+def deactivate(session: Session, actor: User, user: User) -> None:
+    """Stop a person from logging in; their history stays."""
+    if user.id == actor.id:
+        raise UserError(_("You cannot deactivate your own account."), "self_deactivate")
+    if user.status == UserStatus.DEACTIVATED:
+        return
+    _keep_an_admin(session, user)
+    user.status = UserStatus.DEACTIVATED
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.deactivated",
+                 target=f"user:{user.id}")
+
+
+def reactivate(session: Session, actor: User, user: User) -> None:
+    """Let a deactivated person log in again (or accept their invitation, if they never did)."""
+    if user.status != UserStatus.DEACTIVATED:
+        return
+    user.status = UserStatus.ACTIVE if user.password_hash else UserStatus.INVITED
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.reactivated",
+                 target=f"user:{user.id}")
+
+
+# --- links: invitations and password resets ---------------------------------------------
+
+
+def invitation_for(session: Session, raw: str) -> User:
+    """The invited person behind a link, without using it up."""
+    token = tokens.consume(session, raw, TokenPurpose.INVITATION, peek=True)
+    return _usable_link_user(token.user, UserStatus.INVITED)
+
+
+def _usable_link_user(user: User, expected: UserStatus) -> User:
+    if user.tenant.is_suspended:
+        raise UserError(_("Your company's access to Écoute is suspended. Contact your administrator."),
+                        "tenant_suspended")
+    if user.status != expected:
+        raise UserError(_("This link cannot be used any more. Ask for a new one."), "token_used")
+    return user
+
+
+def accept_invitation(session: Session, raw: str, *, password: str, name: str) -> User:
+    """Set the password (and name) of an invited person, who becomes active."""
+    token = tokens.consume(session, raw, TokenPurpose.INVITATION)
+    user = _usable_link_user(token.user, UserStatus.INVITED)
+    user.name = clean_name(name, required=True)
+    user.password_hash = hash_password(clean_password(password, user.email))
+    user.status = UserStatus.ACTIVE
+    audit.record(session, tenant_id=user.tenant_id, actor=user, action="user.joined", target=f"user:{user.id}")
+    return user
+
+
+def request_password_reset(settings: Settings, email: str, ip: str) -> None:
+    """Mail a reset link to every active account with this e-mail; say nothing about which exist.
+
+    At most 3 requests per address per throttle window, so the form cannot flood a mailbox.
+    """
+    email = clean_email(email)
+    key = throttle.key("reset", email)
+    if throttle.count_recent([key], settings)[key] >= 3:
+        return
+    throttle.record_failure([key])
+    for candidate in tenancy.find_login_candidates(email):
+        if not candidate.is_active or candidate.tenant.is_suspended:
+            continue
+        with tenancy.tenant_session(candidate.tenant_id) as session:
+            user = session.get(User, candidate.id)
+            assert user is not None  # noqa: S101 - just found through the same tenant
+            raw = tokens.issue(session, user, TokenPurpose.RESET, timedelta(minutes=settings.reset_ttl_minutes))
+            send_after_commit(session, user.email, "reset", user.locale or user.tenant.default_locale,
+                              tenant_name=user.tenant.name, link=_link(settings, f"/password/reset/{raw}"),
+                              minutes=settings.reset_ttl_minutes)
+
+
+def reset_password(session: Session, raw: str, password: str) -> User:
+    """Set a new password through a reset link (single use)."""
+    token = tokens.consume(session, raw, TokenPurpose.RESET)
+    user = _usable_link_user(token.user, UserStatus.ACTIVE)
+    user.password_hash = hash_password(clean_password(password, user.email))
+    audit.record(session, tenant_id=user.tenant_id, actor=user, action="user.password_reset",
+                 target=f"user:{user.id}")
+    return user

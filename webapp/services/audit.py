@@ -1,0 +1,20 @@
+"""Writing to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from webapp.models import AuditEvent, User
+
+
+def record(session: Session, *, tenant_id: int, actor: User | None, action: str, target: str = "",
+           **details: Any) -> AuditEvent:
+    """Add one audit event; ``actor`` is None for the platform or an operator command."""
+    actor_id = actor.id if actor is not None and actor.tenant_id == tenant_id else None
+    if actor is not None and actor_id is None:
+        details.setdefault("by", "platform")
+    event = AuditEvent(tenant_id=tenant_id, actor_id=actor_id, action=action, target=target, details=details)
+    session.add(event)
+    return event

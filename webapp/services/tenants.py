@@ -1,0 +1,110 @@
+"""Tenants: onboarding companies, suspending them, and the platform's own tenant."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp.config import LOCALES, Settings
+from webapp.db import utcnow
+from webapp.errors import NotFound, UserError
+from webapp.i18n import _
+from webapp.models import Role, Tenant, User, UserStatus
+from webapp.models.tenants import PLATFORM_SLUG
+from webapp.passwords import hash_password
+from webapp.services import accounts, audit
+from webapp.services.validation import clean_email, clean_int, clean_name, clean_password, clean_slug
+
+
+def list_tenants(session: Session) -> list[tuple[Tenant, int]]:
+    """Every company (not the platform's own tenant) with its number of people, newest first."""
+    counts = people_counts(session)
+    tenants = session.scalars(
+        select(Tenant).where(Tenant.is_platform.is_(False)).order_by(Tenant.created_at.desc(), Tenant.id.desc())
+    )
+    return [(t, int(counts.get(t.id, 0))) for t in tenants]
+
+
+def people_counts(session: Session) -> dict[int, int]:
+    """Number of people per tenant id (needs the platform admin's all-tenants Session)."""
+    rows = session.execute(select(User.tenant_id, func.count()).group_by(User.tenant_id)).tuples()
+    return {tenant_id: int(n) for tenant_id, n in rows}
+
+
+def get_tenant(session: Session, tenant_id: int) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None or tenant.is_platform:
+        raise NotFound()
+    return tenant
+
+
+def find_by_slug(session: Session, slug: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug.strip().lower()))
+    if tenant is None:
+        raise NotFound()
+    return tenant
+
+
+def create_tenant(session: Session, settings: Settings, *, name: str, slug: str, default_locale: str,
+                  retention_days: str | int, admin_email: str, actor: User | None = None) -> Tenant:
+    """Onboard a company and invite its first admin (the mail leaves after commit).
+
+    Needs an all-tenants Session: the new admin belongs to the new tenant, not the actor's.
+    """
+    name = clean_name(name, required=True)
+    slug = clean_slug(slug)
+    if default_locale not in LOCALES:
+        raise UserError(_("Choose French or English."), "locale_invalid")
+    retention = clean_int(str(retention_days), minimum=1, maximum=3650,
+                          message=_("Keep recordings between 1 and 3650 days."))
+    admin_email = clean_email(admin_email)
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise UserError(_("Another company already uses the short name “%(slug)s”.", slug=slug), "slug_taken")
+    tenant = Tenant(name=name, slug=slug, default_locale=default_locale, retention_days=retention)
+    session.add(tenant)
+    session.flush()
+    audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.created", target=f"tenant:{tenant.id}")
+    accounts.create_invited_user(session, settings, tenant, email=admin_email, role=Role.TENANT_ADMIN, inviter=actor)
+    return tenant
+
+
+def set_suspended(session: Session, tenant: Tenant, suspended: bool, actor: User | None = None) -> None:
+    """Suspend (its people are logged out and cannot log in) or reactivate a company."""
+    if tenant.is_platform:
+        raise NotFound()
+    if suspended == tenant.is_suspended:
+        return
+    tenant.suspended_at = utcnow() if suspended else None
+    audit.record(session, tenant_id=tenant.id, actor=actor,
+                 action="tenant.suspended" if suspended else "tenant.reactivated", target=f"tenant:{tenant.id}")
+
+
+def platform_tenant(session: Session) -> Tenant:
+    """The internal tenant that holds platform admins, created on first use."""
+    tenant = session.scalar(select(Tenant).where(Tenant.is_platform.is_(True)))
+    if tenant is None:
+        tenant = Tenant(name="Écoute", slug=PLATFORM_SLUG, default_locale="fr", is_platform=True)
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def upsert_active_user(session: Session, tenant: Tenant, *, email: str, role: Role, password: str,
+                       name: str = "") -> User:
+    """Create or refresh an active account with a known password (operator commands, demo).
+
+    Needs an all-tenants Session or one bound to ``tenant``.
+    """
+    email = clean_email(email)
+    clean_password(password, email)
+    user = next((u for u in session.scalars(select(User).where(User.email == email)) if u.tenant_id == tenant.id),
+                None)
+    if user is None:
+        user = User(tenant_id=tenant.id, email=email, role=role)
+        session.add(user)
+    user.role = role
+    user.name = clean_name(name, required=False) or user.name
+    user.status = UserStatus.ACTIVE
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user

@@ -1,0 +1,240 @@
+"""THE tenant module: which tenant a Session may see, enforced in one place.
+
+Wall 1 (every engine): a Session is bound to one tenant when it is created
+(``session.info["tenant_id"]``). An ORM listener adds ``tenant_id = <bound>`` to every
+SELECT, UPDATE and DELETE that touches a :class:`TenantScoped` model, and stamps
+``tenant_id`` on new rows. A Session with no tenant that touches tenant data raises
+:class:`TenantNotBound` (it fails closed).
+
+Wall 2 (PostgreSQL): row-level security policies (created in the migrations) compare
+``tenant_id`` with the transaction-local setting ``app.tenant_id``, set here when the
+Session begins a transaction. A query that escaped wall 1 sees no rows.
+
+The only opt-out is ``all_tenants=True``. It is opened by :func:`all_tenants_session`
+(operator commands, login lookup) and by :func:`request_session` for platform admins in
+the admin views; reviewers grep for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import ForeignKey, select, text
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+from sqlalchemy.orm.session import SessionTransaction
+
+from webapp.db import get_database
+
+
+class TenantNotBound(RuntimeError):
+    """Tenant data was touched in a Session that is bound to no tenant."""
+
+
+class TenantMismatch(RuntimeError):
+    """A row of one tenant was written in a Session bound to another."""
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned model: an indexed, non-null ``tenant_id``."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy declared_attr
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+def _opted_out(state: ORMExecuteState) -> bool:
+    return bool(state.session.info.get("all_tenants") or state.execution_options.get("all_tenants"))
+
+
+def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+
+
+def _confine_to_tenant(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_relationship_load:
+        return  # inherits the criteria of the statement that loaded the parent
+    if not (state.is_select or state.is_update or state.is_delete) or _opted_out(state):
+        return
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None:
+        if _touches_tenant_data(state):
+            raise TenantNotBound("tenant data queried in a Session bound to no tenant")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+def _stamp_tenant(session: Session, _flush_context: Any, _instances: Any) -> None:
+    if session.info.get("all_tenants"):
+        return
+    tenant_id = session.info.get("tenant_id")
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            raise TenantNotBound(f"cannot write {type(obj).__name__} in a Session bound to no tenant")
+        if obj in session.new and obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise TenantMismatch(f"{type(obj).__name__} of tenant {obj.tenant_id} in tenant {tenant_id}")
+
+
+def _set_rls_context(session: Session, _transaction: SessionTransaction, connection: Any) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get("tenant_id")
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.all_tenants', :a, true)"),
+        {"t": "" if tenant_id is None else str(tenant_id), "a": "on" if session.info.get("all_tenants") else ""},
+    )
+
+
+def _install_listeners() -> None:
+    from sqlalchemy import event
+
+    if not event.contains(Session, "do_orm_execute", _confine_to_tenant):
+        event.listen(Session, "do_orm_execute", _confine_to_tenant)
+        event.listen(Session, "before_flush", _stamp_tenant)
+        event.listen(Session, "after_begin", _set_rls_context)
+
+
+_install_listeners()
+
+
+def open_session(tenant_id: int | None = None, *, all_tenants: bool = False) -> Session:
+    """Open a Session of the current app bound to ``tenant_id`` (or to every tenant)."""
+    session = get_database(current_app).sessionmaker()
+    session.info["tenant_id"] = tenant_id
+    session.info["all_tenants"] = all_tenants
+    return session
+
+
+@contextmanager
+def tenant_session(tenant_id: int | None, *, all_tenants: bool = False) -> Iterator[Session]:
+    """A Session bound to one tenant for a job or a command: committed on success, else rolled back."""
+    from webapp.db import commit
+
+    session = open_session(tenant_id, all_tenants=all_tenants)
+    try:
+        yield session
+        commit(session)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def all_tenants_session() -> Any:
+    """A Session that sees every tenant: for operator commands and the login lookup only."""
+    return tenant_session(None, all_tenants=True)
+
+
+# --- the request's Session --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making the request, as far as tenancy is concerned."""
+
+    tenant_id: int
+    is_platform_admin: bool
+
+
+def _current_principal() -> Principal | None:
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return Principal(current_user.tenant_id, current_user.is_platform_admin)
+    return None
+
+
+def bind_request(tenant_id: int) -> None:
+    """Bind this anonymous request to a tenant named by a signed token (invitation, reset).
+
+    Must be called before the request's Session is first used.
+    """
+    if "ecoute_session" in g:
+        raise RuntimeError("the request's Session is already open; bind it before first use")
+    g.ecoute_bound_tenant = tenant_id
+
+
+def request_session() -> Session:
+    """The request's Session, opened on first use and bound to the principal's tenant.
+
+    Platform admins get an all-tenants Session in the admin views only; everyone else's is
+    confined to their own tenant; anonymous requests see no tenant data unless bound by
+    :func:`bind_request`. :mod:`webapp.db` commits it after the view.
+    """
+    session: Session | None = g.get("ecoute_session")
+    if session is not None:
+        return session
+    principal = _current_principal()
+    if principal is not None:
+        all_tenants = principal.is_platform_admin and request.blueprint == "admin"
+        session = open_session(None if all_tenants else principal.tenant_id, all_tenants=all_tenants)
+    else:
+        session = open_session(g.get("ecoute_bound_tenant"))
+    g.ecoute_session = session
+    return session
+
+
+def current_tenant_id() -> int | None:
+    """The tenant the request is confined to (None when anonymous or all-tenants)."""
+    if not has_request_context():
+        return None
+    tenant_id: int | None = request_session().info.get("tenant_id")
+    return tenant_id
+
+
+# --- principals --------------------------------------------------------------------------
+
+
+def load_user(tenant_id: int, user_id: int) -> Any:
+    """Load a logged-in user for flask-login, through a Session bound to their tenant.
+
+    Returns None (which logs the person out) when the user is gone or not active, or when
+    their tenant is suspended. The returned object is detached: read-only for the request.
+    """
+    from webapp.models import Tenant, User
+
+    with tenant_session(tenant_id) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        tenant = session.get(Tenant, tenant_id)
+        if tenant is None or tenant.is_suspended:
+            return None
+        session.expunge_all()
+        return user
+
+
+def find_login_candidates(email: str) -> list[Any]:
+    """Every account with this e-mail, in any tenant, with its tenant loaded (login only).
+
+    The one cross-tenant read a person can trigger: the e-mail alone says nothing about
+    which company the person belongs to, so all accounts are tried against the password.
+    """
+    from sqlalchemy.orm import joinedload
+
+    from webapp.models import User
+
+    with all_tenants_session() as session:
+        users = list(
+            session.scalars(select(User).options(joinedload(User.tenant)).where(User.email == email)).unique()
+        )
+        session.expunge_all()
+        return users
+

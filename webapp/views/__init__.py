@@ -1,0 +1,1 @@
+"""One thin blueprint per area."""

@@ -1,0 +1,130 @@
+"""Logging in and out, invitations, password resets, language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.auth import redirect_home
+from webapp.errors import UserError
+from webapp.i18n import _
+from webapp.models.security import TokenPurpose
+from webapp.services import accounts, tokens
+from webapp.views.helpers import client_ip, form_error, me, render, settings
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.get("/")
+def home() -> Response:
+    if current_user.is_authenticated:
+        return redirect_home()
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect_home()
+        return render("pages/auth/login.html", form={})
+    try:
+        users = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""),
+                                      client_ip(), settings(), request.form.get("company") or None)
+    except UserError as err:
+        return form_error("pages/auth/login.html", err)
+    if len(users) > 1:
+        return render("pages/auth/login.html", form=request.form, companies=[u.tenant for u in users])
+    login_user(users[0])
+    session.pop("locale", None)
+    accounts.record_login(tenancy.request_session(), users[0].id)
+    return redirect_home()
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def password_forgot() -> Response:
+    if request.method == "GET":
+        return render("pages/auth/forgot.html", form={})
+    try:
+        accounts.request_password_reset(settings(), request.form.get("email", ""), client_ip())
+    except UserError as err:
+        return form_error("pages/auth/forgot.html", err)
+    flash(_("If an account uses this address, we have sent it a link to choose a new password. "
+            "Check your mailbox."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _link_error(err: UserError) -> Response:
+    return form_error("pages/auth/link_invalid.html", err)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str) -> Response:
+    try:
+        tenancy.bind_request(tokens.tenant_of(token))
+        tokens.consume(tenancy.request_session(), token, TokenPurpose.RESET, peek=True)
+    except UserError as err:
+        return _link_error(err)
+    if request.method == "GET":
+        return render("pages/auth/reset.html", form={}, token=token)
+    try:
+        _check_confirmation()
+        accounts.reset_password(tenancy.request_session(), token, request.form.get("password", ""))
+    except UserError as err:
+        return form_error("pages/auth/reset.html", err, token=token)
+    logout_user()
+    flash(_("Your password has been changed. You can log in with it now."), "success")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation_accept(token: str) -> Response:
+    try:
+        tenancy.bind_request(tokens.tenant_of(token))
+        user = accounts.invitation_for(tenancy.request_session(), token)
+    except UserError as err:
+        return _link_error(err)
+    context = {"token": token, "invited_email": user.email, "tenant_name": user.tenant.name}
+    if request.method == "GET":
+        return render("pages/auth/invitation.html", form={"name": user.name}, **context)
+    try:
+        _check_confirmation()
+        accounts.accept_invitation(tenancy.request_session(), token, password=request.form.get("password", ""),
+                                   name=request.form.get("name", ""))
+    except UserError as err:
+        return form_error("pages/auth/invitation.html", err, **context)
+    logout_user()
+    flash(_("Welcome! Your account is ready: log in with your e-mail and new password."), "success")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _check_confirmation() -> None:
+    if request.form.get("password") != request.form.get("password_confirm"):
+        raise UserError(_("The two passwords are different. Type the same password twice."), "mismatch")
+
+
+@bp.post("/locale")
+def locale_set() -> Response:
+    locale = request.form.get("locale", "")
+    if current_user.is_authenticated:
+        accounts.set_locale(tenancy.request_session(), me().id, locale)
+    session["locale"] = locale if locale in ("fr", "en") else None
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("auth.home")
+    return redirect(target, code=303)
+
+
+@bp.get("/account")
+@login_required
+def account() -> Response:
+    return render("pages/auth/account.html")

@@ -1,0 +1,56 @@
+"""What every view needs: htmx-aware rendering, settings, the current user, form errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, make_response, render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.config import Settings
+from webapp.db import mark_for_rollback
+from webapp.errors import UserError
+from webapp.models import User
+
+
+def settings() -> Settings:
+    s: Settings = current_app.config["ECOUTE"]
+    return s
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(page: str, partial: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Render the full page, or only ``partial`` for an htmx request (one URL, two renderings)."""
+    template = partial if partial is not None and is_htmx() else page
+    resp = make_response(render_template(template, **context), status)
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+def form_error(page: str, err: UserError, partial: str | None = None, **context: Any) -> Response:
+    """Re-render a form with the error and what was typed; status 422; nothing is saved."""
+    mark_for_rollback()
+    return render(page, partial, status=err.status, error=str(err.message), form=request.form, **context)
+
+
+def me() -> User:
+    """The logged-in person, loaded through the request's tenant-bound Session (writable)."""
+    user = tenancy.request_session().get(User, current_user.id)
+    if user is None:  # deleted between the loader and now
+        raise UserError("gone")
+    return user
+
+
+def actor() -> User:
+    """The logged-in person as loaded at the start of the request (read-only)."""
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
