@@ -35,27 +35,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @dataclass(frozen=True)
-class TestDatabase:
+class DatabaseUnderTest:
     engine_name: str
     url: str  #: what the app uses (on PostgreSQL: ecoute_rw, under row-level security)
     owner_url: str  #: what migrations and the per-test clean-up use
 
 
 @pytest.fixture(scope="session")
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     if request.config.getoption("--db") == "postgresql":
         from tests.support.pgcluster import PostgresCluster
 
         with PostgresCluster() as cluster:
             owner_url, rw_url = cluster.create_app_database()
-            yield _migrated(TestDatabase("postgresql", rw_url, owner_url), tmp_path_factory)
+            yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url), tmp_path_factory)
         return
     path = tmp_path_factory.mktemp("db") / "ecoute.sqlite3"
     url = f"sqlite:///{path}"
-    yield _migrated(TestDatabase("sqlite", url, url), tmp_path_factory)
+    yield _migrated(DatabaseUnderTest("sqlite", url, url), tmp_path_factory)
 
 
-def _migrated(db: TestDatabase, tmp_path_factory: pytest.TempPathFactory) -> TestDatabase:
+def _migrated(db: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFactory) -> DatabaseUnderTest:
     data = tmp_path_factory.mktemp("data")
     migrate.upgrade(Settings(data_dir=data, database_url=db.url, database_owner_url=db.owner_url,
                              secret_key="x"))
@@ -69,7 +69,7 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def settings(database: TestDatabase, smtp: SmtpSink, tmp_path: Path) -> Settings:
+def settings(database: DatabaseUnderTest, smtp: SmtpSink, tmp_path: Path) -> Settings:
     return Settings(
         env="test", data_dir=tmp_path, secret_key="test-secret-key", database_url=database.url,
         database_owner_url=database.owner_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
@@ -78,7 +78,7 @@ def settings(database: TestDatabase, smtp: SmtpSink, tmp_path: Path) -> Settings
 
 
 @pytest.fixture
-def app(settings: Settings, database: TestDatabase, smtp: SmtpSink) -> Iterator[Flask]:
+def app(settings: Settings, database: DatabaseUnderTest, smtp: SmtpSink) -> Iterator[Flask]:
     smtp.clear()
     application = create_app(settings=settings)
     application.config["TESTING"] = True
@@ -89,7 +89,7 @@ def app(settings: Settings, database: TestDatabase, smtp: SmtpSink) -> Iterator[
     _empty_tables(database)
 
 
-def _empty_tables(db: TestDatabase) -> None:
+def _empty_tables(db: DatabaseUnderTest) -> None:
     engine = create_engine(db.owner_url)
     names = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
@@ -186,3 +186,17 @@ def login_as(app: Flask, tenants: dict[str, TenantSet]) -> Any:
 def settings_ip_limit(app: Flask) -> None:
     """Lower the per-IP failure limit to 3 (below the per-account one)."""
     app.config["ECOUTE"] = app.config["ECOUTE"].with_overrides({"login_max_failures_ip": 3})
+
+
+@pytest.fixture(scope="session")
+def postgres(database: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
+    """A migrated PostgreSQL database: the suite's own on ``--db=postgresql``, else a cluster
+    started for the row-level-security tests alone, so wall 2 is checked on every run."""
+    if database.engine_name == "postgresql":
+        yield database
+        return
+    from tests.support.pgcluster import PostgresCluster
+
+    with PostgresCluster() as cluster:
+        owner_url, rw_url = cluster.create_app_database()
+        yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url), tmp_path_factory)

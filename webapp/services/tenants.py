@@ -27,7 +27,7 @@ def list_tenants(session: Session) -> list[tuple[Tenant, int]]:
 
 def people_counts(session: Session) -> dict[int, int]:
     """Number of people per tenant id (needs the platform admin's all-tenants Session)."""
-    rows = session.execute(select(User.tenant_id, func.count()).group_by(User.tenant_id)).tuples()
+    rows = session.execute(select(User.tenant_id, func.count()).group_by(User.tenant_id))
     return {tenant_id: int(n) for tenant_id, n in rows}
 
 

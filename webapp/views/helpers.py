@@ -28,7 +28,7 @@ def render(page: str, partial: str | None = None, status: int = 200, **context: 
     """Render the full page, or only ``partial`` for an htmx request (one URL, two renderings)."""
     template = partial if partial is not None and is_htmx() else page
     resp = make_response(render_template(template, **context), status)
-    resp.headers["Vary"] = "HX-Request"
+    resp.vary.add("HX-Request")
     return resp
 
 

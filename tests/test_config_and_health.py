@@ -1,0 +1,51 @@
+"""Settings are parsed strictly; health probes answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.conftest import Client
+from webapp.config import ConfigError, load_settings
+
+
+def test_defaults_give_the_embedded_mode(tmp_path: Path) -> None:
+    settings = load_settings({"ECOUTE_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'ecoute.sqlite3'}"
+    assert settings.storage_url == f"file://{tmp_path / 'media'}"
+    assert settings.default_locale == "fr"
+    assert (tmp_path / "secret_key").read_text() == settings.secret_key  # kept across restarts
+    assert load_settings({"ECOUTE_DATA_DIR": str(tmp_path)}).secret_key == settings.secret_key
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("ECOUTE_SMTP_STARTTLS", "ye", "ECOUTE_SMTP_STARTTLS='ye'"),
+    ("ECOUTE_PORT", "eighty", "ECOUTE_PORT='eighty'"),
+    ("ECOUTE_DEFAULT_LOCALE", "de", "ECOUTE_DEFAULT_LOCALE='de'"),
+    ("ECOUTE_ENV", "staging", "ECOUTE_ENV='staging'"),
+])
+def test_bad_values_stop_start_up_naming_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"ECOUTE_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_production_requires_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ECOUTE_SECRET_KEY"):
+        load_settings({"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_ENV": "prod"})
+    assert load_settings({"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_SMTP_STARTTLS": "yes"}).smtp_starttls
+
+
+def test_health_probes(client: Client) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ok"}
+
+
+def test_readyz_fails_when_the_database_is_unreachable(app: Flask, tmp_path: Path) -> None:
+    from webapp import create_app
+
+    broken = create_app(settings=app.config["ECOUTE"].with_overrides(
+        {"database_url": f"sqlite:///{tmp_path}/missing-dir/x/db.sqlite3"}))
+    response = broken.test_client().get("/readyz")
+    assert response.status_code == 503

@@ -1,0 +1,51 @@
+"""Each role reaches its own pages and no other; every page is behind the role policy."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from tests.conftest import Client, TenantSet
+from webapp.models import Role
+
+PAGES = {
+    "/admin/tenants": {Role.PLATFORM_ADMIN},
+    "/people": {Role.TENANT_ADMIN},
+    "/calls": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/account": set(Role),
+}
+PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
+          "/locale", "/healthz", "/readyz", "/static/<path:filename>"}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_reaches_only_its_pages(app: Flask, tenants: dict[str, TenantSet], role: Role) -> None:
+    client = Client(app.test_client())
+    home = tenants["platform"] if role == Role.PLATFORM_ADMIN else tenants["a"]
+    client.login(home.users[role].email)
+    for path, allowed in PAGES.items():
+        status = client.get(path).status_code
+        assert status == (200 if role in allowed else 403), f"{role} {path}: {status}"
+
+
+def test_anonymous_is_sent_to_login(client: Client) -> None:
+    for path in PAGES:
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
+
+
+def test_every_route_is_public_on_purpose_or_role_checked(app: Flask) -> None:
+    for rule in app.url_map.iter_rules():
+        if rule.rule in PUBLIC:
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, "ecoute_roles", None) or rule.rule == "/account", \
+            f"{rule.rule} has no @requires_role: add one, or list it in PUBLIC"
+
+
+def test_forbidden_page_explains_in_the_users_language(login_as, tenants: dict[str, TenantSet]) -> None:
+    staff = login_as("a", Role.STAFF)
+    page = staff.get("/people", headers={"Accept-Language": "en"})
+    assert page.status_code == 403
+    assert "Your role does not give access to this page." in page.text
