@@ -200,3 +200,21 @@ def postgres(database: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFacto
     with PostgresCluster() as cluster:
         owner_url, rw_url = cluster.create_app_database()
         yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url), tmp_path_factory)
+
+
+@pytest.fixture
+def make_app(app: Flask) -> Iterator[Any]:
+    """Build another app on the same database with some settings changed; disposed after."""
+    from webapp.db import get_database
+
+    made: list[Flask] = []
+
+    def _make(**overrides: Any) -> Flask:
+        other = create_app(settings=app.config["ECOUTE"].with_overrides(overrides))
+        other.config["TESTING"] = True
+        made.append(other)
+        return other
+
+    yield _make
+    for other in made:
+        get_database(other).dispose()

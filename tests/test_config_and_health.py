@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.conftest import Client
 from webapp.config import ConfigError, load_settings
@@ -42,10 +41,7 @@ def test_health_probes(client: Client) -> None:
     assert client.get("/readyz").json == {"status": "ok"}
 
 
-def test_readyz_fails_when_the_database_is_unreachable(app: Flask, tmp_path: Path) -> None:
-    from webapp import create_app
-
-    broken = create_app(settings=app.config["ECOUTE"].with_overrides(
-        {"database_url": f"sqlite:///{tmp_path}/missing-dir/x/db.sqlite3"}))
+def test_readyz_fails_when_the_database_is_unreachable(make_app, tmp_path: Path) -> None:
+    broken = make_app(database_url=f"sqlite:///{tmp_path}/missing-dir/x/db.sqlite3")
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503

@@ -58,10 +58,8 @@ def test_security_headers_and_cookie_flags(client: Client, tenants: dict[str, Te
     assert "Secure" not in cookie  # served over plain HTTP in tests
 
 
-def test_secure_cookie_when_served_over_https(app: Flask, tenants: dict[str, TenantSet]) -> None:
-    from webapp import create_app
-
-    https = create_app(settings=app.config["ECOUTE"].with_overrides({"base_url": "https://ecoute.example"}))
+def test_secure_cookie_when_served_over_https(make_app, tenants: dict[str, TenantSet]) -> None:
+    https = make_app(base_url="https://ecoute.example")
     client = Client(https.test_client())
     login = client.post("/login", {"email": tenants["a"].users[Role.STAFF].email, "password": PASSWORD})
     assert "Secure" in _session_cookie(login.headers.getlist("Set-Cookie"))

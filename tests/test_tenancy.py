@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import create_engine, func, select, text, update
 from werkzeug.routing import Rule
 
-from tests.conftest import Client, TenantSet, DatabaseUnderTest
+from tests.conftest import Client, DatabaseUnderTest, TenantSet
 from webapp import tenancy
 from webapp.models import AuditEvent, Role, Tenant, User, UserToken
 

@@ -49,7 +49,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import admin, auth as auth_views, calls, health, people, room
+    from webapp.views import admin, calls, health, people, room
+    from webapp.views import auth as auth_views
 
     for module in (health, auth_views, admin, people, calls, room):
         app.register_blueprint(module.bp)

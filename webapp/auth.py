@@ -32,7 +32,6 @@ HOME_BY_ROLE = {
 }
 
 
-@login_manager.user_loader
 def _load_user(user_id: str) -> Any:
     try:
         tenant_part, user_part = user_id.split(":")
@@ -87,5 +86,6 @@ def nav_items() -> list[tuple[str, str]]:
 
 
 def init_app(app: Flask) -> None:
+    login_manager.user_loader(_load_user)
     login_manager.init_app(app)
     app.jinja_env.globals["nav_items"] = nav_items

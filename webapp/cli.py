@@ -130,12 +130,26 @@ def tenant_list() -> None:
 def tenant_suspend(slug: str, reactivate: bool) -> None:
     """Suspend a company (its people are logged out), or reactivate it."""
     from webapp import tenancy
+    from webapp.models import Tenant
     from webapp.services import tenants
 
     with _app(), tenancy.all_tenants_session() as session:
-        found = tenants.find_by_slug(session, slug)
+        found = session.get(Tenant, _tenant_id(slug))
+        assert found is not None  # noqa: S101 - just looked up
         tenants.set_suspended(session, found, not reactivate)
         click.echo(f"{found.slug} is {'active' if reactivate else 'suspended'}.")
+
+
+def _tenant_id(slug: str) -> int:
+    from webapp import tenancy
+    from webapp.errors import NotFound
+    from webapp.services import tenants
+
+    with tenancy.all_tenants_session() as session:
+        try:
+            return tenants.find_by_slug(session, slug).id
+        except NotFound:
+            raise click.ClickException(f"No company has the short name {slug!r} (see: ecoute tenant list).") from None
 
 
 # --- people ------------------------------------------------------------------------------
@@ -161,8 +175,7 @@ def user_create(slug: str, email: str, role: str, name: str, with_password: bool
     from webapp.services import accounts, tenants
 
     with _app() as app:
-        with tenancy.all_tenants_session() as lookup:
-            tenant_id = tenants.find_by_slug(lookup, slug).id
+        tenant_id = _tenant_id(slug)
         with tenancy.tenant_session(tenant_id) as session:
             home = tenants.get_tenant(session, tenant_id)
             if with_password:
@@ -170,9 +183,9 @@ def user_create(slug: str, email: str, role: str, name: str, with_password: bool
                 tenants.upsert_active_user(session, home, email=email, role=Role(role), password=password, name=name)
                 click.echo(f"{email} can log in now with the one-time password: {password}")
                 return
-            accounts.create_invited_user(session, app.config["ECOUTE"], home, email=email, role=Role(role),
-                                         name=name)
-        click.echo(f"Invitation sent to {email}.")
+            _user, link = accounts.create_invited_user(session, app.config["ECOUTE"], home, email=email,
+                                                       role=Role(role), name=name)
+        click.echo(f"Invitation sent to {email}. Link (single use): {link}")
 
 
 @main.group("platform-admin")
@@ -228,7 +241,8 @@ def serve() -> None:
     """Run the web app under gunicorn (infra/gunicorn.conf.py)."""
     _settings()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    os.execv(gunicorn, [gunicorn, "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"])
+    # Replace this process so signals from the supervisor reach gunicorn directly.
+    os.execv(gunicorn, [gunicorn, "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"])  # noqa: S606
 
 
 @main.command()

@@ -112,26 +112,30 @@ def _clean_role(raw: str) -> Role:
 
 
 def _send_invitation(session: Session, settings: Settings, user: User, tenant: Tenant,
-                     inviter_name: str) -> None:
+                     inviter_name: str) -> str:
     raw = tokens.issue(session, user, TokenPurpose.INVITATION, timedelta(hours=settings.invitation_ttl_hours))
+    link = _link(settings, f"/invitation/{raw}")
     send_after_commit(session, user.email, "invitation", user.locale or tenant.default_locale,
-                      tenant_name=tenant.name, inviter=inviter_name, link=_link(settings, f"/invitation/{raw}"),
-                      hours=settings.invitation_ttl_hours)
+                      tenant_name=tenant.name, inviter=inviter_name, link=link, hours=settings.invitation_ttl_hours)
+    return link
 
 
 def create_invited_user(session: Session, settings: Settings, tenant: Tenant, *, email: str, role: Role,
-                        name: str = "", inviter: User | None = None) -> User:
-    """Create a person in ``tenant`` and mail them an invitation link (after commit)."""
+                        name: str = "", inviter: User | None = None) -> tuple[User, str]:
+    """Create a person in ``tenant`` and mail them an invitation link (after commit).
+
+    Returns the person and the link (operator commands print it).
+    """
     email = clean_email(email)
     name = clean_name(name, required=False)
     user = User(tenant_id=tenant.id, email=email, name=name, role=role, status=UserStatus.INVITED,
                 invited_by_id=inviter.id if inviter is not None and inviter.tenant_id == tenant.id else None)
     session.add(user)
     session.flush()
-    _send_invitation(session, settings, user, tenant, inviter.display_name if inviter else "Écoute")
+    link = _send_invitation(session, settings, user, tenant, inviter.display_name if inviter else "Écoute")
     audit.record(session, tenant_id=tenant.id, actor=inviter, action="user.invited", target=f"user:{user.id}",
                  role=str(role))
-    return user
+    return user, link
 
 
 def invite(session: Session, settings: Settings, actor: User, *, email: str, role: str, name: str = "") -> User:
@@ -140,8 +144,9 @@ def invite(session: Session, settings: Settings, actor: User, *, email: str, rol
     assert tenant is not None  # noqa: S101 - the actor was loaded through this tenant
     if session.scalar(select(User.id).where(User.email == clean_email(email))) is not None:
         raise UserError(_("Someone with this e-mail address is already in this company."), "email_taken")
-    return create_invited_user(session, settings, tenant, email=email, role=_clean_role(role), name=name,
-                               inviter=actor)
+    user, _link_sent = create_invited_user(session, settings, tenant, email=email, role=_clean_role(role),
+                                           name=name, inviter=actor)
+    return user
 
 
 def resend_invitation(session: Session, settings: Settings, actor: User, user: User) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
@@ -16,7 +18,7 @@ from webapp.views.helpers import actor, form_error, is_htmx, render, settings
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _list_context() -> dict[str, object]:
+def _list_context() -> dict[str, Any]:
     return {"tenants": tenants.list_tenants(tenancy.request_session()),
             "default_retention": settings().default_retention_days}
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import redirect_home
+from webapp.auth import redirect_home, requires_role
 from webapp.errors import UserError
 from webapp.i18n import _
+from webapp.models import Role
 from webapp.models.security import TokenPurpose
 from webapp.services import accounts, tokens
 from webapp.views.helpers import client_ip, form_error, me, render, settings
@@ -93,7 +96,7 @@ def invitation_accept(token: str) -> Response:
         user = accounts.invitation_for(tenancy.request_session(), token)
     except UserError as err:
         return _link_error(err)
-    context = {"token": token, "invited_email": user.email, "tenant_name": user.tenant.name}
+    context: dict[str, Any] = {"token": token, "invited_email": user.email, "tenant_name": user.tenant.name}
     if request.method == "GET":
         return render("pages/auth/invitation.html", form={"name": user.name}, **context)
     try:
@@ -125,6 +128,6 @@ def locale_set() -> Response:
 
 
 @bp.get("/account")
-@login_required
+@requires_role(*Role)
 def account() -> Response:
     return render("pages/auth/account.html")

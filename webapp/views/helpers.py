@@ -24,7 +24,7 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render(page: str, partial: str | None = None, status: int = 200, **context: Any) -> Response:
+def render(page: str, *, partial: str | None = None, status: int = 200, **context: Any) -> Response:
     """Render the full page, or only ``partial`` for an htmx request (one URL, two renderings)."""
     template = partial if partial is not None and is_htmx() else page
     resp = make_response(render_template(template, **context), status)
@@ -32,10 +32,10 @@ def render(page: str, partial: str | None = None, status: int = 200, **context: 
     return resp
 
 
-def form_error(page: str, err: UserError, partial: str | None = None, **context: Any) -> Response:
+def form_error(page: str, err: UserError, *, partial: str | None = None, **context: Any) -> Response:
     """Re-render a form with the error and what was typed; status 422; nothing is saved."""
     mark_for_rollback()
-    return render(page, partial, status=err.status, error=str(err.message), form=request.form, **context)
+    return render(page, partial=partial, status=err.status, error=str(err.message), form=request.form, **context)
 
 
 def me() -> User:
@@ -48,7 +48,7 @@ def me() -> User:
 
 def actor() -> User:
     """The logged-in person as loaded at the start of the request (read-only)."""
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    user: User = current_user._get_current_object()
     return user
 
 

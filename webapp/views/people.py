@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import inspect as sa_inspect
@@ -20,7 +21,7 @@ from webapp.views.helpers import actor, form_error, is_htmx, render, settings
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 
-def _list_context() -> dict[str, object]:
+def _list_context() -> dict[str, Any]:
     return {"people": accounts.list_people(tenancy.request_session()), "roles": TENANT_ROLES}
 
 
