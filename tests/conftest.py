@@ -172,11 +172,14 @@ def client(app: Flask) -> Client:
 
 @pytest.fixture
 def login_as(app: Flask, tenants: dict[str, TenantSet]) -> Any:
-    """``login_as("a", Role.STAFF)`` gives a fresh client logged in as that person."""
+    """``login_as("a", Role.STAFF)`` gives a fresh client logged in as that person
+    (``locale="en"`` also makes them choose English, as the header's button does)."""
 
-    def _login(tenant_key: str, role: Role) -> Client:
+    def _login(tenant_key: str, role: Role, locale: str | None = None) -> Client:
         c = Client(app.test_client())
         c.login(tenants[tenant_key].users[role].email)
+        if locale:
+            assert c.post("/locale", {"locale": locale}).status_code == 303
         return c
 
     return _login

@@ -48,7 +48,7 @@ def test_tenant_list_shows_people_counts(login_as, tenants: dict[str, TenantSet]
 
 def test_create_tenant_refuses_bad_input(app: Flask, login_as, smtp: SmtpSink,
                                          tenants: dict[str, TenantSet]) -> None:
-    root = login_as("platform", Role.PLATFORM_ADMIN)
+    root = login_as("platform", Role.PLATFORM_ADMIN, locale="en")
     before = _tenant_count(app)
     cases = [
         ({"slug": "tenant-a"}, "already uses the short name"),
@@ -71,7 +71,7 @@ def test_create_tenant_refuses_bad_input(app: Flask, login_as, smtp: SmtpSink,
 
 def test_suspend_locks_out_and_reactivate_restores(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
     logged_in = login_as("a", Role.QUALITY_MANAGER)
-    root = login_as("platform", Role.PLATFORM_ADMIN)
+    root = login_as("platform", Role.PLATFORM_ADMIN, locale="en")
     row = root.post(f"/admin/tenants/{tenants['a'].id}/suspend", htmx=True, headers=EN)
     assert row.status_code == 200 and "Reactivate" in row.text and "Suspended" in row.text
     assert logged_in.get("/calls").status_code == 302  # thrown out at once

@@ -118,7 +118,7 @@ def test_deactivated_person_is_logged_out_and_cannot_log_in(app: Flask, login_as
 
 
 def test_company_keeps_an_active_admin(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
-    admin = login_as("a", Role.TENANT_ADMIN)
+    admin = login_as("a", Role.TENANT_ADMIN, locale="en")
     me = tenants["a"].users[Role.TENANT_ADMIN]
     own = admin.post(f"/people/{me.id}/deactivate", headers=EN)
     assert own.status_code == 422 and "your own account" in own.text

@@ -45,7 +45,9 @@ def test_every_route_is_public_on_purpose_or_role_checked(app: Flask) -> None:
 
 
 def test_forbidden_page_explains_in_the_users_language(login_as, tenants: dict[str, TenantSet]) -> None:
-    staff = login_as("a", Role.STAFF)
-    page = staff.get("/people", headers={"Accept-Language": "en"})
-    assert page.status_code == 403
-    assert "Your role does not give access to this page." in page.text
+    french = login_as("a", Role.STAFF).get("/people")  # company A speaks French
+    assert french.status_code == 403
+    assert "Votre rôle ne donne pas accès à cette page." in french.text
+    english = login_as("b", Role.STAFF).get("/people")
+    assert english.status_code == 403
+    assert "Your role does not give access to this page." in english.text
