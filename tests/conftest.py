@@ -73,7 +73,7 @@ def settings(database: DatabaseUnderTest, smtp: SmtpSink, tmp_path: Path) -> Set
     return Settings(
         env="test", data_dir=tmp_path, secret_key="test-secret-key", database_url=database.url,
         database_owner_url=database.owner_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
-        base_url="http://127.0.0.1:5000", argon2_time_cost=1, mail_dir=tmp_path / "mail",
+        base_url="http://127.0.0.1:5000", argon2_time_cost=1, argon2_memory_kib=1024, mail_dir=tmp_path / "mail",
     ).with_overrides({})
 
 

@@ -88,8 +88,9 @@ class Settings:
     login_window_minutes: int = 15
     default_retention_days: int = 180
     log_level: str = "INFO"
-    #: Argon2 time cost; tests lower it so hashing does not dominate the suite.
+    #: Argon2 cost; tests lower it so hashing does not dominate the suite.
     argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
 
     @property
     def is_prod(self) -> bool:
@@ -172,6 +173,7 @@ _PARSERS: dict[str, Any] = {
     "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
     "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
+    "ARGON2_MEMORY_KIB": ("argon2_memory_kib", lambda n, v: _int(n, v, 8)),
 }
 
 

@@ -11,11 +11,12 @@ MAX_LENGTH = 256
 
 # A real hash to verify against when no account matches, so timing does not reveal
 # whether an e-mail has an account.
-_DUMMY: dict[int, str] = {}
+_DUMMY: dict[tuple[int, int], str] = {}
 
 
 def _hasher() -> PasswordHasher:
-    return PasswordHasher(time_cost=current_app.config["ECOUTE"].argon2_time_cost)
+    settings = current_app.config["ECOUTE"]
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
 
 
 def hash_password(password: str) -> str:
@@ -26,7 +27,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; spends the same time when there is no hash."""
     hasher = _hasher()
     if password_hash is None:
-        dummy = _DUMMY.setdefault(hasher.time_cost, hasher.hash("not-a-password"))
+        cost = (hasher.time_cost, hasher.memory_cost)
+        if cost not in _DUMMY:
+            _DUMMY[cost] = hasher.hash("not-a-password")
+        dummy = _DUMMY[cost]
         try:
             hasher.verify(dummy, password + "x")
         except VerificationError:
