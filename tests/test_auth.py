@@ -176,3 +176,18 @@ def test_anonymous_locale_follows_accept_language_then_choice(client: Client) ->
     assert 'lang="fr"' in client.get("/login", headers={"Accept-Language": "fr-FR"}).text
     client.post("/locale", {"locale": "fr"})
     assert 'lang="fr"' in client.get("/login", headers={"Accept-Language": "en"}).text
+
+
+def test_login_returns_to_the_page_asked_for_but_never_off_site(client: Client,
+                                                                 tenants: dict[str, TenantSet]) -> None:
+    asked = client.get("/calls")
+    assert asked.status_code == 302 and asked.headers["Location"] == "/login?next=%2Fcalls"
+    form = client.get(asked.headers["Location"]).text
+    assert 'action="/login?next=%2Fcalls"' in form
+    done = client.post("/login?next=%2Fcalls", {"email": tenants["a"].users[Role.QUALITY_MANAGER].email,
+                                                "password": PASSWORD})
+    assert done.headers["Location"] == "/calls"
+    other = Client(client.raw.application.test_client())
+    off_site = other.post("/login?next=//evil.example/x", {"email": tenants["a"].users[Role.STAFF].email,
+                                                           "password": PASSWORD})
+    assert off_site.headers["Location"] == "/room"

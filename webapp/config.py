@@ -66,8 +66,9 @@ class Settings:
     s3_endpoint_url: str = ""
     proxy_hops: int = 0
     default_locale: str = "fr"
-    #: Public base URL used in links sent by mail, e.g. ``https://ecoute.example.com``.
-    base_url: str = "http://127.0.0.1:8000"
+    #: Public base URL used in links sent by mail, e.g. ``https://ecoute.example.com``;
+    #: defaults to ``http://<host>:<port>``.
+    base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = 2
@@ -132,6 +133,8 @@ def _finish(settings: Settings) -> Settings:
         changes["database_url"] = f"sqlite:///{data / 'ecoute.sqlite3'}"
     if not settings.database_owner_url:
         changes["database_owner_url"] = changes.get("database_url", settings.database_url)
+    if not settings.base_url:
+        changes["base_url"] = f"http://{settings.host}:{settings.port}"
     if not settings.storage_url:
         changes["storage_url"] = f"file://{data / 'media'}"
     if settings.mail_dir == Path("var/mail"):

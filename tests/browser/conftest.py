@@ -6,6 +6,7 @@ No browser is downloaded: Playwright drives ``/usr/bin/chromium`` (``bin/setup``
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from webapp.config import Settings
@@ -148,10 +150,15 @@ def new_page(browser: Browser, live_server: LiveServer, console: ConsoleWatch,
         return page
 
     yield _open
-    for n, context in enumerate(contexts, start=1):
-        for page in context.pages:
-            page.screenshot(path=tmp_path / f"last-page-{n}.png")  # kept by pytest for failures
-        context.close()
+    try:
+        for n, context in enumerate(contexts, start=1):
+            for page in context.pages:
+                # What each page showed last, kept in the test's tmp_path; a debugging aid only.
+                with contextlib.suppress(PlaywrightError):
+                    page.screenshot(path=tmp_path / f"last-page-{n}.png")
+    finally:
+        for context in contexts:
+            context.close()
     problems = console.unexpected()
     if problems:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems), pytrace=False)

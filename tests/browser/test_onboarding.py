@@ -4,7 +4,7 @@ The platform admin onboards a company; its admin accepts the mailed invitation a
 quality manager, who switches the interface to English. The htmx interactions are exercised
 once each: the inline role <select> on /people and the suspend button on /admin/tenants.
 
-Expected texts come from the app's own catalogs (``ui("fr", ...)``), so the test follows the
+Expected texts come from the app's own catalogs (``translator(app, "fr")``), so the test follows the
 translations instead of copying them (the French catalog must be compiled: bin/setup does it).
 """
 

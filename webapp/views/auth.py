@@ -41,9 +41,9 @@ def login() -> Response:
     if len(users) > 1:
         return render("pages/auth/login.html", form=request.form, companies=[u.tenant for u in users])
     login_user(users[0])
-    session.pop("locale", None)
     accounts.record_login(tenancy.request_session(), users[0].id)
-    return redirect_home()
+    target = _safe_next(request.args.get("next"))
+    return redirect(target, code=303) if target else redirect_home()
 
 
 @bp.post("/logout")
@@ -121,10 +121,14 @@ def locale_set() -> Response:
     if current_user.is_authenticated:
         accounts.set_locale(tenancy.request_session(), me().id, locale)
     session["locale"] = locale if locale in ("fr", "en") else None
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("auth.home")
-    return redirect(target, code=303)
+    return redirect(_safe_next(request.form.get("next")) or url_for("auth.home"), code=303)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """A path on this site to go back to; anything else (other hosts included) is ignored."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
 
 
 @bp.get("/account")
