@@ -183,7 +183,7 @@ def test_login_returns_to_the_page_asked_for_but_never_off_site(client: Client,
     asked = client.get("/calls")
     assert asked.status_code == 302 and asked.headers["Location"] == "/login?next=%2Fcalls"
     form = client.get(asked.headers["Location"]).text
-    assert 'action="/login?next=%2Fcalls"' in form
+    assert 'action="/login?next=/calls"' in form
     done = client.post("/login?next=%2Fcalls", {"email": tenants["a"].users[Role.QUALITY_MANAGER].email,
                                                 "password": PASSWORD})
     assert done.headers["Location"] == "/calls"
