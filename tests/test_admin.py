@@ -74,7 +74,9 @@ def test_suspend_locks_out_and_reactivate_restores(app: Flask, login_as, tenants
     root = login_as("platform", Role.PLATFORM_ADMIN, locale="en")
     row = root.post(f"/admin/tenants/{tenants['a'].id}/suspend", htmx=True, headers=EN)
     assert row.status_code == 200 and "Reactivate" in row.text and "Suspended" in row.text
-    assert logged_in.get("/calls").status_code == 302  # thrown out at once
+    thrown_out = logged_in.get("/calls")  # at once, and told why on the login page
+    assert thrown_out.status_code == 302
+    assert "à Écoute est suspendu" in logged_in.get(thrown_out.headers["Location"]).text
     email = tenants["a"].users[Role.STAFF].email
     refused = Client(app.test_client()).post("/login", {"email": email, "password": "correct horse battery"},
                                              headers=EN)

@@ -181,7 +181,7 @@ def test_anonymous_locale_follows_accept_language_then_choice(client: Client) ->
 def test_login_returns_to_the_page_asked_for_but_never_off_site(client: Client,
                                                                  tenants: dict[str, TenantSet]) -> None:
     asked = client.get("/calls")
-    assert asked.status_code == 302 and asked.headers["Location"] == "/login?next=%2Fcalls"
+    assert asked.status_code == 302 and asked.headers["Location"] == "/login?next=/calls"
     form = client.get(asked.headers["Location"]).text
     assert 'action="/login?next=/calls"' in form
     done = client.post("/login?next=%2Fcalls", {"email": tenants["a"].users[Role.QUALITY_MANAGER].email,

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, redirect, url_for
+from flask import Flask, flash, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
 from webapp.errors import Forbidden
-from webapp.i18n import _l
+from webapp.i18n import _, _l
 from webapp.models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +41,15 @@ def _load_user(user_id: str) -> Any:
     return tenancy.load_user(tenant_id, uid)
 
 
+def _unauthorized() -> Response:
+    """Send anonymous people to the login page, saying why when their company was suspended."""
+    if g.get("ecoute_logout_reason") == "tenant_suspended":
+        flash(_("Your company's access to Écoute is suspended. Contact your administrator."), "error")
+    else:
+        flash(str(login_manager.login_message), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
 def requires_role(*roles: Role) -> Callable[[F], F]:
     """Let only logged-in people with one of ``roles`` reach the view (403 otherwise)."""
 
@@ -48,7 +57,7 @@ def requires_role(*roles: Role) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return login_manager.unauthorized()
+                return _unauthorized()
             if current_user.role not in roles:
                 raise Forbidden()
             return view(*args, **kwargs)

@@ -216,6 +216,8 @@ def load_user(tenant_id: int, user_id: int) -> Any:
             return None
         tenant = session.get(Tenant, tenant_id)
         if tenant is None or tenant.is_suspended:
+            if tenant is not None and has_request_context():
+                g.ecoute_logout_reason = "tenant_suspended"  # told on the login page (auth.py)
             return None
         session.expunge_all()
         return user

@@ -100,10 +100,7 @@ class ConsoleWatch:
     """What the pages of one test reported: console errors, uncaught exceptions, CSP violations."""
 
     problems: list[str] = field(default_factory=list)
-    #: The app serves no favicon yet, and Chromium asks for /favicon.ico on its own (not the page).
-    allowed: list[re.Pattern[str]] = field(default_factory=lambda: [
-        re.compile(r"\(from https?://[^/]+/favicon\.ico\): Failed to load resource: .* status of 404"),
-    ])
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
 
     def allow(self, pattern: str) -> None:
         """Accept console errors matching ``pattern`` (a regex), e.g. the log line of an expected 422."""

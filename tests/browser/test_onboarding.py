@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import ConsoleWatch, OpenPage
@@ -37,8 +37,10 @@ QM_PASSWORD = "croissant au beurre"
 def translator(app: Flask, locale: str) -> Translate:
     """``t("Calls")``: the text the app shows for this message id in ``locale``."""
 
-    def t(msgid: str, **variables: object) -> str:
+    def t(msgid: str, context: str | None = None, **variables: object) -> str:
         with app.test_request_context(), force_locale(locale):
+            if context is not None:
+                return str(pgettext(context, msgid, **variables))
             return str(gettext(msgid, **variables))
 
     return t
@@ -106,7 +108,8 @@ def test_onboarding_story(app: Flask, tenants: dict[str, TenantSet], smtp: SmtpS
         fr("%(name)s is created. Its admin has been sent an invitation.", name=COMPANY))
     company_row = row_of(root, COMPANY)
     expect(company_row.get_by_role("cell")).to_have_text(
-        [COMPANY, "boulangerie-dupain", "Français", "1", re.compile(r"^90\b"), fr("Active"), fr("Suspend")])
+        [COMPANY, "boulangerie-dupain", "Français", "1", re.compile(r"^90\b"), fr("Active", "company status"),
+         fr("Suspend")])
     root.screenshot(path=shots / "tenants.png", full_page=True)
 
     # The new admin gets the invitation in the company's language, accepts it and logs in.
@@ -168,9 +171,12 @@ def test_onboarding_story(app: Flask, tenants: dict[str, TenantSet], smtp: SmtpS
 
     # htmx, row action: the platform admin suspends the company; the row's button flips.
     mark_document(root)
+    confirms: list[str] = []
+    root.once("dialog", lambda dialog: (confirms.append(dialog.message), dialog.accept()))
     company_row.get_by_role("button", name=fr("Suspend"), exact=True).click()
     expect(company_row.get_by_role("button", name=fr("Reactivate"), exact=True)).to_be_visible()
-    expect(company_row).to_contain_text(fr("Suspended"))
+    expect(company_row).to_contain_text(fr("Suspended", "company status"))
+    assert confirms == [fr("Suspend %(name)s? Its people will be logged out at once.", name=COMPANY)]
     assert_same_document(root)
 
     # The company's admin is logged out at the next request and cannot log in again.

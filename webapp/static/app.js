@@ -12,3 +12,9 @@ document.addEventListener("htmx:sendError", function () {
     : "The server does not answer. Check the connection and try again.";
   flash.replaceChildren(p);
 });
+
+// A new action replaces the messages of the previous one.
+document.addEventListener("htmx:beforeRequest", function () {
+  var flash = document.getElementById("flash");
+  if (flash) flash.replaceChildren();
+});
