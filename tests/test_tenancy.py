@@ -18,6 +18,7 @@ from werkzeug.routing import Rule
 
 from tests.conftest import Client, DatabaseUnderTest, TenantSet
 from webapp import tenancy
+from webapp.db import Base
 from webapp.models import AuditEvent, Role, Tenant, User, UserToken
 
 MISSING_ID = 987654
@@ -191,8 +192,8 @@ def _seed_two_tenants(pg: DatabaseUnderTest) -> tuple[int, int]:
 def _cleanup(pg: DatabaseUnderTest) -> None:
     engine = create_engine(pg.owner_url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE tenants, users, user_tokens, audit_events, login_failures "
-                          "RESTART IDENTITY CASCADE"))
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

@@ -7,6 +7,7 @@ bound to); this module only owns the engine and the commit/rollback point.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from flask import Flask, Response, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -100,12 +103,37 @@ def after_commit(session: Session, action: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(action)
 
 
+def after_rollback(session: Session, action: AfterCommit) -> None:
+    """Run ``action`` if this Session's transaction is rolled back (e.g. delete an uploaded object)."""
+    session.info.setdefault("after_rollback", []).append(action)
+
+
 def commit(session: Session) -> None:
-    """Commit, then run the actions registered with :func:`after_commit`."""
-    session.commit()
+    """Commit, then run the actions registered with :func:`after_commit`.
+
+    If the commit fails, the transaction is rolled back (see :func:`rollback`) and the error raised.
+    """
+    try:
+        session.commit()
+    except BaseException:
+        rollback(session)
+        raise
+    session.info.pop("after_rollback", None)
     actions: list[AfterCommit] = session.info.pop("after_commit", [])
     for action in actions:
         action()
+
+
+def rollback(session: Session) -> None:
+    """Roll back, then run the actions registered with :func:`after_rollback` (best effort)."""
+    session.rollback()
+    session.info.pop("after_commit", None)
+    actions: list[AfterCommit] = session.info.pop("after_rollback", [])
+    for action in actions:
+        try:
+            action()
+        except Exception:  # clean-up must not hide the error that caused the rollback
+            log.exception("clean-up after rollback failed")
 
 
 def mark_for_rollback() -> None:
@@ -125,7 +153,7 @@ def init_app(app: Flask) -> None:
             if response.status_code < 500 and not g.get("ecoute_rollback"):
                 commit(session)
             else:
-                session.rollback()
+                rollback(session)
         finally:
             session.close()
         return response
@@ -134,5 +162,5 @@ def init_app(app: Flask) -> None:
     def _close(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("ecoute_session", None)
         if session is not None:
-            session.rollback()
+            rollback(session)
             session.close()

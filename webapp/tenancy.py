@@ -124,15 +124,16 @@ def open_session(tenant_id: int | None = None, *, all_tenants: bool = False) -> 
 @contextmanager
 def tenant_session(tenant_id: int | None, *, all_tenants: bool = False) -> Iterator[Session]:
     """A Session bound to one tenant for a job or a command: committed on success, else rolled back."""
-    from webapp.db import commit
+    from webapp.db import commit, rollback
 
     session = open_session(tenant_id, all_tenants=all_tenants)
     try:
         yield session
-        commit(session)
     except BaseException:
-        session.rollback()
+        rollback(session)
         raise
+    else:
+        commit(session)
     finally:
         session.close()
 

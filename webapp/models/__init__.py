@@ -1,8 +1,12 @@
 """Typed SQLAlchemy models, one file per area."""
 
+from webapp.jobs import Job
+from webapp.models.api_tokens import ApiToken, TokenScope
 from webapp.models.audit import AuditEvent
+from webapp.models.media import Call, CallStatus, Channel, Complaint, Consent, Source
 from webapp.models.security import LoginFailure, UserToken
 from webapp.models.tenants import Tenant
 from webapp.models.users import Role, User, UserStatus
 
-__all__ = ["AuditEvent", "LoginFailure", "Role", "Tenant", "User", "UserStatus", "UserToken"]
+__all__ = ["ApiToken", "AuditEvent", "Call", "CallStatus", "Channel", "Complaint", "Consent", "Job", "Source",
+           "TokenScope", "LoginFailure", "Role", "Tenant", "User", "UserStatus", "UserToken"]
