@@ -221,3 +221,20 @@ def make_app(app: Flask) -> Iterator[Any]:
     yield _make
     for other in made:
         get_database(other).dispose()
+
+
+@pytest.fixture(scope="session")
+def audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Generated audio files, good and bad (see tests/audio.py)."""
+    from tests.audio import make_set
+
+    return make_set(tmp_path_factory.mktemp("audio"))
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A moto S3 server on 127.0.0.1 (an ``S3Server``), started on first use, for the S3 tests."""
+    from tests.support.s3server import S3Server
+
+    with S3Server() as server:
+        yield server

@@ -81,8 +81,9 @@ def redirect_home() -> Response:
 NAV_BY_ROLE = {
     Role.PLATFORM_ADMIN: [("admin.tenant_list", _l("Companies"))],
     Role.TENANT_ADMIN: [("people.people_list", _l("People")), ("calls.call_list", _l("Calls")),
-                        ("room.room_index", _l("Customer room"))],
-    Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("room.room_index", _l("Customer room"))],
+                        ("complaints.complaint_list", _l("Complaints")), ("room.room_index", _l("Customer room"))],
+    Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("complaints.complaint_list", _l("Complaints")),
+                           ("room.room_index", _l("Customer room"))],
     Role.STAFF: [("room.room_index", _l("Customer room"))],
 }
 

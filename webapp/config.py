@@ -88,6 +88,8 @@ class Settings:
     login_max_failures_ip: int = 20
     login_window_minutes: int = 15
     default_retention_days: int = 180
+    #: Largest recording accepted, in megabytes (checked while the upload streams in).
+    max_upload_mb: int = 500
     log_level: str = "INFO"
     #: Argon2 cost; tests lower it so hashing does not dominate the suite.
     argon2_time_cost: int = 3
@@ -174,6 +176,7 @@ _PARSERS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_IP": ("login_max_failures_ip", lambda n, v: _int(n, v, 1)),
     "LOGIN_WINDOW_MINUTES": ("login_window_minutes", lambda n, v: _int(n, v, 1)),
     "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
+    "MAX_UPLOAD_MB": ("max_upload_mb", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
     "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
     "ARGON2_MEMORY_KIB": ("argon2_memory_kib", lambda n, v: _int(n, v, 8)),

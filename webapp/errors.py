@@ -110,6 +110,8 @@ def init_app(app: Flask) -> None:
         status = err.code or 500
         if status == 404:
             return _respond(404, "not_found", str(NotFound().message))
+        if status == 413:
+            return _respond(413, "too_large", _("This upload is too large. Split it or compress it, then try again."))
         if status == 405:
             return _respond(405, "method_not_allowed", _("This address does not accept that request."))
         return _respond(status, "http_error", err.description or "")

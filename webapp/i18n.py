@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, force_locale, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import (
+    Babel,
+    force_locale,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    gettext,
+    lazy_gettext,
+    ngettext,
+)
 from flask_login import current_user
 
 from webapp.config import LOCALES
@@ -45,6 +55,28 @@ STATUS_LABELS = {
     "deactivated": _l("Deactivated"),
 }
 
+CALL_STATUS_LABELS = {
+    "uploaded": _l("Uploaded"),
+    "queued": _l("Queued"),
+    "processing": _l("Processing"),
+    "ready": _l("Ready"),
+    "failed": _l("Failed"),
+}
+
+CHANNEL_LABELS = {
+    "phone": _l("Phone"),
+    "store": _l("Store"),
+    "email": _l("E-mail"),
+    "web": _l("Web"),
+    "letter": _l("Letter"),
+}
+
+CONSENT_LABELS = {
+    "yes": _l("Consent given"),
+    "no": _l("No consent"),
+    "unknown": _l("Consent unknown"),
+}
+
 ERROR_TITLES = {
     400: _l("This request could not be handled"),
     403: _l("Access refused"),
@@ -62,6 +94,20 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(str(status), status))
 
 
+def label(kind: str, value: str) -> str:
+    """The translated label of an enumerated value (call status, channel, consent)."""
+    labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS}[kind]
+    return str(labels.get(str(value), value))
+
+
+def duration(seconds: float) -> str:
+    """1:05 or 1:02:05."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def error_title(status: int) -> str:
     return str(ERROR_TITLES.get(status, _l("Something went wrong")))
 
@@ -73,5 +119,10 @@ def init_app(app: Flask) -> None:
         role_label=role_label,
         status_label=status_label,
         error_title=error_title,
+        label=label,
+        duration=duration,
+        format_datetime=lambda value: format_datetime(value, "short"),
+        format_date=lambda value: format_date(value, "medium"),
+        format_size=lambda n: format_decimal(round(n / 1_000_000, 1)) + " MB",
         current_locale=lambda: str(get_locale() or current_app.config["ECOUTE"].default_locale),
     )

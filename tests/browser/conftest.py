@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -26,6 +27,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    # Pages may call play() without a click (a person's page drives <audio> from a test; the kiosk).
+    "--autoplay-policy=no-user-gesture-required",
 ]
 #: Playwright's auto-waiting gives up after this long (ms); the live server answers in far less.
 TIMEOUT_MS = 5_000
@@ -115,23 +118,25 @@ def console() -> ConsoleWatch:
     return ConsoleWatch()
 
 
-OpenPage = Callable[[], Page]
+OpenPage = Callable[..., Page]
 
 
 @pytest.fixture
 def new_page(browser: Browser, live_server: LiveServer, console: ConsoleWatch,
              tmp_path: Path) -> Iterator[OpenPage]:
     """``new_page()`` opens a page in a fresh context (its own cookies: one person per context),
-    French locale, relative URLs resolved against the live server.
+    French locale, relative URLs resolved against the live server. Keyword arguments go to
+    ``browser.new_context``, e.g. ``new_page(java_script_enabled=False)``.
 
     At teardown every context is closed, then the test fails if any page logged a console
     error (CSP violations are logged that way by Chromium) or threw an uncaught exception.
     """
     contexts: list[BrowserContext] = []
 
-    def _open() -> Page:
-        context = browser.new_context(locale="fr-FR", base_url=live_server.url,
-                                      viewport={"width": 1280, "height": 900})
+    def _open(**context_options: Any) -> Page:
+        options: dict[str, Any] = {"locale": "fr-FR", "base_url": live_server.url,
+                                   "viewport": {"width": 1280, "height": 900}}
+        context = browser.new_context(**{**options, **context_options})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

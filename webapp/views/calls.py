@@ -1,18 +1,109 @@
-"""Quality managers' calls page (filled by the ingestion work)."""
+"""Calls: the list quality managers filter, uploads from the browser, one call, its audio."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from werkzeug.wrappers import Response
+from typing import Any
 
+from flask import Blueprint, Response, request
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
+
+from webapp import tenancy
 from webapp.auth import requires_role
-from webapp.models import Role
-from webapp.views.helpers import render
+from webapp.errors import UserError
+from webapp.i18n import _
+from webapp.models import CallStatus, Channel, Consent, Role, Source
+from webapp.services import audit, calls, ingestion
+from webapp.views.helpers import actor, is_htmx, render, settings
+from webapp.views.media import audio_response
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
+CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+
+
+def _choices() -> dict[str, Any]:
+    return {"statuses": list(CallStatus), "channels": list(Channel), "consents": list(Consent)}
 
 
 @bp.get("")
-@requires_role(Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
-def call_list() -> Response:
-    return render("pages/calls/list.html")
+@requires_role(*CURATORS)
+def call_list() -> BaseResponse:
+    page = calls.list_calls(tenancy.request_session(), calls.CallFilters.from_args(request.args))
+    if is_htmx() and request.headers.get("HX-Target") == "call-rows":
+        resp = render("partials/calls/_rows.html", page=page)
+        if not page.has_pending:
+            resp.status_code = 286  # htmx: stop polling, nothing will change by itself
+        return resp
+    return render("pages/calls/list.html", partial="partials/calls/_results.html", page=page, **_choices())
+
+
+@bp.get("/upload")
+@requires_role(*CURATORS)
+def call_upload_form() -> BaseResponse:
+    return render("pages/calls/upload.html", form={}, results=[], **_choices())
+
+
+@bp.post("/upload")
+@requires_role(*CURATORS)
+def call_upload() -> BaseResponse:
+    """One or more files with shared metadata; the browser's script sends one file per request."""
+    # Bounds the whole request while it streams in (forms elsewhere keep the small default).
+    request.max_content_length = (settings().max_upload_mb + 1) * 1024 * 1024
+    files: list[FileStorage] = [f for f in request.files.getlist("file") if f.filename]
+    results = []
+    try:
+        if not files:
+            raise UserError(_("Choose at least one audio file."), "file_missing")
+        meta = ingestion.clean_meta(request.form)
+        origin = ingestion.Origin(Source.BROWSER, user=actor())
+        for upload in files:
+            results.append(_ingest_one(upload, meta, origin))
+    except UserError as err:
+        results.append({"filename": "", "ok": False, "message": str(err.message)})
+    status = 200 if all(r["ok"] for r in results) else 422
+    if is_htmx():
+        return render("partials/calls/_upload_result.html", status=status, result=results[0])
+    return render("pages/calls/upload.html", status=status, form=request.form, results=results, **_choices())
+
+
+def _ingest_one(upload: FileStorage, meta: ingestion.VoiceMeta, origin: ingestion.Origin) -> dict[str, Any]:
+    session = tenancy.request_session()
+    name = upload.filename or ""
+    try:
+        with session.begin_nested():
+            done = ingestion.ingest_call(session, settings(), actor().tenant_id, stream=upload.stream,
+                                         filename=name, meta=meta, origin=origin)
+    except UserError as err:
+        return {"filename": name, "ok": False, "message": str(err.message)}
+    message = (_("Already uploaded: this recording is the same as call #%(id)d.", id=done.call.id)
+               if done.duplicate else _("Uploaded. Processing is queued."))
+    return {"filename": name, "ok": True, "duplicate": done.duplicate, "message": message, "call": done.call}
+
+
+@bp.get("/<int:call_id>")
+@requires_role(*CURATORS)
+def call_detail(call_id: int) -> BaseResponse:
+    call = calls.get_call(tenancy.request_session(), call_id)
+    return render("pages/calls/detail.html", call=call)
+
+
+@bp.get("/<int:call_id>/audio")
+@requires_role(*CURATORS)
+def call_audio(call_id: int) -> Response:
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    if not request.range or request.range.ranges[0][0] == 0:
+        audit.record(session, tenant_id=call.tenant_id, actor=actor(), action="call.listened",
+                     target=f"call:{call.id}")
+    return audio_response(settings(), call.storage_key, call.content_type, call.size_bytes)
+
+
+@bp.get("/<int:call_id>/status")
+@requires_role(*CURATORS)
+def call_status(call_id: int) -> BaseResponse:
+    call = calls.get_call(tenancy.request_session(), call_id)
+    resp = render("partials/calls/_status.html", call=call)
+    if call.status not in calls.PENDING:
+        resp.status_code = 286
+    return resp
+

@@ -24,18 +24,18 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render(page: str, *, partial: str | None = None, status: int = 200, **context: Any) -> Response:
+def render(template: str, *, partial: str | None = None, status: int = 200, **context: Any) -> Response:
     """Render the full page, or only ``partial`` for an htmx request (one URL, two renderings)."""
-    template = partial if partial is not None and is_htmx() else page
-    resp = make_response(render_template(template, **context), status)
+    chosen = partial if partial is not None and is_htmx() else template
+    resp = make_response(render_template(chosen, **context), status)
     resp.vary.add("HX-Request")
     return resp
 
 
-def form_error(page: str, err: UserError, *, partial: str | None = None, **context: Any) -> Response:
+def form_error(template: str, err: UserError, *, partial: str | None = None, **context: Any) -> Response:
     """Re-render a form with the error and what was typed; status 422; nothing is saved."""
     mark_for_rollback()
-    return render(page, partial=partial, status=err.status, error=str(err.message), form=request.form, **context)
+    return render(template, partial=partial, status=err.status, error=str(err.message), form=request.form, **context)
 
 
 def me() -> User:

@@ -1,0 +1,244 @@
+"""Calls and complaints arriving through the browser: stored, checked, deduplicated, queued."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
+
+from tests.conftest import Client, TenantSet
+from webapp import storage, tenancy
+from webapp.jobs import Job
+from webapp.models import Call, CallStatus, Complaint, Role
+
+pytestmark = pytest.mark.usefixtures("tenants")
+
+
+def _upload(client: Client, *paths: Path, htmx: bool = False, **meta: str):  # type: ignore[no-untyped-def]
+    data: dict[str, object] = {"csrf_token": client.csrf_token(), "channel": "phone", "consent": "yes", **meta}
+    data["file"] = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.raw.post("/calls/upload", data=data, headers=headers, content_type="multipart/form-data")
+
+
+def _counts(app: Flask, tenant_id: int) -> tuple[int, int]:
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        return (int(session.scalar(select(func.count()).select_from(Call)) or 0),
+                int(session.scalar(select(func.count()).select_from(Job)) or 0))
+
+
+def _stored_objects(app: Flask, tenant_id: int) -> list[Path]:
+    root = Path(app.config["ECOUTE"].storage_url.removeprefix("file://")) / "tenants" / str(tenant_id)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_upload_stores_probes_and_queues(app: Flask, login_as, audio: dict[str, Path],
+                                         tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    response = _upload(qm, audio["call.wav"], audio["call.mp3"], product="Four X200", agent="Léa",
+                       received_at="2026-11-02")
+    assert response.status_code == 200, response.text
+    assert response.text.count("Uploaded. Processing is queued.") == 2
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        calls = session.scalars(select(Call).order_by(Call.id)).all()
+        assert [(c.original_filename, c.status, c.product, c.agent) for c in calls] == [
+            ("call.wav", CallStatus.QUEUED, "Four X200", "Léa"), ("call.mp3", CallStatus.QUEUED, "Four X200", "Léa")]
+        assert calls[0].content_type == "audio/wav" and abs(calls[0].duration_seconds - 3.0) < 0.1
+        assert calls[0].received_at.date().isoformat() == "2026-11-02"
+        jobs = session.scalars(select(Job)).all()
+        assert sorted(j.payload["call_id"] for j in jobs) == [c.id for c in calls]
+        keys = [c.storage_key for c in calls]
+    assert all(k.startswith(f"tenants/{tenants['a'].id}/calls/") for k in keys)
+    assert all("call" not in k.rsplit("/", 1)[1] for k in keys)  # the user's file name is never a path
+    assert len(_stored_objects(app, tenants["a"].id)) == 2
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("empty.wav", "This file is empty."),
+    ("text.mp3", "be read as audio"),
+    ("image.wav", "holds no sound"),
+    ("garbage.m4a", "be read as audio"),
+    ("truncated.mp3", "cut off"),
+    ("truncated.wav", "cut off"),
+])
+def test_bad_files_are_refused_with_the_reason_and_leave_nothing(app: Flask, login_as, audio: dict[str, Path],
+                                                                 tenants: dict[str, TenantSet], name: str,
+                                                                 reason: str) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    response = _upload(qm, audio[name])
+    assert response.status_code == 422
+    assert reason in response.text, response.text
+    assert _counts(app, tenants["a"].id) == (0, 0)
+    assert _stored_objects(app, tenants["a"].id) == []
+
+
+def test_one_bad_file_does_not_stop_the_others(app: Flask, login_as, audio: dict[str, Path],
+                                               tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    response = _upload(qm, audio["call.ogg"], audio["text.mp3"], audio["call.m4a"])
+    assert response.status_code == 422
+    assert response.text.count("Uploaded. Processing is queued.") == 2
+    assert "be read as audio" in response.text
+    assert _counts(app, tenants["a"].id) == (2, 2)
+    assert len(_stored_objects(app, tenants["a"].id)) == 2
+
+
+def test_same_file_twice_is_a_duplicate_not_a_second_copy(app: Flask, login_as, audio: dict[str, Path],
+                                                          tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    _upload(qm, audio["call.flac"])
+    again = _upload(qm, audio["call.flac"], htmx=True)
+    assert again.status_code == 200 and "Already uploaded" in again.text
+    assert _counts(app, tenants["a"].id) == (1, 1)
+    assert len(_stored_objects(app, tenants["a"].id)) == 1
+    # Another company uploading the same bytes gets its own copy: nothing is shared, nothing inferred.
+    other = login_as("b", Role.QUALITY_MANAGER)
+    assert "Uploaded. Processing is queued." in _upload(other, audio["call.flac"]).text
+    assert _counts(app, tenants["b"].id) == (1, 1)
+
+
+def test_oversized_upload_is_refused_while_streaming(app: Flask, make_app, audio: dict[str, Path],
+                                                     tenants: dict[str, TenantSet]) -> None:
+    small = make_app(max_upload_mb=1)
+    client = Client(small.test_client())
+    client.login(tenants["b"].users[Role.QUALITY_MANAGER].email)
+    big = audio["call.wav"].parent / "big.wav"
+    if not big.exists():
+        from tests.audio import tone
+
+        tone(big, seconds=70)  # ~2.2 MB
+    # Built by hand: werkzeug's test client leaves its body spool unclosed when the app stops reading.
+    builder = EnvironBuilder(path="/calls/upload", method="POST", content_type="multipart/form-data",
+                             data={"csrf_token": client.csrf_token(), "file": (big.open("rb"), big.name)})
+    environ = builder.get_environ()
+    try:
+        response = client.raw.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+    assert response.status_code == 413
+    assert "too large" in response.text
+    assert _counts(app, tenants["b"].id) == (0, 0)
+    assert _stored_objects(app, tenants["b"].id) == []
+
+
+def test_bad_metadata_is_refused_before_storing(app: Flask, login_as, audio: dict[str, Path],
+                                                tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("b", Role.QUALITY_MANAGER)
+    cases = [({"channel": "pigeon"}, "Choose a channel"), ({"received_at": "31/02/2026"}, "not understood"),
+             ({"consent": "maybe"}, "yes, no or unknown"), ({"product": "p" * 121}, "too long")]
+    for meta, message in cases:
+        response = _upload(qm, audio["call.wav"], **meta)
+        assert response.status_code == 422 and message in response.text, (meta, response.text)
+    assert _counts(app, tenants["b"].id) == (0, 0)
+    assert _stored_objects(app, tenants["b"].id) == []
+
+
+def test_path_tricks_in_file_names_stay_names(app: Flask, login_as, audio: dict[str, Path],
+                                              tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("b", Role.QUALITY_MANAGER)
+    trick = (io.BytesIO(audio["other.wav"].read_bytes()), "../../etc/passwd.wav")
+    data = {"csrf_token": qm.csrf_token(), "file": trick}
+    response = qm.raw.post("/calls/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200
+    objects = _stored_objects(app, tenants["b"].id)
+    assert len(objects) == 1 and "passwd" not in str(objects[0])
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        call = session.scalars(select(Call)).one()
+        assert "passwd.wav" in call.original_filename and ".." not in call.storage_key
+
+
+def test_failed_commit_removes_the_stored_object(app: Flask, login_as, audio: dict[str, Path],
+                                                 tenants: dict[str, TenantSet]) -> None:
+    """If the transaction rolls back after the file was stored, the object goes too."""
+    from webapp.db import rollback
+    from webapp.models import Source
+    from webapp.services import ingestion
+
+    with app.app_context():
+        session = tenancy.open_session(tenants["a"].id)
+        with audio["call.wav"].open("rb") as stream:
+            done = ingestion.ingest_call(session, app.config["ECOUTE"], tenants["a"].id, stream=stream,
+                                         filename="x.wav", meta=ingestion.clean_meta({}),
+                                         origin=ingestion.Origin(Source.BROWSER))
+        key = done.call.storage_key
+        assert storage.get_storage(app.config["ECOUTE"]).exists(key)
+        rollback(session)
+        session.close()
+        assert not storage.get_storage(app.config["ECOUTE"]).exists(key)
+
+
+def test_call_list_filters_and_polls_while_pending(app: Flask, login_as, audio: dict[str, Path],
+                                                    tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    _upload(qm, audio["call.wav"], product="Four X200", received_at="2026-10-01")
+    _upload(qm, audio["call.mp3"], product="Lave-linge L7", channel="store", received_at="2026-11-01")
+    page = qm.get("/calls")
+    assert page.text.index("call.mp3") < page.text.index("call.wav")  # newest received first
+    assert 'hx-trigger="every 3s"' in page.text  # queued calls: the list keeps itself up to date
+    only_store = qm.get("/calls?channel=store")
+    assert "call.mp3" in only_store.text and "call.wav" not in only_store.text
+    by_product = qm.get("/calls?product=four")
+    assert "call.wav" in by_product.text and "call.mp3" not in by_product.text
+    by_date = qm.get("/calls?date_from=2026-10-15&date_to=2026-11-30")
+    assert "call.mp3" in by_date.text and "call.wav" not in by_date.text
+    rows = qm.get("/calls", headers={"HX-Request": "true", "HX-Target": "call-rows"})
+    assert rows.status_code == 200 and rows.text.lstrip().startswith("<tr")
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        for call in session.scalars(select(Call)):
+            call.status = CallStatus.READY
+    final = qm.get("/calls", headers={"HX-Request": "true", "HX-Target": "call-rows"})
+    assert final.status_code == 286  # nothing pending: htmx stops polling
+
+
+def test_audio_is_served_with_ranges(app: Flask, login_as, audio: dict[str, Path],
+                                     tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER)
+    _upload(qm, audio["call.wav"])
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    whole = qm.get(f"/calls/{call_id}/audio")
+    assert whole.status_code == 200 and whole.data == audio["call.wav"].read_bytes()
+    assert whole.headers["Accept-Ranges"] == "bytes" and whole.headers["Content-Type"] == "audio/wav"
+    part = qm.get(f"/calls/{call_id}/audio", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.data == audio["call.wav"].read_bytes()[100:200]
+    size = audio["call.wav"].stat().st_size
+    assert part.headers["Content-Range"] == f"bytes 100-199/{size}"
+    tail = qm.get(f"/calls/{call_id}/audio", headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.data == audio["call.wav"].read_bytes()[-10:]
+    past = qm.get(f"/calls/{call_id}/audio", headers={"Range": f"bytes={size + 10}-"})
+    assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{size}"
+    assert login_as("a", Role.STAFF).get(f"/calls/{call_id}/audio").status_code == 403
+    assert login_as("b", Role.QUALITY_MANAGER).get(f"/calls/{call_id}/audio").status_code == 404
+
+
+def test_written_complaint_and_csv_import(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    ok = qm.post("/complaints", {"text": "Livraison en retard de trois semaines !", "product": "Canapé",
+                                 "channel": "letter", "received_at": "2026-11-20"})
+    assert ok.status_code == 303
+    empty = qm.post("/complaints", {"text": "   "})
+    assert empty.status_code == 422 and "Enter the text of the complaint." in empty.text
+    csv_text = ("text;received_at;channel;product;external_id\n"
+                "Le SAV ne répond jamais;2026-11-01;email;Four X200;crm-1\n"
+                ";2026-11-02;email;Four X200;crm-2\n"
+                "Facturé deux fois;le 3 novembre;web;Abonnement;crm-3\n"
+                "Très satisfait du conseiller;2026-11-04;phone;;crm-4\n"
+                "Le SAV ne répond jamais;2026-11-01;email;Four X200;crm-1\n")
+    data = {"csrf_token": qm.csrf_token(), "csv": (io.BytesIO(csv_text.encode("cp1252")), "plaintes.csv")}
+    report = qm.raw.post("/complaints/import", data=data, content_type="multipart/form-data")
+    assert report.status_code == 200
+    assert "2 complaints imported." in report.text and "1 already known, skipped." in report.text
+    assert "Row 3: Enter the text of the complaint." in report.text
+    assert "Row 4: The date “le 3 novembre” is not understood." in report.text
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        texts = sorted(session.scalars(select(Complaint.text)))
+    assert texts == ["Le SAV ne répond jamais", "Livraison en retard de trois semaines !",
+                     "Très satisfait du conseiller"]
+    bad = {"csrf_token": qm.csrf_token(), "csv": (io.BytesIO(b"produit;date\nx;y\n"), "x.csv")}
+    refused = qm.raw.post("/complaints/import", data=bad, content_type="multipart/form-data")
+    assert refused.status_code == 422 and "“text” column" in refused.text

@@ -1,0 +1,116 @@
+"""Reading calls and complaints: the lists quality managers filter, one item, its audio."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from webapp.errors import NotFound
+from webapp.models import Call, CallStatus, Channel, Complaint
+
+PAGE_SIZE = 25
+#: Statuses that will still change without anyone acting: the list keeps polling while one is shown.
+PENDING = (CallStatus.UPLOADED, CallStatus.QUEUED, CallStatus.PROCESSING)
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    status: str = ""
+    channel: str = ""
+    product: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> CallFilters:
+        """Read filters from a query string; values that make no sense are ignored."""
+
+        def day(key: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(key, "").strip())
+            except ValueError:
+                return None
+
+        status = args.get("status", "")
+        channel = args.get("channel", "")
+        try:
+            page = max(1, min(10_000, int(args.get("page", "1"))))
+        except ValueError:
+            page = 1
+        return cls(status=status if status in set(CallStatus) else "",
+                   channel=channel if channel in set(Channel) else "",
+                   product=args.get("product", "").strip()[:120], date_from=day("date_from"),
+                   date_to=day("date_to"), page=page)
+
+    def query_args(self, **changes: object) -> dict[str, str]:
+        """These filters as query arguments (for pagination links), with some values changed."""
+        values = {"status": self.status, "channel": self.channel, "product": self.product,
+                  "date_from": self.date_from.isoformat() if self.date_from else "",
+                  "date_to": self.date_to.isoformat() if self.date_to else "", "page": str(self.page)}
+        values.update({k: str(v) for k, v in changes.items()})
+        return {k: v for k, v in values.items() if v and not (k == "page" and v == "1")}
+
+
+@dataclass(frozen=True)
+class CallPage:
+    calls: list[Call]
+    total: int
+    filters: CallFilters
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def has_pending(self) -> bool:
+        return any(c.status in PENDING for c in self.calls)
+
+
+def _filtered(stmt: Select[Any], f: CallFilters) -> Select[Any]:
+    if f.status:
+        stmt = stmt.where(Call.status == f.status)
+    if f.channel:
+        stmt = stmt.where(Call.channel == f.channel)
+    if f.product:
+        stmt = stmt.where(Call.product.ilike(f"%{f.product}%"))
+    if f.date_from:
+        stmt = stmt.where(Call.received_at >= datetime.combine(f.date_from, time.min, tzinfo=UTC))
+    if f.date_to:
+        stmt = stmt.where(Call.received_at < datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=UTC))
+    return stmt
+
+
+def list_calls(session: Session, filters: CallFilters) -> CallPage:
+    """One page of the tenant's calls, newest received first (two queries, whatever the page size)."""
+    base = _filtered(select(Call), filters)
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    calls = list(session.scalars(base.order_by(Call.received_at.desc(), Call.id.desc())
+                                 .limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)))
+    return CallPage(calls, total, filters)
+
+
+def get_call(session: Session, call_id: int) -> Call:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    return call
+
+
+def list_complaints(session: Session, page: int = 1) -> tuple[list[Complaint], int]:
+    total = int(session.scalar(select(func.count()).select_from(Complaint)) or 0)
+    items = list(session.scalars(select(Complaint).order_by(Complaint.received_at.desc(), Complaint.id.desc())
+                                 .limit(PAGE_SIZE).offset((max(1, page) - 1) * PAGE_SIZE)))
+    return items, total
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound()
+    return complaint

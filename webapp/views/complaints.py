@@ -1,0 +1,72 @@
+"""Written complaints: typed in a form, or imported from a CSV file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.auth import requires_role
+from webapp.errors import UserError
+from webapp.i18n import _
+from webapp.models import Channel, Consent, Role, Source
+from webapp.services import calls, ingestion
+from webapp.views.helpers import actor, form_error, render
+
+bp = Blueprint("complaints", __name__, url_prefix="/complaints")
+CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+MAX_CSV_BYTES = 10 * 1024 * 1024
+
+
+def _context() -> dict[str, Any]:
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    items, total = calls.list_complaints(tenancy.request_session(), page)
+    return {"complaints": items, "total": total, "page": page, "channels": list(Channel),
+            "consents": list(Consent), "columns": ingestion.CSV_COLUMNS}
+
+
+@bp.get("")
+@requires_role(*CURATORS)
+def complaint_list() -> Response:
+    return render("pages/complaints/list.html", form={}, **_context())
+
+
+@bp.post("")
+@requires_role(*CURATORS)
+def complaint_create() -> Response:
+    try:
+        meta = ingestion.clean_meta(request.form, default_channel=Channel.EMAIL)
+        _complaint, duplicate = ingestion.create_complaint(
+            tenancy.request_session(), text=request.form.get("text", ""), meta=meta,
+            origin=ingestion.Origin(Source.BROWSER, user=actor()))
+    except UserError as err:
+        return form_error("pages/complaints/list.html", err, **_context())
+    flash(_("This complaint was already recorded.") if duplicate else _("Complaint recorded."), "success")
+    return redirect(url_for("complaints.complaint_list"), code=303)
+
+
+@bp.post("/import")
+@requires_role(*CURATORS)
+def complaint_import() -> Response:
+    request.max_content_length = MAX_CSV_BYTES + 64 * 1024
+    upload = request.files.get("csv")
+    try:
+        if upload is None or not upload.filename:
+            raise UserError(_("Choose a CSV file."), "csv_missing")
+        report = ingestion.import_complaints_csv(tenancy.request_session(), upload.read(MAX_CSV_BYTES + 1),
+                                                 ingestion.Origin(Source.CSV, user=actor()))
+    except UserError as err:
+        return form_error("pages/complaints/list.html", err, **_context())
+    return render("pages/complaints/list.html", form={}, report=report, **_context())
+
+
+@bp.get("/<int:complaint_id>")
+@requires_role(*CURATORS)
+def complaint_detail(complaint_id: int) -> Response:
+    return render("pages/complaints/detail.html",
+                  complaint=calls.get_complaint(tenancy.request_session(), complaint_id))
