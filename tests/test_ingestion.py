@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,50 @@ def test_written_complaint_and_csv_import(app: Flask, login_as, tenants: dict[st
     bad = {"csrf_token": qm.csrf_token(), "csv": (io.BytesIO(b"produit;date\nx;y\n"), "x.csv")}
     refused = qm.raw.post("/complaints/import", data=bad, content_type="multipart/form-data")
     assert refused.status_code == 422 and "“text” column" in refused.text
+
+
+@pytest.fixture
+def s3_app(make_app, s3_server, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The app storing media in a real S3-compatible server over HTTP (credentials as boto3 reads them)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = s3_server.create_bucket(f"ecoute-{uuid.uuid4().hex[:8]}")
+    return make_app(storage_url=f"s3://{bucket}/media", s3_endpoint_url=s3_server.endpoint_url), bucket
+
+
+def test_upload_and_ranges_on_s3(s3_app, s3_server, audio: dict[str, Path], tenants: dict[str, TenantSet]) -> None:
+    app, bucket = s3_app
+    qm = Client(app.test_client())
+    qm.login(tenants["a"].users[Role.QUALITY_MANAGER].email)
+    qm.post("/locale", {"locale": "en"})
+    assert "Uploaded. Processing is queued." in _upload(qm, audio["call.m4a"]).text
+    assert _upload(qm, audio["text.mp3"]).status_code == 422
+    keys = [o["Key"] for o in s3_server.admin.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert len(keys) == 1 and keys[0].startswith(f"media/tenants/{tenants['a'].id}/calls/")
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    data = audio["call.m4a"].read_bytes()
+    assert qm.get(f"/calls/{call_id}/audio").data == data
+    part = qm.get(f"/calls/{call_id}/audio", headers={"Range": "bytes=10-1033"})
+    assert part.status_code == 206 and part.data == data[10:1034]
+
+
+def test_storage_server_down_tells_the_user_and_keeps_nothing(make_app, audio: dict[str, Path],
+                                                              tenants: dict[str, TenantSet],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app = make_app(storage_url="s3://nowhere/media", s3_endpoint_url=f"http://127.0.0.1:{closed_port}")
+    qm = Client(app.test_client())
+    qm.login(tenants["b"].users[Role.QUALITY_MANAGER].email)
+    response = _upload(qm, audio["call.wav"])
+    assert response.status_code == 422
+    assert "could not be stored just now. Nothing was kept" in response.text
+    assert _counts(app, tenants["b"].id) == (0, 0)
