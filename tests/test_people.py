@@ -126,3 +126,17 @@ def test_company_keeps_an_active_admin(app: Flask, login_as, tenants: dict[str, 
     assert demote.status_code == 422 and "at least one active administrator" in demote.text
     person = _person(app, tenants["a"].id, me.email)
     assert person is not None and person.role == Role.TENANT_ADMIN and person.status == UserStatus.ACTIVE
+
+
+def test_journal_shows_who_did_what_to_the_admin_only(login_as, tenants: dict[str, TenantSet]) -> None:
+    admin = login_as("b", Role.TENANT_ADMIN)
+    staff = tenants["b"].users[Role.STAFF]
+    admin.post(f"/people/{staff.id}/role", {"role": "quality_manager"})
+    admin.post("/people/invite", {"email": "new@b.test", "role": "staff"})
+    journal = admin.get("/people/journal")
+    assert journal.status_code == 200
+    rows = journal.text.split('id="journal-rows"')[1]
+    assert rows.index("Person invited") < rows.index("Role changed")  # newest first
+    assert f"user:{staff.id}" in rows
+    assert login_as("b", Role.QUALITY_MANAGER).get("/people/journal").status_code == 403
+    assert "Person invited" not in login_as("a", Role.TENANT_ADMIN).get("/people/journal").text

@@ -11,6 +11,9 @@ from webapp.models import Role
 PAGES = {
     "/admin/tenants": {Role.PLATFORM_ADMIN},
     "/people": {Role.TENANT_ADMIN},
+    "/people/journal": {Role.TENANT_ADMIN},
+    "/complaints": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/calls/upload": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/calls": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/account": set(Role),

@@ -80,7 +80,8 @@ def redirect_home() -> Response:
 #: The menu of each role: (endpoint, label).
 NAV_BY_ROLE = {
     Role.PLATFORM_ADMIN: [("admin.tenant_list", _l("Companies"))],
-    Role.TENANT_ADMIN: [("people.people_list", _l("People")), ("calls.call_list", _l("Calls")),
+    Role.TENANT_ADMIN: [("people.people_list", _l("People")), ("people.people_journal", _l("Journal")),
+                        ("calls.call_list", _l("Calls")),
                         ("complaints.complaint_list", _l("Complaints")), ("room.room_index", _l("Customer room"))],
     Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("complaints.complaint_list", _l("Complaints")),
                            ("room.room_index", _l("Customer room"))],

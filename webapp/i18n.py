@@ -77,6 +77,21 @@ CONSENT_LABELS = {
     "unknown": _l("Consent unknown"),
 }
 
+AUDIT_LABELS = {
+    "tenant.created": _l("Company created"),
+    "tenant.suspended": _l("Company suspended"),
+    "tenant.reactivated": _l("Company reactivated"),
+    "user.invited": _l("Person invited"),
+    "user.invitation_resent": _l("Invitation sent again"),
+    "user.invitation_revoked": _l("Invitation cancelled"),
+    "user.joined": _l("Invitation accepted"),
+    "user.role_changed": _l("Role changed"),
+    "user.deactivated": _l("Account deactivated"),
+    "user.reactivated": _l("Account reactivated"),
+    "user.password_reset": _l("Password changed"),
+    "call.listened": _l("Call listened to"),
+}
+
 ERROR_TITLES = {
     400: _l("This request could not be handled"),
     403: _l("Access refused"),
@@ -96,7 +111,8 @@ def status_label(status: str) -> str:
 
 def label(kind: str, value: str) -> str:
     """The translated label of an enumerated value (call status, channel, consent)."""
-    labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS}[kind]
+    labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS,
+              "audit": AUDIT_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 

@@ -18,3 +18,12 @@ def record(session: Session, *, tenant_id: int, actor: User | None, action: str,
     event = AuditEvent(tenant_id=tenant_id, actor_id=actor_id, action=action, target=target, details=details)
     session.add(event)
     return event
+
+
+def recent(session: Session, limit: int = 200) -> list[AuditEvent]:
+    """The tenant's latest audit events, newest first, with their actors (one query)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    return list(session.scalars(select(AuditEvent).options(selectinload(AuditEvent.actor))
+                                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))

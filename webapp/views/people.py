@@ -15,7 +15,7 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role, User
 from webapp.models.users import TENANT_ROLES
-from webapp.services import accounts
+from webapp.services import accounts, audit
 from webapp.views.helpers import actor, form_error, is_htmx, render, settings
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -29,6 +29,12 @@ def _list_context() -> dict[str, Any]:
 @requires_role(Role.TENANT_ADMIN)
 def people_list() -> Response:
     return render("pages/people/list.html", form={}, **_list_context())
+
+
+@bp.get("/journal")
+@requires_role(Role.TENANT_ADMIN)
+def people_journal() -> Response:
+    return render("pages/people/journal.html", events=audit.recent(tenancy.request_session()))
 
 
 @bp.post("/invite")
