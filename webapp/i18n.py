@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
     Babel,
     force_locale,
     format_date,
     format_datetime,
-    format_decimal,
     get_locale,
     gettext,
     lazy_gettext,
@@ -124,6 +124,12 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def format_size(size: int) -> str:
+    """A byte count as people read it, in the interface's language: "9,5 ko", "12.3 MB"."""
+    value, unit = (size / 1_000_000, "digital-megabyte") if size >= 1_000_000 else (size / 1000, "digital-kilobyte")
+    return str(format_unit(round(value, 1), unit, length="short", locale=str(get_locale() or "en")))
+
+
 def error_title(status: int) -> str:
     return str(ERROR_TITLES.get(status, _l("Something went wrong")))
 
@@ -139,6 +145,6 @@ def init_app(app: Flask) -> None:
         duration=duration,
         format_datetime=lambda value: format_datetime(value, "short"),
         format_date=lambda value: format_date(value, "medium"),
-        format_size=lambda n: format_decimal(round(n / 1_000_000, 1)) + " MB",
+        format_size=format_size,
         current_locale=lambda: str(get_locale() or current_app.config["ECOUTE"].default_locale),
     )

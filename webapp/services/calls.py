@@ -48,6 +48,10 @@ class CallFilters:
                    product=args.get("product", "").strip()[:120], date_from=day("date_from"),
                    date_to=day("date_to"), page=page)
 
+    @property
+    def is_filtering(self) -> bool:
+        return bool(self.status or self.channel or self.product or self.date_from or self.date_to)
+
     def query_args(self, **changes: object) -> dict[str, str]:
         """These filters as query arguments (for pagination links), with some values changed."""
         values = {"status": self.status, "channel": self.channel, "product": self.product,

@@ -150,9 +150,8 @@ def ingest_call(session: Session, settings: Settings, tenant_id: int, *, stream:
     the file is refused (too large, not audio, damaged...); nothing is then left in storage.
     A retry with the same ``external_id``, or the same bytes, returns the existing call.
     """
-    existing = _existing_by_external_id(session, meta.external_id)
-    if existing is not None:
-        return Ingested(existing, duplicate=True)
+    # The file is stored and checked before the database is touched, so that no transaction
+    # (and, on SQLite, no write lock) stays open while a large upload streams in.
     store = storage.get_storage(settings)
     key = storage.key_for(tenant_id, "calls", uuid.uuid4().hex)
     try:
@@ -173,10 +172,11 @@ def ingest_call(session: Session, settings: Settings, tenant_id: int, *, stream:
     except BaseException:
         store.delete(key)
         raise
-    same_audio = session.scalar(select(Call).where(Call.sha256 == written.sha256))
-    if same_audio is not None:
+    same = _existing_by_external_id(session, meta.external_id) or session.scalar(
+        select(Call).where(Call.sha256 == written.sha256))
+    if same is not None:
         store.delete(key)
-        return Ingested(same_audio, duplicate=True)
+        return Ingested(same, duplicate=True)
     call = Call(
         original_filename=(filename or "")[-255:], storage_key=key, content_type=info.content_type,
         size_bytes=written.size, sha256=written.sha256, duration_seconds=info.duration_seconds,

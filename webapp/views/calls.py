@@ -70,9 +70,8 @@ def _ingest_one(upload: FileStorage, meta: ingestion.VoiceMeta, origin: ingestio
     session = tenancy.request_session()
     name = upload.filename or ""
     try:
-        with session.begin_nested():
-            done = ingestion.ingest_call(session, settings(), actor().tenant_id, stream=upload.stream,
-                                         filename=name, meta=meta, origin=origin)
+        done = ingestion.ingest_call(session, settings(), actor().tenant_id, stream=upload.stream,
+                                     filename=name, meta=meta, origin=origin)
     except UserError as err:
         return {"filename": name, "ok": False, "message": str(err.message)}
     message = (_("Already uploaded: this recording is the same as call #%(id)d.", id=done.call.id)
