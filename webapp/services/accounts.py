@@ -11,7 +11,7 @@ from webapp import tenancy
 from webapp.config import LOCALES, Settings
 from webapp.db import utcnow
 from webapp.errors import NotFound, TooManyAttempts, UserError
-from webapp.i18n import _
+from webapp.i18n import _, ngettext
 from webapp.mail import send_after_commit
 from webapp.models import Role, Tenant, User, UserStatus
 from webapp.models.security import TokenPurpose
@@ -43,8 +43,9 @@ def authenticate(email: str, password: str, ip: str, settings: Settings,
     if (counts[keys[0]] >= settings.login_max_failures_account
             or counts[keys[1]] >= settings.login_max_failures_ip):
         raise TooManyAttempts(
-            _("Too many failed attempts. Wait %(minutes)d minutes and try again, or reset your password.",
-              minutes=settings.login_window_minutes)
+            ngettext("Too many failed attempts. Wait %(num)d minute and try again, or reset your password.",
+                     "Too many failed attempts. Wait %(num)d minutes and try again, or reset your password.",
+                     settings.login_window_minutes)
         )
     candidates = tenancy.find_login_candidates(email) if email and len(email) <= 254 else []
     matched = [u for u in candidates if verify_password(u.password_hash, password)]

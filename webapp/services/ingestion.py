@@ -76,7 +76,7 @@ def clean_meta(raw: Mapping[str, str], *, default_channel: Channel = Channel.PHO
     try:
         channel = Channel(str(raw.get("channel") or default_channel))
     except ValueError:
-        raise UserError(_("Choose a channel: phone, store, e-mail, web or letter."), "channel_invalid") from None
+        raise UserError(_("Choose a channel: phone, store, email, web or letter."), "channel_invalid") from None
     try:
         consent = Consent(str(raw.get("consent") or Consent.UNKNOWN))
     except ValueError:
