@@ -7,10 +7,17 @@ on an identity map the app does not share. They need an app context.
 from __future__ import annotations
 
 import itertools
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+from flask import current_app
+from sqlalchemy import select
+
+from tests.audio import tone
 from webapp import tenancy
-from webapp.models import Role, Tenant
+from webapp.models import Role, Source, Tenant, TokenScope, User
+from webapp.services import api_tokens, ingestion
 from webapp.services import tenants as tenant_service
 
 _seq = itertools.count(1)
@@ -49,3 +56,42 @@ def make_platform_admin(*, email: str, password: str) -> UserRef:
         user = tenant_service.upsert_active_user(session, home, email=email, role=Role.PLATFORM_ADMIN,
                                                  password=password)
         return UserRef(user.id, home.id, user.email, Role.PLATFORM_ADMIN)
+
+
+def make_call(tenant_id: int, *, external_id: str | None = None, product: str = "", seconds: float = 0.5,
+              bulk: bool = False) -> int:
+    """A call stored through the ingestion service from a tiny generated WAV (a different tone each time)."""
+    with tempfile.TemporaryDirectory() as folder:
+        wav = tone(Path(folder) / "call.wav", seconds=seconds, frequency=200 + 7 * next(_seq))
+        with wav.open("rb") as stream, tenancy.tenant_session(tenant_id) as session:
+            meta = ingestion.clean_meta({"product": product, "external_id": external_id or ""})
+            done = ingestion.ingest_call(session, current_app.config["ECOUTE"], tenant_id, stream=stream,
+                                         filename=wav.name, meta=meta, origin=ingestion.Origin(Source.BROWSER),
+                                         bulk=bulk)
+            return done.call.id
+
+
+def make_complaint(tenant_id: int, *, text: str | None = None, external_id: str | None = None) -> int:
+    with tenancy.tenant_session(tenant_id) as session:
+        complaint, _duplicate = ingestion.create_complaint(
+            session, text=text or f"Complaint number {next(_seq)}: the oven stopped working.",
+            meta=ingestion.clean_meta({"external_id": external_id or "", "channel": "email"}),
+            origin=ingestion.Origin(Source.BROWSER))
+        return complaint.id
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    id: int
+    tenant_id: int
+    raw: str  #: the token itself, as the integrator sends it
+    scope: TokenScope
+
+
+def make_api_token(tenant_id: int, scope: TokenScope = TokenScope.INGEST, *, name: str | None = None) -> TokenRef:
+    """An API token created by the tenant's first admin, through the service (so it is audited too)."""
+    with tenancy.tenant_session(tenant_id) as session:
+        admin = session.scalars(select(User).where(User.role == Role.TENANT_ADMIN).order_by(User.id)).first()
+        assert admin is not None, "make_api_token needs a tenant admin: make_user(tenant_id, role=TENANT_ADMIN)"
+        new = api_tokens.create_token(session, admin, name=name or f"System {next(_seq)}", scope=scope)
+        return TokenRef(new.token.id, tenant_id, new.raw, scope)

@@ -17,9 +17,13 @@ PAGES = {
     "/calls": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/account": set(Role),
+    "/settings/api-tokens": {Role.TENANT_ADMIN},
 }
 PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
-          "/locale", "/healthz", "/readyz", "/static/<path:filename>"}
+          "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}
+#: The integrator API: authenticated by an API token (webapp.views.api.requires_token), never by a login.
+TOKEN_ROUTES = {"/api/v1/calls", "/api/v1/calls/<int:call_id>", "/api/v1/complaints",
+                "/api/v1/complaints/<int:complaint_id>"}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -39,10 +43,17 @@ def test_anonymous_is_sent_to_login(client: Client) -> None:
 
 
 def test_every_route_is_public_on_purpose_or_role_checked(app: Flask) -> None:
+    assert TOKEN_ROUTES <= {rule.rule for rule in app.url_map.iter_rules()}, "a token route has gone"
     for rule in app.url_map.iter_rules():
         if rule.rule in PUBLIC:
             continue
         view = app.view_functions[rule.endpoint]
+        if rule.rule in TOKEN_ROUTES:
+            assert rule.rule.startswith("/api/v1/"), f"{rule.rule}: API tokens open /api/v1 only"
+            assert getattr(view, "ecoute_token_scopes", None), f"{rule.rule} has no @requires_token"
+            assert not getattr(view, "ecoute_roles", None), f"{rule.rule}: a login must not open the API"
+            continue
+        assert not rule.rule.startswith("/api/"), f"{rule.rule}: list it in TOKEN_ROUTES (with @requires_token)"
         assert getattr(view, "ecoute_roles", None), \
             f"{rule.rule} has no @requires_role: add one, or list it in PUBLIC"
 

@@ -8,7 +8,7 @@ row-level security (wall 2) with raw SQL that bypasses the ORM.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,10 +16,11 @@ from flask import Flask
 from sqlalchemy import create_engine, func, select, text, update
 from werkzeug.routing import Rule
 
+from tests import factories
 from tests.conftest import Client, DatabaseUnderTest, TenantSet
 from webapp import tenancy
 from webapp.db import Base
-from webapp.models import AuditEvent, Role, Tenant, User, UserToken
+from webapp.models import ApiToken, AuditEvent, Call, Complaint, Role, Tenant, TokenScope, User, UserToken
 
 MISSING_ID = 987654
 
@@ -74,10 +75,13 @@ def test_bulk_update_is_confined(app: Flask, tenants: dict[str, TenantSet]) -> N
 
 # --- the route matrix ----------------------------------------------------------------------
 
-#: For each URL argument naming an object: the object of that kind in tenant B, and in A.
-OBJECT_ARGS = {
+#: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
+OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
     "tenant_id": lambda t: t.id,
+    "call_id": lambda t: factories.make_call(t.id),
+    "complaint_id": lambda t: factories.make_complaint(t.id),
+    "token_id": lambda t: factories.make_api_token(t.id, TokenScope.READ).id,
 }
 #: Arguments that are not object ids (covered by their own tests).
 NON_OBJECT_ARGS = {"token", "filename"}
@@ -109,31 +113,53 @@ def _url(rule: Rule, object_id: int) -> str:
 def _normalise(body: str) -> str:
     body = re.sub(r'(csrf_token" value=|X-CSRFToken": )"[^"]*"', "TOKEN", body)
     body = re.sub(r"\d{6,}", "ID", body)  # the id typed in the URL may be echoed in a form action
-    return re.sub(r"(/|%2F)\d+(/|%2F)", r"\1ID\2", body)
+    return re.sub(r"(/|%2F)\d+(?=/|%2F|\"|<|&|\?|$)", r"\1ID", body)  # ... and at the end of a URL (login's next=)
+
+
+@pytest.fixture
+def objects(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, dict[str, int]]:
+    """For companies "a" and "b": the id of one object of every kind that a URL names."""
+    with app.app_context():
+        return {key: {arg: make(tenants[key]) for arg, make in OBJECT_ARGS.items()} for key in ("a", "b")}
 
 
 def _snapshot(app: Flask) -> list[tuple[Any, ...]]:
     with app.app_context(), tenancy.all_tenants_session() as session:
         rows: list[tuple[Any, ...]] = []
-        for model in (Tenant, User, UserToken, AuditEvent):
+        for model in (Tenant, User, UserToken, AuditEvent, Call, Complaint, ApiToken):
             rows += [tuple(getattr(o, c.key) for c in model.__table__.columns)  # type: ignore[attr-defined]
                      for o in session.scalars(select(model).order_by(model.id))]
         return rows
 
 
 def test_the_matrix_covers_routes(app: Flask) -> None:
-    assert len(_id_rules(app)) >= 7  # if this drops, routes lost their ids or the map changed
+    assert len(_id_rules(app)) >= 14  # if this drops, routes lost their ids or the map changed
+    assert {r.rule for r, _m in _id_rules(app) if r.rule.startswith("/api/")} == {
+        "/api/v1/calls/<int:call_id>", "/api/v1/complaints/<int:complaint_id>"}
+
+
+def _is_api(rule: Rule) -> bool:
+    return rule.rule.startswith("/api/")
+
+
+def _bearer(app: Flask, tenant_id: int) -> dict[str, str]:
+    """Headers bearing a new ingest token of the tenant, used once already (its ``last_used_at`` is set)."""
+    with app.app_context():
+        headers = {"Authorization": f"Bearer {factories.make_api_token(tenant_id, TokenScope.INGEST).raw}"}
+    assert app.test_client().get(f"/api/v1/calls/{MISSING_ID}", headers=headers).status_code == 404
+    return headers
 
 
 @pytest.mark.parametrize("who", ["anonymous", *[r.value for r in
                                                 (Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF)],
-                                 "platform_admin"])
+                                 "platform_admin", "api_token"])
 def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenants: dict[str, TenantSet],
-                                                               who: str) -> None:
-    if who == "anonymous":
-        client = Client(app.test_client())
-    else:
-        client = Client(app.test_client())
+                                                               objects: dict[str, dict[str, int]], who: str) -> None:
+    client = Client(app.test_client())
+    headers: dict[str, str] = {}
+    if who == "api_token":
+        headers = _bearer(app, tenants["a"].id)  # tenant A's system, sending its token everywhere
+    elif who != "anonymous":
         role = Role(who)
         home = tenants["platform"] if role == Role.PLATFORM_ADMIN else tenants["a"]
         client.login(home.users[role].email)
@@ -142,12 +168,17 @@ def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenan
         arg = next(a for a in rule.arguments if a in OBJECT_ARGS)
         if arg == "tenant_id" and who == "platform_admin":
             continue  # platform admins do act on every company; the platform tenant is tested in test_admin
-        other = _url(rule, OBJECT_ARGS[arg](tenants["b"]))
+        other = _url(rule, objects["b"][arg])
         missing = _url(rule, MISSING_ID)
-        send = client.get if method == "GET" else (lambda url: client.post(url, {"role": "staff"}))
+        send = ((lambda url: client.get(url, headers=headers)) if method == "GET"
+                else (lambda url: client.post(url, {"role": "staff"}, headers=headers)))
         theirs, nothing = send(other), send(missing)
         label = f"{who} {method} {rule.rule}"
-        if who == "anonymous":
+        if _is_api(rule):
+            # Only a token opens the API; a login cookie is no credential there.
+            assert theirs.status_code == (404 if who == "api_token" else 401), label
+            assert theirs.get_json()["code"] == ("not_found" if who == "api_token" else "unauthorized"), label
+        elif who in ("anonymous", "api_token"):
             assert theirs.status_code in (302, 400), label  # to the login page (or CSRF refusal)
         else:
             assert theirs.status_code in (403, 404), label
@@ -156,18 +187,23 @@ def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenan
     assert _snapshot(app) == before
 
 
-def test_the_matrix_would_see_a_leak(app: Flask, tenants: dict[str, TenantSet]) -> None:
+def test_the_matrix_would_see_a_leak(app: Flask, tenants: dict[str, TenantSet],
+                                     objects: dict[str, dict[str, int]]) -> None:
     """Positive control: the same requests on tenant A's own objects do reach them."""
     admin = Client(app.test_client())
     admin.login(tenants["a"].users[Role.TENANT_ADMIN].email)
     root = Client(app.test_client())
     root.login(tenants["platform"].users[Role.PLATFORM_ADMIN].email)
+    system = Client(app.test_client())
+    bearer = _bearer(app, tenants["a"].id)
     for rule, method in _id_rules(app):
         arg = next(a for a in rule.arguments if a in OBJECT_ARGS)
-        client = root if arg == "tenant_id" else admin
-        url = _url(rule, OBJECT_ARGS[arg](tenants["a"]))
-        response = client.get(url) if method == "GET" else client.post(url, {"role": "staff"})
-        assert response.status_code not in (403, 404, 500), f"{method} {rule.rule}: {response.status_code}"
+        client = root if arg == "tenant_id" else system if _is_api(rule) else admin
+        headers = bearer if _is_api(rule) else {}
+        url = _url(rule, objects["a"][arg])
+        response = (client.get(url, headers=headers) if method == "GET"
+                    else client.post(url, {"role": "staff"}, headers=headers))
+        assert response.status_code not in (401, 403, 404, 500), f"{method} {rule.rule}: {response.status_code}"
 
 
 # --- wall 2: PostgreSQL row-level security -------------------------------------------------

@@ -1,4 +1,5 @@
-"""Locale choice (user > chosen in this browser > tenant > Accept-Language > default) and `_`."""
+"""Locale choice (user > chosen in this browser > tenant > Accept-Language > default; the API:
+Accept-Language, else English) and `_`."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def select_locale() -> str:
     """The interface language of this request (the deployment's default outside requests)."""
     if not has_request_context():
         return str(current_app.config["ECOUTE"].default_locale)
+    if request.path.startswith("/api/"):
+        # Integrators' systems: no cookies, no tenant default; English unless they ask otherwise.
+        return request.accept_languages.best_match(LOCALES) or "en"
     if current_user and current_user.is_authenticated:
         if current_user.locale in LOCALES:
             return str(current_user.locale)
@@ -90,6 +94,13 @@ AUDIT_LABELS = {
     "user.reactivated": _l("Account reactivated"),
     "user.password_reset": _l("Password changed"),
     "call.listened": _l("Call listened to"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+}
+
+TOKEN_SCOPE_LABELS = {
+    "ingest": _l("Send calls and complaints, read their status"),
+    "read": _l("Read status only"),
 }
 
 ERROR_TITLES = {
@@ -110,9 +121,9 @@ def status_label(status: str) -> str:
 
 
 def label(kind: str, value: str) -> str:
-    """The translated label of an enumerated value (call status, channel, consent)."""
+    """The translated label of an enumerated value (call status, channel, consent, token scope)."""
     labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS,
-              "audit": AUDIT_LABELS}[kind]
+              "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 

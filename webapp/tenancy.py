@@ -17,10 +17,13 @@ the admin views; reviewers grep for it.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import ForeignKey, select, text
@@ -34,7 +37,10 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.session import SessionTransaction
 
-from webapp.db import get_database
+from webapp.db import get_database, utcnow
+
+if TYPE_CHECKING:
+    from webapp.models.api_tokens import ApiToken
 
 
 class TenantNotBound(RuntimeError):
@@ -241,3 +247,57 @@ def find_login_candidates(email: str) -> list[Any]:
         session.expunge_all()
         return users
 
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+#: Every API token starts with this, then the tenant id: ``ect_<tenant id>_<secret>``.
+API_TOKEN_PREFIX = "ect_"  # noqa: S105 - a marker, not a secret
+#: ``last_used_at`` is shown to the minute; it is written at most this often.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+_API_TOKEN = re.compile(r"ect_([1-9][0-9]{0,11})_[A-Za-z0-9_-]{32,128}")
+
+
+def api_token_tenant(raw: str) -> int | None:
+    """The tenant an API token names, or None when it is not shaped like one of ours."""
+    match = _API_TOKEN.fullmatch(raw or "")
+    return int(match.group(1)) if match else None
+
+
+def api_token_hash(raw: str) -> str:
+    """What is stored of an API token: the SHA-256 of the whole token (tenant part included)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def authenticate_api_token(raw: str) -> ApiToken | None:
+    """Resolve the API token of this request to its :class:`ApiToken`, binding the request to its tenant.
+
+    The lookup by hash runs in a Session bound to the tenant the token names, so behind both
+    walls, and in a transaction of its own that ends at once: no transaction (on SQLite, no
+    write lock) stays open while an upload then streams in. Returns None — the same answer
+    whatever the reason — for a malformed or unknown token, a revoked one, or one of a
+    suspended tenant; the request then stays unbound. On success ``last_used_at`` is updated
+    (to the minute), the request's Session is opened bound to the token's tenant, and the
+    token is returned detached: read-only for the request, like :func:`load_user`'s users.
+    Cookies play no part: an API request is its token.
+    """
+    from webapp.models import ApiToken, Tenant  # the models import this module
+
+    tenant_id = api_token_tenant(raw)
+    if tenant_id is None:
+        return None
+    with tenant_session(tenant_id) as session:
+        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == api_token_hash(raw)))
+        tenant = session.get(Tenant, tenant_id) if token is not None else None
+        if token is None or token.is_revoked or tenant is None or tenant.is_suspended:
+            return None
+        now = utcnow()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+            token.last_used_at = now  # not on every request: a system polling a status would write each time
+        session.flush()
+        session.expunge(token)
+        g.tenant_slug = tenant.slug  # for the log lines, as create_app's hook does for people
+    bind_request(tenant_id)
+    # Opened here rather than by request_session(), which would follow a login cookie if one came along.
+    g.ecoute_session = open_session(tenant_id)
+    return token

@@ -217,8 +217,16 @@ def create_complaint(session: Session, *, text: str, meta: VoiceMeta, origin: Or
     complaint = Complaint(text=body, received_at=meta.received_at, channel=meta.channel, agent=meta.agent,
                           product=meta.product, customer_ref=meta.customer_ref, consent=meta.consent,
                           language_hint=meta.language_hint, external_id=meta.external_id, **origin.columns())
-    session.add(complaint)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(complaint)
+            session.flush()
+    except IntegrityError:
+        # The same external id arrived at the same moment through another request.
+        winner = session.scalar(select(Complaint).where(Complaint.external_id == meta.external_id))
+        if winner is None:
+            raise
+        return winner, True
     return complaint, False
 
 

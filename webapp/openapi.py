@@ -1,0 +1,210 @@
+"""The OpenAPI 3.1 description of the integrator API (served at ``/api/v1/openapi.json``).
+
+Written by hand next to webapp/views/api.py, and held to it by tests/test_api.py: every
+/api/v1 route of the app is here with its methods and parameters, nothing else is, and real
+answers are validated against these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.config import Settings
+from webapp.services.ingestion import MAX_TEXT
+
+Schema = dict[str, Any]  # Any: a JSON document
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+CHANNELS = ["phone", "store", "email", "web", "letter"]
+CONSENTS = ["yes", "no", "unknown"]
+LANGUAGES = ["fr", "en", "auto"]
+STATUSES = ["uploaded", "queued", "processing", "ready", "failed"]
+SOURCES = ["browser", "api", "csv"]
+
+
+def _text(description: str, max_length: int = 120) -> Schema:
+    return {"type": "string", "maxLength": max_length, "description": description}
+
+
+#: The metadata of a call or complaint, as sent (every field optional).
+META_PROPERTIES: dict[str, Schema] = {
+    "received_at": {"type": "string", "examples": ["2026-03-31", "2026-03-31T14:05:00+02:00"],
+                    "description": "When the company received it: a date (YYYY-MM-DD) or an ISO 8601 date-time "
+                                   "(UTC when it has no offset). Not in the future. Default: now."},
+    "channel": {"type": "string", "enum": CHANNELS,
+                "description": "Default: phone for calls, email for complaints."},
+    "agent": _text("The agent who took the call or handled the complaint."),
+    "product": _text("Product name or SKU the customer talks about."),
+    "customer_ref": _text("The company's own reference for the customer (CRM id); never shown in the room."),
+    "consent": {"oneOf": [{"type": "string", "enum": CONSENTS}, {"type": "boolean"}],
+                "description": "Whether the customer agreed that the recording be reused (true means yes, false "
+                               "no). Default: unknown."},
+    "language": {"type": "string", "enum": LANGUAGES, "description": "Spoken or written language. Default: auto."},
+    "external_id": {"oneOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}],
+                    "description": "The sender's own id. Sending an item again with the same external_id returns "
+                                   "the item already stored (200) instead of creating another (201)."},
+    "bulk": {"type": "boolean", "default": False,
+             "description": "A backfill: the item is processed after the items sent as they happen."},
+}
+
+_VOICE_OUT: dict[str, Schema] = {
+    "id": {"type": "integer"},
+    "external_id": {"type": ["string", "null"]},
+    "received_at": {"type": "string", "format": "date-time"},
+    "channel": {"type": "string", "enum": CHANNELS},
+    "agent": {"type": "string"},
+    "product": {"type": "string"},
+    "customer_ref": {"type": "string"},
+    "consent": {"type": "string", "enum": CONSENTS},
+    "language": {"type": "string", "enum": LANGUAGES},
+    "source": {"type": "string", "enum": SOURCES, "description": "How it arrived."},
+    "created_at": {"type": "string", "format": "date-time", "description": "When Écoute stored it."},
+}
+
+
+def _item(kind: str, extra: dict[str, Schema], description: str) -> Schema:
+    properties = {"kind": {"const": kind}, **_VOICE_OUT, **extra,
+                  "url": {"type": "string", "description": "Where to read it again."}}
+    return {"type": "object", "description": description, "properties": properties,
+            "required": list(properties), "additionalProperties": False}
+
+
+ERROR_CODES = {
+    "unauthorized": "401: missing, malformed, unknown or revoked token, or a suspended company (one answer for all).",
+    "insufficient_scope": "403: a read-only token tried to send an item.",
+    "not_found": "404: no such item for this token's company (another company's items look the same).",
+    "method_not_allowed": "405: this path does not take that method.",
+    "invalid_json": "400: the metadata or body is not a JSON object.",
+    "too_large": "413 (or 422 when only the recording is): the request is larger than the limit.",
+    "unsupported_media_type": "415: a call must be multipart/form-data, a complaint application/json.",
+    "file_missing": "422: no file in the audio part.",
+    "audio_empty, audio_no_audio, audio_unreadable, audio_unsupported, audio_no_duration, audio_truncated":
+        "422: the recording was refused; the message says why. Nothing was stored.",
+    "unknown_field, invalid_field": "422: a field is not one of the documented ones, or has the wrong type.",
+    "channel_invalid, consent_invalid, language_invalid, date_invalid, date_future, <field>_too_long":
+        "422: a metadata value is not accepted; the message says which.",
+    "text_missing, text_too_long": "422: the complaint's text is empty or too long.",
+    "storage_unavailable": "422: the recording could not be stored just now; nothing was kept, try again.",
+    "internal": "500: a fault on Écoute's side; the answer carries a reference for support.",
+}
+
+
+def _error(description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _responses(*statuses: str) -> dict[str, Schema]:
+    known = {
+        "400": _error("The metadata or body is not a JSON object (code invalid_json)."),
+        "401": {**_error("No valid token (code unauthorized)."),
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
+        "403": _error("The token may only read (code insufficient_scope)."),
+        "404": _error("No such item for this company (code not_found)."),
+        "413": _error("The request is too large (code too_large)."),
+        "415": _error("Wrong Content-Type (code unsupported_media_type)."),
+        "422": _error("Refused; the message says why, in the request's language (see the codes in Error)."),
+    }
+    return {status: known[status] for status in statuses} | {"default": _error("Unexpected error (internal).")}
+
+
+def _stored(kind: str) -> dict[str, Schema]:
+    location = {"Location": {"schema": {"type": "string"}, "description": "The item's URL in this API."}}
+    body = {"application/json": {"schema": _ref(kind)}}
+    return {"201": {"description": f"{kind} stored.", "headers": location, "content": body},
+            "200": {"description": f"This {kind.lower()} was already stored (same external_id"
+                                   f"{', or the same audio' if kind == 'Call' else ''}): nothing new was created.",
+                    "headers": location, "content": body}}
+
+
+def _read(kind: str, param: str) -> Schema:
+    return {
+        "operationId": f"get{kind}", "summary": f"Read one {kind.lower()}: its status and metadata.",
+        "parameters": [{"name": param, "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": kind, "content": {"application/json": {"schema": _ref(kind)}}},
+                      **_responses("401", "404")},
+    }
+
+
+def document(settings: Settings) -> Schema:
+    """The whole OpenAPI document; limits come from ``settings``."""
+    metadata = {"type": "object", "properties": META_PROPERTIES, "additionalProperties": False}
+    complaint_in = {"type": "object", "required": ["text"], "additionalProperties": False,
+                    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
+                                            "description": "What the customer wrote."}, **META_PROPERTIES}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Écoute integrator API", "version": "1.0.0",
+            "description": (
+                "Push recorded calls and written complaints into Écoute from a telephony or CRM system, then read "
+                "their status. Authenticate with an API token created by your company's Écoute administrator "
+                "(Settings → API tokens): `Authorization: Bearer ect_…`. A token with the ingest access may send "
+                "and read; a read token may only read. Errors are JSON `{\"code\", \"message\"}`: `code` is "
+                "stable, `message` is for people, in English, or in French with `Accept-Language: fr`."),
+        },
+        "servers": [{"url": settings.base_url}],
+        "security": [{"bearerToken": []}],
+        "paths": {
+            "/api/v1/calls": {"post": {
+                "operationId": "createCall", "summary": "Send a recorded call.",
+                "description": (f"The recording (MP3, WAV, M4A, OGG, FLAC, WebM or AMR; {settings.max_upload_mb} MB "
+                                "at most) is checked before anything is kept, then queued for transcription. "
+                                "Requires the ingest access."),
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"type": "object", "required": ["audio"], "properties": {
+                        "audio": {"type": "string", "contentMediaType": "application/octet-stream",
+                                  "description": "The recording, as a file part (with a file name)."},
+                        "metadata": _ref("Metadata")}},
+                    "encoding": {"metadata": {"contentType": "application/json"}}}}},
+                "responses": _stored("Call") | _responses("400", "401", "403", "413", "415", "422"),
+            }},
+            "/api/v1/calls/{call_id}": {"get": _read("Call", "call_id")},
+            "/api/v1/complaints": {"post": {
+                "operationId": "createComplaint", "summary": "Send a written complaint.",
+                "description": "Requires the ingest access. `bulk` is accepted and changes nothing for complaints.",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("ComplaintCreate")}}},
+                "responses": _stored("Complaint") | _responses("400", "401", "403", "413", "415", "422"),
+            }},
+            "/api/v1/complaints/{complaint_id}": {"get": _read("Complaint", "complaint_id")},
+            "/api/v1/openapi.json": {"get": {
+                "operationId": "getOpenApi", "summary": "This document.", "security": [],
+                "responses": {"200": {"description": "The OpenAPI document.",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+        "components": {
+            "securitySchemes": {"bearerToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API token, ect_<company id>_<secret>, shown once when it is created."}},
+            "schemas": {
+                "Metadata": metadata,
+                "ComplaintCreate": complaint_in,
+                "Call": _item("call", {
+                    "status": {"type": "string", "enum": STATUSES,
+                               "description": "queued or processing until transcribed; then ready, or failed."},
+                    "failure_reason": {"type": "string", "description": "Why processing failed (else empty)."},
+                    "audio": {"type": "object", "additionalProperties": False,
+                              "required": ["filename", "content_type", "size_bytes", "duration_seconds", "sha256"],
+                              "properties": {"filename": {"type": "string"}, "content_type": {"type": "string"},
+                                             "size_bytes": {"type": "integer"},
+                                             "duration_seconds": {"type": "number"},
+                                             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
+                }, "A recorded call."),
+                "Complaint": _item("complaint", {"text": {"type": "string"}}, "A written complaint."),
+                "Error": {
+                    "type": "object", "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "description": "Stable, for programs. " + " ".join(
+                            f"`{codes}` — {meaning}" for codes, meaning in ERROR_CODES.items())},
+                        "message": {"type": "string", "description": "For people: what happened, what to do."},
+                        "reference": {"type": "string", "description": "On 500 only: give it to support."},
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,218 @@
+"""The integrator API (``/api/v1``): a company's telephony or CRM system pushes calls and complaints.
+
+Every route but the OpenAPI document authenticates with ``Authorization: Bearer <token>`` and
+nothing else: a login cookie opens nothing here, which is why the blueprint is exempt from
+CSRF. Errors are JSON ``{"code", "message"}`` (webapp.errors answers JSON under /api/), in
+English unless the request's Accept-Language asks for French (webapp.i18n). The routes only
+translate HTTP into the ingestion service's calls; webapp/openapi.py describes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, g, jsonify, request, url_for
+from werkzeug.wrappers import Response
+
+from webapp import openapi, tenancy
+from webapp.errors import AppError, UserError
+from webapp.i18n import _
+from webapp.models import ApiToken, Call, Channel, Complaint, Source, TokenScope
+from webapp.services import calls, ingestion
+from webapp.views.helpers import settings
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+
+CHALLENGE = 'Bearer realm="ecoute"'
+#: Metadata fields of calls and complaints, as the JSON names them (see webapp/openapi.py).
+META_FIELDS = ("received_at", "channel", "agent", "product", "customer_ref", "consent", "language", "external_id")
+MAX_METADATA_BYTES = 64 * 1024
+
+
+class ApiError(AppError):
+    """An error only the API answers: no token (401), wrong scope (403), wrong body (400, 415)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code)
+        self.status = status
+
+
+def requires_token(*scopes: TokenScope) -> Callable[[F], F]:
+    """Let only requests bearing a valid API token with one of ``scopes`` reach the view.
+
+    401 ``unauthorized`` (one answer for a missing, malformed, unknown or revoked token, or a
+    suspended company), 403 ``insufficient_scope`` when the token may not do this.
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
+            token = tenancy.authenticate_api_token(raw.strip()) if scheme.lower() == "bearer" else None
+            if token is None:
+                g.ecoute_www_authenticate = CHALLENGE
+                raise ApiError(401, "unauthorized", _(
+                    "This request needs a valid API token, sent as “Authorization: Bearer <token>”. The token may "
+                    "be mistyped or revoked: ask your Écoute administrator for a new one."))
+            if token.scope not in scopes:
+                g.ecoute_www_authenticate = f'{CHALLENGE}, error="insufficient_scope", scope="{" ".join(scopes)}"'
+                raise ApiError(403, "insufficient_scope", _(
+                    "This token may only read. To send calls and complaints, ask your Écoute administrator for a "
+                    "token that may send them."))
+            g.ecoute_api_token = token
+            return view(*args, **kwargs)
+
+        wrapper.ecoute_token_scopes = scopes  # type: ignore[attr-defined]  # read by the role tests
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _token() -> ApiToken:
+    token: ApiToken = g.ecoute_api_token
+    return token
+
+
+@bp.after_request
+def _api_headers(response: Response) -> Response:
+    challenge = g.pop("ecoute_www_authenticate", None)
+    if challenge and response.status_code in (401, 403):
+        response.headers["WWW-Authenticate"] = challenge
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# --- requests in, JSON out ---------------------------------------------------------------------
+
+
+def _invalid_json() -> ApiError:
+    return ApiError(400, "invalid_json", _("The metadata is not a valid JSON object. Send an object such as "
+                                           "{\"channel\": \"phone\"}, encoded in UTF-8."))
+
+
+def _metadata(data: object, extra: tuple[str, ...] = ()) -> tuple[dict[str, str], bool]:
+    """The metadata fields of a JSON object, as the ingestion service reads them, and the ``bulk`` flag."""
+    if not isinstance(data, dict):
+        raise _invalid_json()
+    unknown = sorted(str(k) for k in set(data) - {*META_FIELDS, "bulk", *extra})
+    if unknown:
+        raise UserError(_("Unknown field “%(field)s”. The fields are: %(fields)s.", field=unknown[0][:40],
+                          fields=", ".join((*extra, *META_FIELDS, "bulk"))), "unknown_field")
+    raw: dict[str, str] = {}
+    for key in META_FIELDS:
+        value = data.get(key)
+        if key == "consent" and isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif key == "external_id" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if value is not None and not isinstance(value, str):
+            raise UserError(_("The field “%(field)s” must be a string.", field=key), "invalid_field")
+        raw[key] = value or ""
+    bulk = data.get("bulk", False)
+    if not isinstance(bulk, bool):
+        raise UserError(_("The field “%(field)s” must be true or false.", field="bulk"), "invalid_field")
+    return raw, bulk
+
+
+def _call_metadata() -> object:
+    """The JSON in the ``metadata`` part: a form field, or a file part (as ``curl -F metadata=@meta.json``)."""
+    part = request.files.get("metadata")
+    data = part.read(MAX_METADATA_BYTES + 1) if part is not None else request.form.get("metadata", "{}").encode()
+    try:
+        if len(data) > MAX_METADATA_BYTES:
+            raise ValueError("metadata too long")
+        return json.loads(data.decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError included
+        raise _invalid_json() from None
+
+
+def _voice(item: Call | Complaint) -> dict[str, Any]:
+    return {"id": item.id, "external_id": item.external_id, "received_at": item.received_at.isoformat(),
+            "channel": str(item.channel), "agent": item.agent, "product": item.product,
+            "customer_ref": item.customer_ref, "consent": str(item.consent),
+            "language": item.language_hint or "auto", "source": str(item.source),
+            "created_at": item.created_at.isoformat()}
+
+
+def _call_json(call: Call) -> dict[str, Any]:
+    return {"kind": "call", **_voice(call), "status": str(call.status), "failure_reason": call.failure_reason,
+            "audio": {"filename": call.original_filename, "content_type": call.content_type,
+                      "size_bytes": call.size_bytes, "duration_seconds": call.duration_seconds,
+                      "sha256": call.sha256},
+            "url": url_for("api.api_call_detail", call_id=call.id)}
+
+
+def _complaint_json(complaint: Complaint) -> dict[str, Any]:
+    return {"kind": "complaint", **_voice(complaint), "text": complaint.text,
+            "url": url_for("api.api_complaint_detail", complaint_id=complaint.id)}
+
+
+def _stored(body: Mapping[str, Any], duplicate: bool) -> Response:
+    """201 with the new item, or 200 with the one already there (a retry, or the same audio again)."""
+    resp = jsonify(body)
+    resp.status_code = 200 if duplicate else 201
+    resp.headers["Location"] = str(body["url"])
+    return resp
+
+
+# --- routes --------------------------------------------------------------------------------------
+
+
+@bp.post("/calls")
+@requires_token(TokenScope.INGEST)
+def api_call_create() -> Response:
+    # Bounds the whole request while it streams in (the app's default is for small forms).
+    request.max_content_length = (settings().max_upload_mb + 1) * 1024 * 1024
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", _(
+            "Send a call as multipart/form-data: the recording in the “audio” part, its metadata as JSON in the "
+            "“metadata” part."))
+    raw, bulk = _metadata(_call_metadata())
+    upload = request.files.get("audio")
+    if upload is None or not upload.filename:
+        raise UserError(_("No recording came with the request. Send it as a file in the “audio” part."),
+                        "file_missing")
+    token = _token()
+    done = ingestion.ingest_call(tenancy.request_session(), settings(), token.tenant_id, stream=upload.stream,
+                                 filename=upload.filename, meta=ingestion.clean_meta(raw),
+                                 origin=ingestion.Origin(Source.API, token=token), bulk=bulk)
+    return _stored(_call_json(done.call), done.duplicate)
+
+
+@bp.get("/calls/<int:call_id>")
+@requires_token(TokenScope.INGEST, TokenScope.READ)
+def api_call_detail(call_id: int) -> Response:
+    return jsonify(_call_json(calls.get_call(tenancy.request_session(), call_id)))
+
+
+@bp.post("/complaints")
+@requires_token(TokenScope.INGEST)
+def api_complaint_create() -> Response:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", _(
+            "Send a complaint as JSON, with the header “Content-Type: application/json”."))
+    body = request.get_json(silent=True)
+    raw, _bulk = _metadata(body, extra=("text",))  # bulk changes nothing for complaints: no processing job
+    text = body.get("text") if isinstance(body, dict) else None
+    if text is not None and not isinstance(text, str):
+        raise UserError(_("The field “%(field)s” must be a string.", field="text"), "invalid_field")
+    complaint, duplicate = ingestion.create_complaint(
+        tenancy.request_session(), text=text or "", meta=ingestion.clean_meta(raw, default_channel=Channel.EMAIL),
+        origin=ingestion.Origin(Source.API, token=_token()))
+    return _stored(_complaint_json(complaint), duplicate)
+
+
+@bp.get("/complaints/<int:complaint_id>")
+@requires_token(TokenScope.INGEST, TokenScope.READ)
+def api_complaint_detail(complaint_id: int) -> Response:
+    return jsonify(_complaint_json(calls.get_complaint(tenancy.request_session(), complaint_id)))
+
+
+@bp.get("/openapi.json")
+def api_openapi() -> Response:
+    """The OpenAPI 3.1 description of this API (public: it holds no data)."""
+    return jsonify(openapi.document(settings()))
