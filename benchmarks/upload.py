@@ -227,8 +227,8 @@ class Sampler:
         for pid in self.workers:
             o, k = cpu_seconds(pid)
             own, kids = own + o, kids + k
-        children = {pid: (proc_comm(pid), proc_status(pid).get("VmRSS", 0))
-                    for pid in children_of(set(self.workers))}
+        children = {pid: (comm, proc_status(pid).get("VmRSS", 0))
+                    for pid in children_of(set(self.workers)) if (comm := proc_comm(pid))}
         copy_dir = any(p.name.startswith("ecoute-s3-") for p in self.watch_dir.iterdir())
         s3_cpu = sum(cpu_seconds(self.s3_pid)) if self.s3_pid else 0.0
         return Sample(time.perf_counter() - self.t0, rss, own, kids, children, copy_dir, s3_cpu)
@@ -429,6 +429,9 @@ WORKAROUND_PATH = [str(ROOT / "benchmarks")]
 def open_env(stack: ExitStack, backend: str, work: Path, size: int, workaround: bool = False) -> Env:
     """A data dir, database, company, quality manager, S3 bucket if any, and gunicorn serving them."""
     folder = Path(tempfile.mkdtemp(prefix=f"{backend}-", dir=work))
+    # Removed as soon as this upload is measured (the callback runs after gunicorn and moto have
+    # stopped): the next measurement starts with the same free memory and disk as this one.
+    stack.callback(shutil.rmtree, folder, ignore_errors=True)
     (folder / "tmp").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOUTE_", "AWS_"))}
     port = free_port()
@@ -785,7 +788,8 @@ def versions() -> dict[str, str]:
 def summarize(raw_runs: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Medians per backend; the ratio is the median throughput over the median of every raw copy.
 
-    Each upload also keeps the ratio to the raw copy made just before it (``ratio_to_raw_before``).
+    Each upload also keeps its ratio to the mean of the raw copies made just before and just after
+    it (``ratio_to_raw_around``): on a VM the raw copy's speed depends on what ran before it.
     """
     raw = {"runs": raw_runs,
            "median": {k: median([r[k] for r in raw_runs]) for k in ("seconds", "mib_per_s", "fsync_seconds")},
@@ -793,8 +797,9 @@ def summarize(raw_runs: list[dict[str, Any]], runs: dict[str, list[dict[str, Any
     backends: dict[str, Any] = {}
     for backend, items in runs.items():
         for item in items:
-            item["ratio_to_raw_before"] = item["mib_per_s"] / item["raw_before"]["mib_per_s"]
-        keys = ("seconds", "send_seconds", "mib_per_s", "ratio_to_raw_before", "rss_growth_mib", "hwm_growth_mib",
+            around = (item["raw_before"]["seconds"] + item["raw_after"]["seconds"]) / 2
+            item["ratio_to_raw_around"] = around / item["seconds"]
+        keys = ("seconds", "send_seconds", "mib_per_s", "ratio_to_raw_around", "rss_growth_mib", "hwm_growth_mib",
                 "rss_baseline_mib", "rss_peak_mib")
         med: dict[str, Any] = {k: median([r[k] for r in items]) for k in keys}
         med["ratio_to_raw"] = med["mib_per_s"] / raw["median"]["mib_per_s"]
@@ -869,12 +874,15 @@ def main(argv: list[str] | None = None) -> int:
         # on a VM disk (blocks written for the first time); the reference must not pay for it.
         measure_raw(audio, work)
         raw_runs: list[dict[str, Any]] = []
+        runs_in_order: list[dict[str, Any]] = []
         runs: dict[str, list[dict[str, Any]]] = {b: [] for b in backends}
         for index in range(args.repeat):
             for backend in backends:
                 # The reference right before each upload, in the same state of the machine.
                 sync_disk()
                 raw_runs.append(measure_raw(audio, work))
+                if runs_in_order:
+                    runs_in_order[-1]["raw_after"] = raw_runs[-1]
                 print(f"[{index + 1}/{args.repeat}] raw copy: {raw_runs[-1]['seconds']:.2f} s, "
                       f"{raw_runs[-1]['mib_per_s']:.1f} MiB/s", flush=True)
                 with ExitStack() as stack:
@@ -882,9 +890,14 @@ def main(argv: list[str] | None = None) -> int:
                                          args.workaround_csrf_413)
                 run["raw_before"] = raw_runs[-1]
                 runs[backend].append(run)
+                runs_in_order.append(run)
                 print(f"[{index + 1}/{args.repeat}] {backend}: {run['seconds']:.2f} s, {run['mib_per_s']:.1f} MiB/s, "
                       f"RSS +{run['rss_growth_mib']:.1f} MiB (HWM +{run['hwm_growth_mib']:.1f}); phases: "
                       + ", ".join(f"{k} {v['seconds']:.2f}" for k, v in run["phases"].items()), flush=True)
+        sync_disk()
+        raw_runs.append(measure_raw(audio, work))  # brackets the last upload
+        runs_in_order[-1]["raw_after"] = raw_runs[-1]
+        print(f"raw copy: {raw_runs[-1]['seconds']:.2f} s, {raw_runs[-1]['mib_per_s']:.1f} MiB/s", flush=True)
         components = measure_components(backends, audio, work) if args.components else None
         summary = summarize(raw_runs, runs)
         print_table(audio.stat().st_size, args.repeat, summary, components)
@@ -912,6 +925,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as err:
         print(f"upload benchmark failed: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("upload benchmark interrupted; cleaned up", file=sys.stderr)
+        return 130
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

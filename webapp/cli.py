@@ -232,7 +232,7 @@ def _print_demo(force: bool) -> None:
         logins = refresh_demo(session)
         click.echo("\nDemo company “Maison Démo” is ready. Logins:")
         for role, email, password in logins:
-            click.echo(f"  {role_label(role):<20} {email:<28} {password}")
+            click.echo(f"  {role_label(role):<32} {email:<28} {password}")
     click.echo(f"\nOpen {settings.base_url}/login\n")
 
 
