@@ -103,6 +103,13 @@ TOKEN_SCOPE_LABELS = {
     "read": _l("Read status only"),
 }
 
+#: Why a call could not be processed (codes stored by the worker, shown in the reader's language).
+FAILURE_LABELS = {
+    "undecodable": _l("This recording could not be decoded: the file is damaged or in a format we cannot read. "
+                      "Upload it again, or export it again from your telephony system."),
+    "missing_original": _l("The original recording is missing from storage. Upload it again."),
+}
+
 ERROR_TITLES = {
     400: _l("This request could not be handled"),
     403: _l("Access refused"),
@@ -123,7 +130,7 @@ def status_label(status: str) -> str:
 def label(kind: str, value: str) -> str:
     """The translated label of an enumerated value (call status, channel, consent, token scope)."""
     labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS,
-              "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS}[kind]
+              "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS, "failure": FAILURE_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 

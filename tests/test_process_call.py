@@ -1,0 +1,120 @@
+"""The ``process_call`` handler on real audio with real ffmpeg: renditions, loudness, idempotence, failure."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests import factories
+from tests.conftest import TenantSet
+from webapp import storage, tenancy
+from webapp.errors import PermanentError
+from webapp.models import Call, CallStatus, Role
+from worker import renditions
+from worker.handlers import JobContext, process_call
+
+
+def _context(app: Flask, tenant_id: int, call_id: int) -> JobContext:
+    return JobContext(job_id=1, kind=process_call.KIND, tenant_id=tenant_id, payload={"call_id": call_id},
+                      attempt=1, max_attempts=5, settings=app.config["ECOUTE"])
+
+
+def _call(app: Flask, tenant_id: int, call_id: int) -> Call:
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        call = session.scalars(select(Call).where(Call.id == call_id)).one()
+        session.expunge(call)
+        return call
+
+
+def _loudness(path: Path) -> float:
+    done = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+                          capture_output=True, text=True, check=True)
+    return float(re.findall(r"I:\s+(-?[0-9.]+) LUFS", done.stderr)[-1])
+
+
+def test_renditions_are_made_once_and_the_call_is_ready(app: Flask, tenants: dict[str, TenantSet],
+                                                        tmp_path: Path) -> None:
+    with app.app_context():
+        call_id = factories.make_call(tenants["a"].id, seconds=4)
+        handler = process_call.Handler()
+        handler.run(_context(app, tenants["a"].id, call_id))
+        call = _call(app, tenants["a"].id, call_id)
+        assert call.status == CallStatus.READY
+        store = storage.get_storage(app.config["ECOUTE"])
+        keys = renditions.keys_for(call.tenant_id, call.id, call.sha256)
+        first = {k: b"".join(store.read_range(k)) for k in keys.all()}
+        handler.run(_context(app, tenants["a"].id, call_id))  # a second run changes nothing
+        assert {k: b"".join(store.read_range(k)) for k in keys.all()} == first
+    asr, play = tmp_path / "asr.wav", tmp_path / "play.webm"
+    asr.write_bytes(first[keys.asr])
+    play.write_bytes(first[keys.playback])
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels",
+                            "-of", "json", str(asr), ], capture_output=True, text=True, check=True)
+    assert json.loads(probe.stdout)["streams"][0] == {"codec_name": "pcm_s16le", "sample_rate": "16000",
+                                                      "channels": 1}
+    assert abs(_loudness(play) - renditions.TARGET_LUFS) < 1.0
+    peaks = json.loads(first[keys.peaks])
+    assert peaks["seconds_per_peak"] == 0.05
+    assert 75 <= len(peaks["peaks"]) <= 85  # 4 s at 20 peaks per second
+    assert all(0 < p <= 1 for p in peaks["peaks"])
+
+
+def test_loud_and_quiet_calls_come_out_at_the_same_loudness(app: Flask, tenants: dict[str, TenantSet],
+                                                            tmp_path: Path) -> None:
+    levels = []
+    with app.app_context():
+        for volume in ("0.05", "0.9"):
+            source = tmp_path / f"v{volume}.wav"
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                            f"sine=frequency=500:duration=5,volume={volume}", str(source)], check=True)
+            with source.open("rb") as stream, tenancy.tenant_session(tenants["b"].id) as session:
+                from webapp.models import Source
+                from webapp.services import ingestion
+
+                done = ingestion.ingest_call(session, app.config["ECOUTE"], tenants["b"].id, stream=stream,
+                                             filename=source.name, meta=ingestion.clean_meta({}),
+                                             origin=ingestion.Origin(Source.BROWSER))
+                call_id, sha = done.call.id, done.call.sha256
+            process_call.Handler().run(_context(app, tenants["b"].id, call_id))
+            key = renditions.keys_for(tenants["b"].id, call_id, sha).playback
+            out = tmp_path / f"out{volume}.webm"
+            out.write_bytes(b"".join(storage.get_storage(app.config["ECOUTE"]).read_range(key)))
+            levels.append(_loudness(out))
+    assert abs(levels[0] - levels[1]) < 1.0, levels
+
+
+def test_a_file_ffmpeg_cannot_decode_fails_for_good_with_a_reason(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with app.app_context():
+        call_id = factories.make_call(tenants["a"].id)
+        call = _call(app, tenants["a"].id, call_id)
+        # The stored original gets damaged after it passed the upload checks.
+        storage.get_storage(app.config["ECOUTE"]).write(call.storage_key, io.BytesIO(b"\x00garbage" * 500),
+                                                        content_type="application/octet-stream")
+        handler = process_call.Handler()
+        ctx = _context(app, tenants["a"].id, call_id)
+        with pytest.raises(PermanentError) as failure:
+            handler.run(ctx)
+        handler.failed(ctx, str(failure.value))
+    call = _call(app, tenants["a"].id, call_id)
+    assert (call.status, call.failure_reason) == (CallStatus.FAILED, process_call.UNDECODABLE)
+    assert not any(storage.get_storage(app.config["ECOUTE"]).exists(k)
+                   for k in renditions.keys_for(call.tenant_id, call.id, call.sha256).all())
+
+
+def test_the_call_page_shows_the_failure_in_the_readers_language(app: Flask, login_as,
+                                                                 tenants: dict[str, TenantSet]) -> None:
+    with app.app_context():
+        call_id = factories.make_call(tenants["a"].id)
+        with tenancy.tenant_session(tenants["a"].id) as session:
+            call = session.get(Call, call_id)
+            assert call is not None
+            call.status, call.failure_reason = CallStatus.FAILED, process_call.UNDECODABLE
+    page = login_as("a", Role.QUALITY_MANAGER, locale="en").get(f"/calls/{call_id}")
+    assert "This recording could not be decoded" in page.text

@@ -1,0 +1,1 @@
+"""Écoute's worker: claims jobs from the queue (webapp.jobs) and runs their handlers."""

@@ -1,0 +1,95 @@
+"""Audio renditions of a call, made with ffmpeg: recognition input, playback file, waveform peaks.
+
+Every output has a deterministic storage key derived from the call (id and content hash), so a
+job run twice writes the same objects, and "already done?" is a look at storage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from webapp import storage
+
+#: Playback loudness for every call and clip, so the room never jumps in volume (EBU R128).
+TARGET_LUFS = -16.0
+#: Waveform resolution: one peak per 50 ms (20 per second).
+PEAK_SAMPLES = 400
+PEAK_RATE = 8000
+
+
+class DecodeError(Exception):
+    """ffmpeg could not decode the recording."""
+
+
+@dataclass(frozen=True)
+class RenditionKeys:
+    asr: str  #: 16 kHz mono WAV for speech recognition
+    playback: str  #: loudness-normalised Opus in WebM, what browsers and kiosks play
+    peaks: str  #: JSON waveform peaks
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.asr, self.playback, self.peaks)
+
+
+def keys_for(tenant_id: int, call_id: int, sha256: str) -> RenditionKeys:
+    stem = f"{call_id}-{sha256[:16]}"
+    return RenditionKeys(
+        asr=storage.key_for(tenant_id, "renditions", f"{stem}-asr.wav"),
+        playback=storage.key_for(tenant_id, "renditions", f"{stem}-play.webm"),
+        peaks=storage.key_for(tenant_id, "renditions", f"{stem}-peaks.json"),
+    )
+
+
+def _ffmpeg(args: list[str], timeout: float) -> subprocess.CompletedProcess[bytes]:
+    try:
+        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", *args],
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise TimeoutError(f"ffmpeg took more than {timeout:.0f} s") from err
+    if done.returncode != 0:
+        raise DecodeError(done.stderr.decode(errors="replace")[-500:])
+    return done
+
+
+def make_asr(source: Path, target: Path, timeout: float) -> None:
+    """16 kHz mono 16-bit PCM: what Whisper expects."""
+    _ffmpeg(["-xerror", "-i", str(source), "-map", "0:a:0", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+             str(target)], timeout)
+
+
+def make_playback(source: Path, target: Path, timeout: float) -> None:
+    """Opus in WebM at 48 kHz, loudness-normalised to :data:`TARGET_LUFS`.
+
+    ``loudnorm`` resamples to 192 kHz internally: the output rate is set explicitly.
+    """
+    _ffmpeg(["-xerror", "-i", str(source), "-map", "0:a:0",
+             "-af", f"loudnorm=I={TARGET_LUFS}:TP=-1.5:LRA=11", "-ar", "48000",
+             "-c:a", "libopus", "-b:a", "48k", "-f", "webm", str(target)], timeout)
+
+
+_PEAK = re.compile(rb"lavfi\.astats\.Overall\.Peak_level=(-?[0-9.]+|-inf)")
+
+
+def peaks(source: Path, timeout: float) -> list[float]:
+    """Peak amplitude (0..1) of every 50 ms of the recording, computed by ffmpeg (no decoding in Python)."""
+    done = _ffmpeg(["-i", str(source), "-map", "0:a:0",
+                    "-af", f"aformat=channel_layouts=mono,aresample={PEAK_RATE},"
+                           f"asetnsamples=n={PEAK_SAMPLES}:p=0,astats=metadata=1:reset=1,"
+                           "ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-",
+                    "-f", "null", "-"], timeout)
+    values = []
+    for raw in _PEAK.findall(done.stdout):
+        db = -math.inf if raw == b"-inf" else float(raw)
+        values.append(round(0.0 if db == -math.inf else min(1.0, 10 ** (db / 20)), 4))
+    return values
+
+
+def peaks_json(values: list[float]) -> bytes:
+    """The document the browser's waveform reads: resolution and one peak per slot."""
+    return json.dumps({"version": 1, "seconds_per_peak": PEAK_SAMPLES / PEAK_RATE, "peaks": values},
+                      separators=(",", ":")).encode()
