@@ -118,3 +118,16 @@ def test_the_call_page_shows_the_failure_in_the_readers_language(app: Flask, log
             call.status, call.failure_reason = CallStatus.FAILED, process_call.UNDECODABLE
     page = login_as("a", Role.QUALITY_MANAGER, locale="en").get(f"/calls/{call_id}")
     assert "This recording could not be decoded" in page.text
+
+
+def test_a_ready_call_plays_its_normalised_rendition(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    with app.app_context():
+        call_id = factories.make_call(tenants["b"].id, seconds=2)
+    qm = login_as("b", Role.QUALITY_MANAGER)
+    before = qm.get(f"/calls/{call_id}/audio")
+    assert before.headers["Content-Type"] == "audio/wav"  # not processed yet: the original
+    with app.app_context():
+        process_call.Handler().run(_context(app, tenants["b"].id, call_id))
+    after = qm.get(f"/calls/{call_id}/audio", headers={"Range": "bytes=0-3"})
+    assert after.status_code == 206 and after.headers["Content-Type"] == "audio/webm"
+    assert after.data == b"\x1aE\xdf\xa3"  # the EBML magic of a WebM file

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from webapp import storage
+from webapp.config import Settings
 from webapp.errors import NotFound
 from webapp.models import Call, CallStatus, Channel, Complaint
 
@@ -104,6 +106,19 @@ def get_call(session: Session, call_id: int) -> Call:
     if call is None:
         raise NotFound()
     return call
+
+
+def playback_of(settings: Settings, call: Call) -> tuple[str, str, int] | None:
+    """(key, content type, size) of the call's loudness-normalised rendition, once the worker made it."""
+    from worker.renditions import keys_for
+
+    if call.status != CallStatus.READY:
+        return None
+    key = keys_for(call.tenant_id, call.id, call.sha256).playback
+    try:
+        return key, "audio/webm", storage.get_storage(settings).size(key)
+    except storage.ObjectMissing:
+        return None
 
 
 def list_complaints(session: Session, page: int = 1) -> tuple[list[Complaint], int]:

@@ -94,6 +94,9 @@ def call_audio(call_id: int) -> Response:
     if not request.range or request.range.ranges[0][0] == 0:
         audit.record(session, tenant_id=call.tenant_id, actor=actor(), action="call.listened",
                      target=f"call:{call.id}")
+    playback = calls.playback_of(settings(), call)
+    if playback is not None:
+        return audio_response(settings(), *playback)
     return audio_response(settings(), call.storage_key, call.content_type, call.size_bytes)
 
 
