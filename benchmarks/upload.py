@@ -286,8 +286,7 @@ class Client:
         finally:
             conn.close()
 
-    def upload(self, path: Path, csrf: str, on_sent: Callable[[], None] | None = None,
-               ) -> tuple[int, str, float, float]:
+    def upload(self, path: Path, csrf: str) -> tuple[int, str, float, float]:
         """Stream ``path`` as the upload form does; (status, body, seconds to send, seconds to response).
 
         The clock starts before the request line and stops when the response is read in full.
@@ -324,8 +323,6 @@ class Client:
                 except (OSError, http.client.HTTPException):
                     raise BenchError(f"the app closed the connection during the upload: {exc}") from exc
             sent = time.perf_counter() - start
-            if on_sent is not None:
-                on_sent()
             response = conn.getresponse()
             text = response.read().decode("utf-8", "replace")
             done = time.perf_counter() - start
@@ -507,7 +504,7 @@ def log_in(env: Env) -> tuple[Client, str]:
         raise BenchError(f"GET /login answered {status}")
     form = urllib.parse.urlencode({"csrf_token": csrf_of(page), "email": EMAIL,
                                    "password": env.env["BENCH_PASSWORD"]}).encode()
-    status, page, headers = client.request("POST", "/login", form,
+    status, page, _ = client.request("POST", "/login", form,
                                            {"Content-Type": "application/x-www-form-urlencoded"})
     if status != 303:
         raise BenchError(f"POST /login answered {status}, not 303:\n{page[:500]}")
@@ -558,12 +555,9 @@ def _measure_upload(env: Env, audio: Path, warmup: Path, interval: float) -> dic
     for pid in worker_pids:
         # Reset VmHWM (Linux >= 4.0), or it would show the login's argon2 peak (64 MiB by default).
         Path(f"/proc/{pid}/clear_refs").write_text("5")
-    sent_at: list[float] = []
-    start = time.perf_counter()
-    sampler.start(start)
+    sampler.start(time.perf_counter())
     try:
-        status, body, sent, elapsed = client.upload(
-            audio, csrf, on_sent=lambda: sent_at.append(time.perf_counter() - start))
+        status, body, sent, elapsed = client.upload(audio, csrf)
     finally:
         sampler.stop()
     check_stored(status, body, "measured")

@@ -159,6 +159,19 @@ class Client:
             headers["HX-Request"] = "true"
         return self.raw.post(url, data=data, headers=headers, **kwargs)
 
+    def post_multipart(self, url: str, data: dict[str, Any], headers: dict[str, str] | None = None) -> TestResponse:
+        """POST a multipart body; closes the body spool that werkzeug's test client leaves open past 500 kB."""
+        from werkzeug.test import EnvironBuilder
+
+        builder = EnvironBuilder(path=url, method="POST", data=data, headers=headers or {},
+                                 content_type="multipart/form-data")
+        environ = builder.get_environ()
+        try:
+            return self.raw.open(environ)
+        finally:
+            environ["wsgi.input"].close()
+            builder.close()
+
     def login(self, email: str, password: str = PASSWORD) -> TestResponse:
         response = self.post("/login", {"email": email, "password": password})
         assert response.status_code == 303, response.text

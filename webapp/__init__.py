@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
-from flask import Flask, Request, g
+from flask import Flask, Request, current_app, g
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -17,7 +17,28 @@ csrf = CSRFProtect()
 
 
 class EcouteRequest(Request):
-    """Closes the upload spool files itself: werkzeug drops them unclosed when a body is cut off (413)."""
+    """The request class: per-route body limits, and upload spool files closed reliably."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The limit declared by the view with :func:`webapp.views.helpers.accepts_large_body`, else the app's.
+
+        Decided from the URL rule, before anything reads the body: the CSRF check reads the form
+        before the view runs, so a limit set inside the view would come too late.
+        """
+        if self._max_content_length is not None:
+            return self._max_content_length
+        view = current_app.view_functions.get(self.url_rule.endpoint) if self.url_rule else None
+        limit = getattr(view, "ecoute_max_body", None)
+        if limit is not None:
+            return int(limit(current_app.config["ECOUTE"]))
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    # Werkzeug drops the spool files of a body cut off by a 413 without closing them.
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None) -> IO[bytes]:

@@ -247,12 +247,82 @@ def serve() -> None:
 
 @main.command()
 def run() -> None:
-    """Migrate, refresh the demo company, print its logins and serve (the README's run command)."""
+    """Migrate, refresh the demo company, print its logins, then serve and run a worker (the README's run command).
+
+    gunicorn and ``ecoute worker`` run as two child processes of this one. SIGTERM or
+    SIGINT (Ctrl-C) is passed to both, which stop cleanly; if either stops by itself, the
+    other is stopped too and this command exits with the first one's status.
+    """
     from webapp import migrate
 
-    migrate.upgrade(_settings())
+    settings = _settings()
+    migrate.upgrade(settings)
     _print_demo(force=False)
-    serve.callback()  # type: ignore[misc]
+    bin_dir = Path(sys.executable).parent
+    gunicorn = [str(bin_dir / "gunicorn"), "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"]
+    sys.exit(_supervise([gunicorn, [str(bin_dir / "ecoute"), "worker"]],
+                        stop_timeout_s=settings.worker_grace_s + 15))
+
+
+def _supervise(commands: list[list[str]], stop_timeout_s: float) -> int:
+    """Run the commands side by side until a signal comes or one of them ends; stop the rest.
+
+    Returns 0 after a signal, else the status of the command that ended first. A child that
+    has not stopped ``stop_timeout_s`` after being asked is killed.
+    """
+    import signal
+    import subprocess
+    import time
+
+    children = [subprocess.Popen(command) for command in commands]  # noqa: S603 - our own programs
+    signalled: list[int] = []
+
+    def _forward(signum: int, _frame: object) -> None:
+        signalled.append(signum)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _forward)
+    while not signalled and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    first = next((child for child in children if child.returncode is not None), None)
+    if not signalled:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+    deadline = time.monotonic() + stop_timeout_s
+    for child in children:
+        try:
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    if signalled or first is None:
+        return 0
+    return first.returncode
+
+
+# --- worker ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+              help="Claim loops (threads) in this process. Default: ECOUTE_WORKER_CONCURRENCY, else 1.")
+@click.option("--once", is_flag=True, help="Stop when no job is left to run, instead of waiting for more.")
+def worker(concurrency: int | None, once: bool) -> None:
+    """Run queued jobs (transcription, ...) until SIGTERM or SIGINT, which lets running jobs finish."""
+    from worker import logs, loop
+
+    settings = _settings()
+    with _app() as app:
+        logs.configure(settings.log_level)
+        try:
+            handlers = loop.load_handlers(settings.worker_handlers)  # once per process (a model, for one)
+        except (ImportError, AttributeError, TypeError) as err:
+            raise click.ClickException(f"ECOUTE_WORKER_HANDLERS={settings.worker_handlers!r}: {err}") from None
+        loop.serve(app, handlers, concurrency=concurrency or settings.worker_concurrency, once=once)
 
 
 if __name__ == "__main__":

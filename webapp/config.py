@@ -7,6 +7,7 @@ a SQLite file and local folders under one data directory, nothing to install.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -41,6 +42,25 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
         raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
     if value < minimum:
         raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+_SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]{1,3})?")
+_IMPORT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _seconds(name: str, raw: str) -> float:
+    """A positive duration in seconds, at most to the millisecond: ``1``, ``0.5``, ``2.25``."""
+    value = raw.strip()
+    if not _SECONDS.fullmatch(value) or float(value) <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds above 0, such as 1 or 0.25")
+    return float(value)
+
+
+def _import_path(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not _IMPORT_PATH.fullmatch(value):
+        raise ConfigError(f"{name}={raw!r}: expected module:attribute, such as worker.handlers:registry")
     return value
 
 
@@ -94,6 +114,18 @@ class Settings:
     #: Argon2 cost; tests lower it so hashing does not dominate the suite.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    #: How long a worker holds a claimed job without renewing it (it renews every third of it);
+    #: a job whose worker died is taken again by another once this has passed.
+    worker_lease_s: int = 60
+    #: How often an idle worker looks for a job, in seconds.
+    worker_poll_s: float = 1.0
+    #: On SIGTERM, how long a worker lets its current jobs finish before putting them back in the queue.
+    worker_grace_s: int = 30
+    #: Claim loops (threads) of one worker process; ``ecoute worker --concurrency`` overrides it.
+    worker_concurrency: int = 1
+    #: ``module:callable`` returning the worker's handlers by job kind; tests and benchmarks
+    #: point it at their own (``tests.support.job_handlers:registry``).
+    worker_handlers: str = "worker.handlers:registry"
 
     @property
     def is_prod(self) -> bool:
@@ -180,6 +212,11 @@ _PARSERS: dict[str, Any] = {
     "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
     "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
     "ARGON2_MEMORY_KIB": ("argon2_memory_kib", lambda n, v: _int(n, v, 8)),
+    "WORKER_LEASE_S": ("worker_lease_s", lambda n, v: _int(n, v, 1)),
+    "WORKER_POLL_S": ("worker_poll_s", _seconds),
+    "WORKER_GRACE_S": ("worker_grace_s", _int),
+    "WORKER_CONCURRENCY": ("worker_concurrency", lambda n, v: _int(n, v, 1)),
+    "WORKER_HANDLERS": ("worker_handlers", _import_path),
 }
 
 

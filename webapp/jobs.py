@@ -1,22 +1,48 @@
 """THE job queue: a ``jobs`` table, and the only module that writes to it.
 
 A job is inserted in the same transaction as the change that needs it, so it exists only
-if that change commits. The worker (next step of the pipeline) claims jobs with a lease.
-``jobs`` carries ``tenant_id`` (wall 1 applies) but has no row-level security: the claimer
-must see every tenant's jobs.
+if that change commits. ``jobs`` carries ``tenant_id`` (wall 1 applies) but has no row-level
+security: the claimer must see every tenant's jobs.
+
+The life of a job, as the worker (``worker.loop``) drives it:
+
+- :func:`enqueue` (a service, in its own transaction): ``queued``.
+- :func:`claim`: ``running`` with a lease (``locked_until``) held by one claim loop
+  (``locked_by``); ``attempts`` counts claims. The worker renews the lease while it works
+  (:func:`renew`). When a lease runs out, because its worker died or hangs, the job is
+  claimable again: that is how a crashed worker's job is recovered.
+- :func:`finish`: ``done``. :func:`fail`: back to ``queued`` after an exponential backoff
+  with jitter (:func:`backoff`), or ``failed`` for good with ``last_error`` once the error is
+  permanent or ``max_attempts`` is reached. :func:`release`: back to ``queued`` at once, the
+  interrupted attempt not counted (a worker stopping).
+- :func:`retry` (the "retry" button): a ``failed`` job back to ``queued`` with its attempts reset.
+
+Only the claim loop that holds the lease can finish, fail, renew or release a job: those
+updates match ``locked_by`` and ``attempts`` of the claim. A worker whose lease ran out, and
+whose job another worker took, cannot overwrite the newer run's outcome.
+
+Only :func:`claim` opens an all-tenants Session (the exception STYLE §3 allows): the other
+functions work in a Session bound to the job's tenant, which the claim carries.
+
+Times come from this machine's clock (:func:`webapp.db.utcnow`, or ``now=`` in tests):
+workers on several machines need their clocks in sync (NTP) to within a small part of
+the lease.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+import random
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, ColumnElement, Enum, Index, String, Text, UniqueConstraint, and_, func, or_, select, update
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from webapp.db import Base, enum_values, utcnow
-from webapp.tenancy import TenantScoped
+from webapp.tenancy import TenantScoped, all_tenants_session, tenant_session
 
 
 class JobStatus(enum.StrEnum):
@@ -30,12 +56,24 @@ class JobStatus(enum.StrEnum):
 PRIORITY_INTERACTIVE = 10
 PRIORITY_BULK = 100
 
+#: Retry delays: 10 s, 20 s, 40 s ... capped at an hour, each moved by up to 20 % either way
+#: so that jobs that failed together (an S3 outage) do not all come back at the same second.
+BACKOFF_BASE_S = 10.0
+BACKOFF_FACTOR = 2.0
+BACKOFF_CAP_S = 3600.0
+BACKOFF_JITTER = 0.2
+
+#: How many tenants :func:`claim` tries, fairest first, before taking any runnable job.
+_TENANTS_TRIED = 20
+
 
 class Job(TenantScoped, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         UniqueConstraint("tenant_id", "kind", "idempotency_key"),
         Index("ix_jobs_claim", "status", "priority", "run_after"),
+        # The tenant's most recent claim, read for every candidate tenant by claim() (fairness).
+        Index("ix_jobs_tenant_id_claimed_at", "tenant_id", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,11 +86,16 @@ class Job(TenantScoped, Base):
         Enum(JobStatus, native_enum=False, length=20, values_callable=enum_values), default=JobStatus.QUEUED
     )
     priority: Mapped[int] = mapped_column(default=PRIORITY_INTERACTIVE)
+    #: Claims so far (the running one included); the interrupted attempt of a stopping worker is given back.
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=5)
     run_after: Mapped[datetime] = mapped_column(default=utcnow)
     #: Lease of the worker that claimed it; once past, another worker may take the job.
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    #: The claim loop holding the lease (``host:pid:loop``); only it may finish the job.
+    locked_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    #: When the job was last claimed; a tenant's latest claim decides its turn (fairness).
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -71,3 +114,189 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, payload: dict[
               max_attempts=max_attempts)
     session.add(job)
     return job
+
+
+# --- the worker's side -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as one claim loop holds it: plain values, and what proves the lease is still ours."""
+
+    id: int
+    kind: str
+    tenant_id: int
+    payload: dict[str, Any]
+    attempt: int  #: 1 for the first run; above ``max_attempts`` when workers died running it
+    max_attempts: int
+    worker_id: str
+    locked_until: datetime
+
+
+class FailOutcome(enum.StrEnum):
+    RETRYING = "retrying"  #: queued again, after a backoff
+    FAILED = "failed"  #: failed for good: the handler's ``failed`` must be told
+    LOST = "lost"  #: the lease was no longer ours: nothing written
+
+
+def _runnable(now: datetime, kinds: Collection[str] | None) -> ColumnElement[bool]:
+    condition = or_(
+        and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
+        # A lease that ran out: its worker died or hangs.
+        and_(Job.status == JobStatus.RUNNING, Job.locked_until < now),
+    )
+    return condition if kinds is None else and_(condition, Job.kind.in_(list(kinds)))
+
+
+def _fairest_tenants(session: Session, runnable: ColumnElement[bool], priority: int, now: datetime) -> list[int]:
+    """Tenants with runnable jobs of ``priority``, the one that should go next first.
+
+    Fewest jobs running first (with several workers, each tenant gets its share of them);
+    then the tenant served least recently, never-served ones first (a round-robin, which a
+    single worker finishing each job before the next also follows); then the oldest job.
+    """
+    other = aliased(Job)
+    running = (
+        select(func.count(other.id))
+        .where(other.tenant_id == Job.tenant_id, other.status == JobStatus.RUNNING, other.locked_until >= now)
+        .scalar_subquery()
+    )
+    last_served = select(func.max(other.claimed_at)).where(other.tenant_id == Job.tenant_id).scalar_subquery()
+    order = (
+        select(Job.tenant_id)
+        .where(runnable, Job.priority == priority)
+        .group_by(Job.tenant_id)
+        .order_by(running, last_served.asc().nulls_first(), func.min(Job.run_after), Job.tenant_id)
+        .limit(_TENANTS_TRIED)
+    )
+    return list(session.scalars(order))
+
+
+def claim(worker_id: str, lease_s: float, *, kinds: Collection[str] | None = None,
+          now: datetime | None = None) -> ClaimedJob | None:
+    """Take the next runnable job for ``worker_id`` and lease it for ``lease_s`` seconds; None when there is none.
+
+    Runnable: queued with ``run_after`` reached, or running with its lease run out. The
+    best priority goes first; among its jobs, the fairest tenant (:func:`_fairest_tenants`),
+    then its oldest job. ``kinds`` limits the claim to the kinds this worker can run.
+    Commits at once, in its own all-tenants Session (the claimer must see every tenant).
+    On PostgreSQL the job row is locked with ``FOR UPDATE SKIP LOCKED``, so workers claiming
+    at the same moment take different jobs without waiting on each other; on SQLite the
+    transaction holds the database's write lock from its start (``BEGIN IMMEDIATE``).
+    """
+    now = now or utcnow()
+    runnable = _runnable(now, kinds)
+    with all_tenants_session() as session:
+        priority = session.scalar(select(func.min(Job.priority)).where(runnable))
+        if priority is None:
+            return None
+        candidates = [
+            select(Job).where(runnable, Job.priority == priority, Job.tenant_id == tenant_id)
+            for tenant_id in _fairest_tenants(session, runnable, priority, now)
+        ]
+        # Last: any runnable job, should concurrent claimers hold every row tried above.
+        candidates.append(select(Job).where(runnable).order_by(Job.priority))
+        job = None
+        for candidate in candidates:
+            statement = candidate.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True, of=Job)
+            job = session.scalars(statement).first()
+            if job is not None:
+                break
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.locked_by = worker_id
+        job.locked_until = now + timedelta(seconds=lease_s)
+        job.claimed_at = now
+        return ClaimedJob(id=job.id, kind=job.kind, tenant_id=job.tenant_id, payload=dict(job.payload),
+                          attempt=job.attempts, max_attempts=job.max_attempts, worker_id=worker_id,
+                          locked_until=job.locked_until)
+
+
+def _held(job: ClaimedJob) -> ColumnElement[bool]:
+    # attempts is the claim's fencing number: locked_by alone would do while worker ids are
+    # unique per claim loop, this also covers a loop that re-claims its own lost job.
+    return and_(Job.id == job.id, Job.status == JobStatus.RUNNING, Job.locked_by == job.worker_id,
+                Job.attempts == job.attempt)
+
+
+def _update_held(job: ClaimedJob, **values: Any) -> bool:
+    with tenant_session(job.tenant_id) as session:
+        result = session.execute(update(Job).where(_held(job)).values(**values).execution_options(
+            synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+
+
+def renew(job: ClaimedJob, lease_s: float, *, now: datetime | None = None) -> bool:
+    """Extend the lease of a job this claim still holds (the worker's heartbeat).
+
+    Returns False when the lease is no longer ours (it ran out and another worker took the
+    job, or the job was released): the current run's outcome will not be recorded.
+    """
+    now = now or utcnow()
+    return _update_held(job, locked_until=now + timedelta(seconds=lease_s))
+
+
+def finish(job: ClaimedJob, *, now: datetime | None = None) -> bool:
+    """Mark a job this claim holds as done; False (and nothing written) when the lease is no longer ours."""
+    now = now or utcnow()
+    return _update_held(job, status=JobStatus.DONE, finished_at=now, locked_until=None, last_error="")
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before trying again after failed attempt number ``attempt`` (1 for the first).
+
+    ``BACKOFF_BASE_S * BACKOFF_FACTOR ** (attempt - 1)``, capped at ``BACKOFF_CAP_S``, then
+    multiplied by a random factor within ±``BACKOFF_JITTER``.
+    """
+    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * BACKOFF_FACTOR ** max(0, min(attempt - 1, 32)))
+    jitter = (rng or random).uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)  # noqa: S311 - not security
+    return delay * jitter
+
+
+def fail(job: ClaimedJob, error: str, *, permanent: bool, now: datetime | None = None,
+         rng: random.Random | None = None) -> FailOutcome:
+    """Record a failed attempt of a job this claim holds.
+
+    A passing error (``permanent=False``) with attempts left queues the job again after
+    :func:`backoff`; a permanent error, or the last attempt, marks it failed for good.
+    ``error`` is kept in ``last_error`` either way (cut to 4,000 characters). Returns what
+    happened; :attr:`FailOutcome.LOST` when the lease is no longer ours (nothing written).
+    """
+    now = now or utcnow()
+    error = error[:4000]
+    if permanent or job.attempt >= job.max_attempts:
+        done = _update_held(job, status=JobStatus.FAILED, last_error=error, finished_at=now, locked_until=None)
+        return FailOutcome.FAILED if done else FailOutcome.LOST
+    run_after = now + timedelta(seconds=backoff(job.attempt, rng))
+    done = _update_held(job, status=JobStatus.QUEUED, last_error=error, run_after=run_after, locked_until=None,
+                        locked_by=None)
+    return FailOutcome.RETRYING if done else FailOutcome.LOST
+
+
+def release(job: ClaimedJob, *, now: datetime | None = None) -> bool:
+    """Put a job this claim holds back in the queue at once, its attempt not counted (a worker stopping).
+
+    Returns False when the lease is no longer ours (nothing written).
+    """
+    now = now or utcnow()
+    return _update_held(job, status=JobStatus.QUEUED, attempts=Job.attempts - 1, run_after=now,
+                        locked_until=None, locked_by=None)
+
+
+def retry(session: Session, job: Job) -> bool:
+    """Queue a failed job again with its attempts reset (the "retry" button); flushes, the caller commits.
+
+    ``session`` must be bound to the job's tenant. Returns False, changing nothing, when the
+    job is not failed (already queued again, running or done: a second click).
+    """
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.FAILED)
+        .values(status=JobStatus.QUEUED, attempts=0, run_after=now, last_error="", locked_until=None,
+                locked_by=None, finished_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE

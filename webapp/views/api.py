@@ -22,7 +22,7 @@ from webapp.errors import AppError, UserError
 from webapp.i18n import _
 from webapp.models import ApiToken, Call, Channel, Complaint, Source, TokenScope
 from webapp.services import calls, ingestion
-from webapp.views.helpers import settings
+from webapp.views.helpers import accepts_large_body, settings, upload_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,9 +164,8 @@ def _stored(body: Mapping[str, Any], duplicate: bool) -> Response:
 
 @bp.post("/calls")
 @requires_token(TokenScope.INGEST)
+@accepts_large_body(upload_limit)
 def api_call_create() -> Response:
-    # Bounds the whole request while it streams in (the app's default is for small forms).
-    request.max_content_length = (settings().max_upload_mb + 1) * 1024 * 1024
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", _(
             "Send a call as multipart/form-data: the recording in the “audio” part, its metadata as JSON in the "

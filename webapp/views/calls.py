@@ -14,7 +14,7 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import CallStatus, Channel, Consent, Role, Source
 from webapp.services import audit, calls, ingestion
-from webapp.views.helpers import actor, is_htmx, render, settings
+from webapp.views.helpers import accepts_large_body, actor, is_htmx, render, settings, upload_limit
 from webapp.views.media import audio_response
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
@@ -45,10 +45,9 @@ def call_upload_form() -> BaseResponse:
 
 @bp.post("/upload")
 @requires_role(*CURATORS)
+@accepts_large_body(upload_limit)
 def call_upload() -> BaseResponse:
     """One or more files with shared metadata; the browser's script sends one file per request."""
-    # Bounds the whole request while it streams in (forms elsewhere keep the small default).
-    request.max_content_length = (settings().max_upload_mb + 1) * 1024 * 1024
     files: list[FileStorage] = [f for f in request.files.getlist("file") if f.filename]
     results = []
     try:

@@ -13,7 +13,7 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Channel, Consent, Role, Source
 from webapp.services import calls, ingestion
-from webapp.views.helpers import actor, form_error, render
+from webapp.views.helpers import accepts_large_body, actor, form_error, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
@@ -52,8 +52,8 @@ def complaint_create() -> Response:
 
 @bp.post("/import")
 @requires_role(*CURATORS)
+@accepts_large_body(lambda _settings: MAX_CSV_BYTES + 64 * 1024)
 def complaint_import() -> Response:
-    request.max_content_length = MAX_CSV_BYTES + 64 * 1024
     upload = request.files.get("csv")
     try:
         if upload is None or not upload.filename:
