@@ -252,7 +252,22 @@ def _check_range(start: int, end: int | None) -> None:
 # --- local disk ----------------------------------------------------------------------------
 
 
-class LocalStorage:
+class _SizedStorage:
+    """What both backends derive from ``size``."""
+
+    def size(self, key: str) -> int:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored at ``key``."""
+        try:
+            self.size(key)
+        except ObjectMissing:
+            return False
+        return True
+
+
+class LocalStorage(_SizedStorage):
     """Objects as files under ``root`` (``root/<key>``); the folders are created on demand.
 
     Writes go to a temporary file in the target's folder, then replace the target atomically
@@ -344,14 +359,6 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"cannot stat {key!r}: {exc}") from exc
 
-    def exists(self, key: str) -> bool:
-        """Whether an object is stored at ``key``."""
-        try:
-            self.size(key)
-        except ObjectMissing:
-            return False
-        return True
-
     def delete(self, key: str) -> None:
         """Remove the object at ``key``; nothing happens if there is none."""
         path = self._path(key)
@@ -436,7 +443,7 @@ def _default_config(endpoint_url: str | None) -> Any:  # Any: botocore's Config 
     return config
 
 
-class S3Storage:
+class S3Storage(_SizedStorage):
     """Objects in ``bucket`` under ``prefix`` (``<prefix>/<key>``), through one boto3 client.
 
     Credentials and region come from boto3's own chain (``AWS_*`` variables, config files,
@@ -581,14 +588,6 @@ class S3Storage:
         with _s3_errors("stat", key):
             response = self._client.head_object(Bucket=self.bucket, Key=self._object_key(key))
         return int(response["ContentLength"])
-
-    def exists(self, key: str) -> bool:
-        """Whether an object is stored at ``key``."""
-        try:
-            self.size(key)
-        except ObjectMissing:
-            return False
-        return True
 
     def delete(self, key: str) -> None:
         """Remove the object at ``key``; nothing happens if there is none."""
