@@ -131,3 +131,27 @@ def test_a_ready_call_plays_its_normalised_rendition(app: Flask, login_as, tenan
     after = qm.get(f"/calls/{call_id}/audio", headers={"Range": "bytes=0-3"})
     assert after.status_code == 206 and after.headers["Content-Type"] == "audio/webm"
     assert after.data == b"\x1aE\xdf\xa3"  # the EBML magic of a WebM file
+
+
+def test_the_retry_button_queues_a_failed_call_again(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    from sqlalchemy import update
+
+    from webapp.jobs import Job, JobStatus
+
+    with app.app_context():
+        call_id = factories.make_call(tenants["a"].id)
+        with tenancy.tenant_session(tenants["a"].id) as session:
+            session.execute(update(Job).values(status=JobStatus.FAILED, attempts=5, last_error="undecodable"))
+            call = session.get(Call, call_id)
+            assert call is not None
+            call.status, call.failure_reason = CallStatus.FAILED, process_call.UNDECODABLE
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    assert "Try processing again" in qm.get(f"/calls/{call_id}").text
+    assert qm.post(f"/calls/{call_id}/retry").status_code == 303
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        job = session.scalars(select(Job)).one()
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, 0)
+    page = qm.get(f"/calls/{call_id}").text
+    assert "Try processing again" not in page and "This recording could not be decoded" not in page
+    assert qm.post(f"/calls/{call_id}/retry").status_code == 303  # a second click changes nothing
+    assert login_as("b", Role.QUALITY_MANAGER).post(f"/calls/{call_id}/retry").status_code == 404

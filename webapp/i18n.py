@@ -94,6 +94,7 @@ AUDIT_LABELS = {
     "user.reactivated": _l("Account reactivated"),
     "user.password_reset": _l("Password changed"),
     "call.listened": _l("Call listened to"),
+    "call.retried": _l("Processing tried again"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
 }

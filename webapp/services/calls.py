@@ -121,6 +121,22 @@ def playback_of(settings: Settings, call: Call) -> tuple[str, str, int] | None:
         return None
 
 
+def retry_processing(session: Session, call: Call) -> bool:
+    """Queue a failed call's processing again (the "retry" button); False when it is not failed."""
+    from webapp import jobs
+    from webapp.services.ingestion import PROCESS_CALL
+
+    if call.status != CallStatus.FAILED:
+        return False
+    job = session.scalar(select(jobs.Job).where(jobs.Job.kind == PROCESS_CALL,
+                                                jobs.Job.idempotency_key == f"{PROCESS_CALL}:{call.id}:{call.sha256}"))
+    if job is None or not jobs.retry(session, job):
+        return False
+    call.status = CallStatus.QUEUED
+    call.failure_reason = ""
+    return True
+
+
 def list_complaints(session: Session, page: int = 1) -> tuple[list[Complaint], int]:
     total = int(session.scalar(select(func.count()).select_from(Complaint)) or 0)
     items = list(session.scalars(select(Complaint).order_by(Complaint.received_at.desc(), Complaint.id.desc())

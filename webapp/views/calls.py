@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -97,6 +97,18 @@ def call_audio(call_id: int) -> Response:
     if playback is not None:
         return audio_response(settings(), *playback)
     return audio_response(settings(), call.storage_key, call.content_type, call.size_bytes)
+
+
+@bp.post("/<int:call_id>/retry")
+@requires_role(*CURATORS)
+def call_retry(call_id: int) -> BaseResponse:
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    if calls.retry_processing(session, call):
+        audit.record(session, tenant_id=call.tenant_id, actor=actor(), action="call.retried",
+                     target=f"call:{call.id}")
+        flash(_("Processing will be tried again."), "success")
+    return redirect(url_for("calls.call_detail", call_id=call.id), code=303)
 
 
 @bp.get("/<int:call_id>/status")
