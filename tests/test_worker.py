@@ -7,6 +7,7 @@ and kill or stop them as an operator or a crash would.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
@@ -29,7 +30,7 @@ from sqlalchemy import select, update
 from tests.conftest import DatabaseUnderTest, TenantSet
 from tests.support import job_handlers
 from webapp import jobs, tenancy
-from webapp.config import ConfigError, load_settings
+from webapp.config import ConfigError, Settings, load_settings
 from webapp.db import utcnow
 from webapp.jobs import Job, JobStatus
 from worker.logs import JobContextFilter
@@ -187,6 +188,32 @@ def test_heartbeat_keeps_a_job_longer_than_its_lease(make_app: Callable[..., Fla
         assert len(lines(out, "done")) == 1
 
 
+def test_the_default_handlers_process_an_uploaded_call(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """The registry of the product (ECOUTE_WORKER_HANDLERS' default) runs what an upload enqueues,
+    and a job failing for good reaches the handler's ``failed`` (the call shows why)."""
+    from tests import factories
+    from webapp import storage
+    from webapp.models import Call, CallStatus
+    from worker.loop import load_handlers
+
+    a = tenants["a"].id
+    with app.app_context():
+        handlers = load_handlers(app.config["ECOUTE"].worker_handlers)
+        assert "process_call" in handlers
+        good, broken = factories.make_call(a), factories.make_call(a)
+        with tenancy.tenant_session(a) as session:
+            key = session.get(Call, broken).storage_key  # type: ignore[union-attr]
+        storage.get_storage(app.config["ECOUTE"]).write(key, io.BytesIO(b"\x00garbage" * 500),
+                                                        content_type="application/octet-stream")
+        assert Worker(app, handlers, once=True).run() == 0
+        with tenancy.tenant_session(a) as session:
+            calls = {c.id: (c.status, c.failure_reason) for c in session.scalars(select(Call))}
+        final = rows([a])
+    assert calls == {good: (CallStatus.READY, ""), broken: (CallStatus.FAILED, "undecodable")}
+    assert sorted((job.kind, job.status, job.attempts, job.last_error) for job in final.values()) == [
+        ("process_call", JobStatus.DONE, 1, ""), ("process_call", JobStatus.FAILED, 1, "undecodable")]
+
+
 # --- real worker processes ---------------------------------------------------------------
 
 
@@ -215,7 +242,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def spawn(app: Flask, settings: Any, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+def spawn(app: Flask, settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """``spawn("worker", "--once", ECOUTE_WORKER_GRACE_S="1")`` starts ``ecoute <args>`` on the test database."""
     env = {
         "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "ECOUTE_DATA_DIR": str(settings.data_dir),

@@ -308,8 +308,9 @@ def _supervise(commands: list[list[str]], stop_timeout_s: float) -> int:
 
 
 @main.command()
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
-              help="Claim loops (threads) in this process. Default: ECOUTE_WORKER_CONCURRENCY, else 1.")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=None,
+              help="Claim loops (threads) in this process; for more, run more processes. "
+                   "Default: ECOUTE_WORKER_CONCURRENCY, else 1.")
 @click.option("--once", is_flag=True, help="Stop when no job is left to run, instead of waiting for more.")
 def worker(concurrency: int | None, once: bool) -> None:
     """Run queued jobs (transcription, ...) until SIGTERM or SIGINT, which lets running jobs finish."""

@@ -32,16 +32,32 @@ the lease.
 from __future__ import annotations
 
 import enum
+import functools
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Enum, Index, String, Text, UniqueConstraint, and_, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Enum,
+    Index,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from webapp.db import Base, enum_values, utcnow
+from webapp.db import Base, UTCDateTime, enum_values, utcnow
 from webapp.tenancy import TenantScoped, all_tenants_session, tenant_session
 
 
@@ -63,7 +79,7 @@ BACKOFF_FACTOR = 2.0
 BACKOFF_CAP_S = 3600.0
 BACKOFF_JITTER = 0.2
 
-#: How many tenants :func:`claim` tries, fairest first, before taking any runnable job.
+#: How many (priority, tenant) pairs :func:`claim` reads, fairest first, before taking any runnable job.
 _TENANTS_TRIED = 20
 
 
@@ -139,22 +155,27 @@ class FailOutcome(enum.StrEnum):
     LOST = "lost"  #: the lease was no longer ours: nothing written
 
 
-def _runnable(now: datetime, kinds: Collection[str] | None) -> ColumnElement[bool]:
-    condition = or_(
+@functools.cache
+def _claim_statements(by_kind: bool) -> tuple[Select[int, int], Select[Job], Select[Job]]:
+    """The statements of :func:`claim`, built once (parameters: ``now``, ``kinds``, ``priority``, ``tenant_id``).
+
+    1. ``turns``: (priority, tenant) pairs with runnable jobs, the pair to serve next first:
+       the best priority; then, among tenants, the fewest jobs running (with several workers,
+       each tenant gets its share of them); then the tenant served least recently, tenants
+       never served first (a round-robin, which also holds for a single worker finishing each
+       job before the next); then the tenant with the oldest job.
+    2. ``of_tenant``: that tenant's oldest runnable job of that priority, locked.
+    3. ``any_job``: any runnable job, locked; used should concurrent claimers hold every row
+       that (1) and (2) pointed at.
+    """
+    now = bindparam("now", type_=UTCDateTime())
+    runnable = or_(
         and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
         # A lease that ran out: its worker died or hangs.
         and_(Job.status == JobStatus.RUNNING, Job.locked_until < now),
     )
-    return condition if kinds is None else and_(condition, Job.kind.in_(list(kinds)))
-
-
-def _fairest_tenants(session: Session, runnable: ColumnElement[bool], priority: int, now: datetime) -> list[int]:
-    """Tenants with runnable jobs of ``priority``, the one that should go next first.
-
-    Fewest jobs running first (with several workers, each tenant gets its share of them);
-    then the tenant served least recently, never-served ones first (a round-robin, which a
-    single worker finishing each job before the next also follows); then the oldest job.
-    """
+    if by_kind:
+        runnable = and_(runnable, Job.kind.in_(bindparam("kinds", expanding=True)))
     other = aliased(Job)
     running = (
         select(func.count(other.id))
@@ -162,14 +183,28 @@ def _fairest_tenants(session: Session, runnable: ColumnElement[bool], priority: 
         .scalar_subquery()
     )
     last_served = select(func.max(other.claimed_at)).where(other.tenant_id == Job.tenant_id).scalar_subquery()
-    order = (
-        select(Job.tenant_id)
-        .where(runnable, Job.priority == priority)
-        .group_by(Job.tenant_id)
-        .order_by(running, last_served.asc().nulls_first(), func.min(Job.run_after), Job.tenant_id)
+    turns = (
+        select(Job.priority, Job.tenant_id)
+        .where(runnable)
+        .group_by(Job.priority, Job.tenant_id)
+        .order_by(Job.priority, running, last_served.asc().nulls_first(), func.min(Job.run_after), Job.tenant_id)
         .limit(_TENANTS_TRIED)
     )
-    return list(session.scalars(order))
+    of_tenant = (
+        select(Job)
+        .where(runnable, Job.priority == bindparam("priority"), Job.tenant_id == bindparam("tenant_id"))
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Job)
+    )
+    any_job = (
+        select(Job)
+        .where(runnable)
+        .order_by(Job.priority, Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Job)
+    )
+    return turns, of_tenant, any_job
 
 
 def claim(worker_id: str, lease_s: float, *, kinds: Collection[str] | None = None,
@@ -177,33 +212,34 @@ def claim(worker_id: str, lease_s: float, *, kinds: Collection[str] | None = Non
     """Take the next runnable job for ``worker_id`` and lease it for ``lease_s`` seconds; None when there is none.
 
     Runnable: queued with ``run_after`` reached, or running with its lease run out. The
-    best priority goes first; among its jobs, the fairest tenant (:func:`_fairest_tenants`),
-    then its oldest job. ``kinds`` limits the claim to the kinds this worker can run.
+    best priority goes first; among its jobs, the fairest tenant's oldest (see
+    :func:`_claim_statements`). ``kinds`` limits the claim to the kinds this worker can run.
     Commits at once, in its own all-tenants Session (the claimer must see every tenant).
     On PostgreSQL the job row is locked with ``FOR UPDATE SKIP LOCKED``, so workers claiming
     at the same moment take different jobs without waiting on each other; on SQLite the
     transaction holds the database's write lock from its start (``BEGIN IMMEDIATE``).
     """
     now = now or utcnow()
-    runnable = _runnable(now, kinds)
+    turns, of_tenant, any_job = _claim_statements(kinds is not None)
+    params: dict[str, Any] = {"now": now}
+    if kinds is not None:
+        params["kinds"] = list(kinds)
     with all_tenants_session() as session:
-        priority = session.scalar(select(func.min(Job.priority)).where(runnable))
-        if priority is None:
+        pairs = session.execute(turns, params).all()
+        if not pairs:
             return None
-        candidates = [
-            select(Job).where(runnable, Job.priority == priority, Job.tenant_id == tenant_id)
-            for tenant_id in _fairest_tenants(session, runnable, priority, now)
-        ]
-        # Last: any runnable job, should concurrent claimers hold every row tried above.
-        candidates.append(select(Job).where(runnable).order_by(Job.priority))
+        best = pairs[0].priority
         job = None
-        for candidate in candidates:
-            statement = candidate.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True, of=Job)
-            job = session.scalars(statement).first()
+        for priority, tenant_id in pairs:
+            if priority != best:
+                break
+            job = session.scalars(of_tenant, {**params, "priority": priority, "tenant_id": tenant_id}).first()
             if job is not None:
                 break
         if job is None:
-            return None
+            job = session.scalars(any_job, params).first()
+            if job is None:
+                return None
         job.status = JobStatus.RUNNING
         job.attempts += 1
         job.locked_by = worker_id

@@ -148,7 +148,7 @@ class Worker:
                     log.info("permanent error: %s", _reason(err))
                 except RetryableError as err:
                     error = err
-                    log.warning("failed, to be retried: %s", _reason(err), exc_info=True)
+                    log.warning("retryable error: %s", _reason(err), exc_info=True)
                 except Exception as err:
                     error = err
                     log.exception("failed with an unexpected error")
