@@ -1,7 +1,7 @@
 """Queue benchmark: jobs claimed and completed per second by 1 to 8 worker processes on PostgreSQL,
 and what repeated ``kill -9`` of workers loses or duplicates.
 
-    .venv/bin/python benchmarks/queue.py [--jobs 2000] [--workers 1,2,4,8] [--backlog 10000]
+    .venv/bin/python benchmarks/job_queue.py [--jobs 2000] [--workers 1,2,4,8] [--backlog 10000]
                                          [--kills 10] [--kill-jobs 1000]
 
 Everything runs on a throwaway PostgreSQL cluster (tests/support/pgcluster.py) with the app's
@@ -318,7 +318,7 @@ def main() -> int:
         report = {
             "benchmark": "queue",
             "timestamp": stamp,
-            "command": " ".join([".venv/bin/python", "benchmarks/queue.py", *sys.argv[1:]]),
+            "command": " ".join([".venv/bin/python", "benchmarks/job_queue.py", *sys.argv[1:]]),
             "machine": {"cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE")
                                                                     * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
                         "kernel": platform.release(), "platform": platform.platform()},
