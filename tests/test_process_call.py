@@ -48,7 +48,7 @@ def test_renditions_are_made_once_and_the_call_is_ready(app: Flask, tenants: dic
         call = _call(app, tenants["a"].id, call_id)
         assert call.status == CallStatus.READY
         store = storage.get_storage(app.config["ECOUTE"])
-        keys = renditions.keys_for(call.tenant_id, call.id, call.sha256)
+        keys = storage.rendition_keys(call.tenant_id, call.id, call.sha256)
         first = {k: b"".join(store.read_range(k)) for k in keys.all()}
         handler.run(_context(app, tenants["a"].id, call_id))  # a second run changes nothing
         assert {k: b"".join(store.read_range(k)) for k in keys.all()} == first
@@ -83,7 +83,7 @@ def test_loud_and_quiet_calls_come_out_at_the_same_loudness(app: Flask, tenants:
                                              origin=ingestion.Origin(Source.BROWSER))
                 call_id, sha = done.call.id, done.call.sha256
             process_call.Handler().run(_context(app, tenants["b"].id, call_id))
-            key = renditions.keys_for(tenants["b"].id, call_id, sha).playback
+            key = storage.rendition_keys(tenants["b"].id, call_id, sha).playback
             out = tmp_path / f"out{volume}.webm"
             out.write_bytes(b"".join(storage.get_storage(app.config["ECOUTE"]).read_range(key)))
             levels.append(_loudness(out))
@@ -105,7 +105,7 @@ def test_a_file_ffmpeg_cannot_decode_fails_for_good_with_a_reason(app: Flask, te
     call = _call(app, tenants["a"].id, call_id)
     assert (call.status, call.failure_reason) == (CallStatus.FAILED, process_call.UNDECODABLE)
     assert not any(storage.get_storage(app.config["ECOUTE"]).exists(k)
-                   for k in renditions.keys_for(call.tenant_id, call.id, call.sha256).all())
+                   for k in storage.rendition_keys(call.tenant_id, call.id, call.sha256).all())
 
 
 def test_the_call_page_shows_the_failure_in_the_readers_language(app: Flask, login_as,

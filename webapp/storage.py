@@ -85,6 +85,26 @@ def key_for(tenant_id: int, area: str, name: str) -> str:
     return f"tenants/{tenant_id}/{_check_segment(area, 'area')}/{_check_segment(name, 'name')}"
 
 
+@dataclass(frozen=True)
+class RenditionKeys:
+    asr: str  #: 16 kHz mono WAV for speech recognition
+    playback: str  #: loudness-normalised Opus in WebM, what browsers and kiosks play
+    peaks: str  #: JSON waveform peaks
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.asr, self.playback, self.peaks)
+
+
+def rendition_keys(tenant_id: int, call_id: int, sha256: str) -> RenditionKeys:
+    """Where the worker puts a call's renditions: derived from the call, so the same on every run."""
+    stem = f"{call_id}-{sha256[:16]}"
+    return RenditionKeys(
+        asr=key_for(tenant_id, "renditions", f"{stem}-asr.wav"),
+        playback=key_for(tenant_id, "renditions", f"{stem}-play.webm"),
+        peaks=key_for(tenant_id, "renditions", f"{stem}-peaks.json"),
+    )
+
+
 def tenant_prefix(tenant_id: int) -> str:
     """The prefix under which every object of ``tenant_id`` lives (for :meth:`Storage.delete_prefix`)."""
     if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id < 1:

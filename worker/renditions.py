@@ -1,7 +1,7 @@
 """Audio renditions of a call, made with ffmpeg: recognition input, playback file, waveform peaks.
 
-Every output has a deterministic storage key derived from the call (id and content hash), so a
-job run twice writes the same objects, and "already done?" is a look at storage.
+Each output has a deterministic storage key (``storage.rendition_keys``), so a job run twice
+writes the same objects, and "already done?" is a look at storage.
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ import json
 import math
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-
-from webapp import storage
 
 #: Playback loudness for every call and clip, so the room never jumps in volume (EBU R128).
 TARGET_LUFS = -16.0
@@ -24,25 +21,6 @@ PEAK_RATE = 8000
 
 class DecodeError(Exception):
     """ffmpeg could not decode the recording."""
-
-
-@dataclass(frozen=True)
-class RenditionKeys:
-    asr: str  #: 16 kHz mono WAV for speech recognition
-    playback: str  #: loudness-normalised Opus in WebM, what browsers and kiosks play
-    peaks: str  #: JSON waveform peaks
-
-    def all(self) -> tuple[str, str, str]:
-        return (self.asr, self.playback, self.peaks)
-
-
-def keys_for(tenant_id: int, call_id: int, sha256: str) -> RenditionKeys:
-    stem = f"{call_id}-{sha256[:16]}"
-    return RenditionKeys(
-        asr=storage.key_for(tenant_id, "renditions", f"{stem}-asr.wav"),
-        playback=storage.key_for(tenant_id, "renditions", f"{stem}-play.webm"),
-        peaks=storage.key_for(tenant_id, "renditions", f"{stem}-peaks.json"),
-    )
 
 
 def _ffmpeg(args: list[str], timeout: float) -> subprocess.CompletedProcess[bytes]:

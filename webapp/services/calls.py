@@ -110,11 +110,9 @@ def get_call(session: Session, call_id: int) -> Call:
 
 def playback_of(settings: Settings, call: Call) -> tuple[str, str, int] | None:
     """(key, content type, size) of the call's loudness-normalised rendition, once the worker made it."""
-    from worker.renditions import keys_for
-
     if call.status != CallStatus.READY:
         return None
-    key = keys_for(call.tenant_id, call.id, call.sha256).playback
+    key = storage.rendition_keys(call.tenant_id, call.id, call.sha256).playback
     try:
         return key, "audio/webm", storage.get_storage(settings).size(key)
     except storage.ObjectMissing:

@@ -29,7 +29,7 @@ class Handler:
         call = self._load(ctx)
         if call is None:
             return  # erased since: nothing to do
-        keys = renditions.keys_for(call.tenant_id, call.id, call.sha256)
+        keys = storage.rendition_keys(call.tenant_id, call.id, call.sha256)
         store = storage.get_storage(ctx.settings)
         if not all(store.exists(k) for k in keys.all()):
             self._set_status(ctx, call.id, CallStatus.PROCESSING)
@@ -58,7 +58,7 @@ class Handler:
                     call.failure_reason = reason
 
     @staticmethod
-    def _render(ctx: JobContext, store: storage.Storage, call: Call, keys: renditions.RenditionKeys) -> None:
+    def _render(ctx: JobContext, store: storage.Storage, call: Call, keys: storage.RenditionKeys) -> None:
         # ffmpeg gets a generous limit proportional to the recording's length.
         timeout = 120 + call.duration_seconds * 2
         try:
