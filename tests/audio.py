@@ -39,3 +39,13 @@ def make_set(folder: Path) -> dict[str, Path]:
     files["garbage.m4a"] = folder / "garbage.m4a"
     files["garbage.m4a"].write_bytes(bytes(range(256)) * 64)
     return files
+
+
+def speech(path: Path, text: str, voice: str = "en-us") -> Path:
+    """``text`` spoken by espeak-ng, then passed through a telephone line: 8 kHz mono µ-law, back to WAV."""
+    raw = path.with_suffix(".espeak.wav")
+    line = path.with_suffix(".mulaw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True, timeout=60)
+    _ffmpeg("-i", str(raw), "-ar", "8000", "-ac", "1", "-c:a", "pcm_mulaw", str(line))
+    _ffmpeg("-i", str(line), "-c:a", "pcm_s16le", str(path))
+    return path

