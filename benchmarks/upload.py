@@ -395,35 +395,7 @@ def _stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def app_with_early_upload_limit() -> Any:
-    """``create_app()`` plus a first before_request that gives the upload route its body limit.
-
-    Only with ``--workaround-csrf-413``: CSRFProtect's before_request reads ``request.form``, so
-    werkzeug parses the upload while the app-wide 1 MiB MAX_CONTENT_LENGTH is in force, before
-    ``calls.call_upload`` raises ``request.max_content_length``; every upload over 1 MiB gets 413.
-    gunicorn runs this with the same infra/gunicorn.conf.py as ``ecoute serve``.
-    """
-    from flask import request
-
-    from webapp import create_app
-
-    app = create_app()
-    limit = (app.config["ECOUTE"].max_upload_mb + 1) * MIB
-
-    def upload_limit_first() -> None:
-        if request.endpoint == "calls.call_upload":
-            request.max_content_length = limit
-
-    app.before_request_funcs.setdefault(None, []).insert(0, upload_limit_first)
-    return app
-
-
-#: What gunicorn serves with --workaround-csrf-413, and from where (a script may try another factory).
-WORKAROUND_APP = "upload:app_with_early_upload_limit()"
-WORKAROUND_PATH = [str(ROOT / "benchmarks")]
-
-
-def open_env(stack: ExitStack, backend: str, work: Path, size: int, workaround: bool = False) -> Env:
+def open_env(stack: ExitStack, backend: str, work: Path, size: int) -> Env:
     """A data dir, database, company, quality manager, S3 bucket if any, and gunicorn serving them."""
     folder = Path(tempfile.mkdtemp(prefix=f"{backend}-", dir=work))
     # Removed as soon as this upload is measured (the callback runs after gunicorn and moto have
@@ -474,9 +446,6 @@ def open_env(stack: ExitStack, backend: str, work: Path, size: int, workaround: 
     log = stack.enter_context(result.log_path.open("wb"))
     # `ecoute serve` execs gunicorn with infra/gunicorn.conf.py: this pid is gunicorn's master.
     command = [ECOUTE, "serve"]
-    if workaround:
-        env["PYTHONPATH"] = os.pathsep.join(WORKAROUND_PATH)
-        command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "infra" / "gunicorn.conf.py"), WORKAROUND_APP]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
     stack.callback(_stop_gunicorn, process)
@@ -516,9 +485,7 @@ def log_in(env: Env) -> tuple[Client, str]:
 
 def check_stored(status: int, body: str, what: str) -> None:
     if status == 413 and what == "measured":
-        raise BenchError("the app answered 413 Payload Too Large although the file is within ECOUTE_MAX_UPLOAD_MB: "
-                         "CSRFProtect parses the form under the app-wide 1 MiB limit before calls.call_upload "
-                         "raises it (see --workaround-csrf-413)")
+        raise BenchError("the app answered 413 Payload Too Large although the file is within ECOUTE_MAX_UPLOAD_MB")
     if status != 200 or 'class="upload-result ok"' not in body or "Already uploaded" in body:
         text = re.sub(r"<[^>]+>", " ", body)
         raise BenchError(f"the {what} upload was not stored: HTTP {status}: {' '.join(text.split())[:400]}")
@@ -528,8 +495,8 @@ def check_stored(status: int, body: str, what: str) -> None:
 
 
 def measure_upload(stack: ExitStack, backend: str, audio: Path, warmup: Path, work: Path,
-                   interval: float, workaround: bool) -> dict[str, Any]:
-    env = open_env(stack, backend, work, audio.stat().st_size, workaround)
+                   interval: float) -> dict[str, Any]:
+    env = open_env(stack, backend, work, audio.stat().st_size)
     try:
         return _measure_upload(env, audio, warmup, interval)
     except BenchError as err:
@@ -842,9 +809,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval-ms", type=float, default=50, help="RSS sampling interval (default 50)")
     parser.add_argument("--components", action=argparse.BooleanOptionalAction, default=True,
                         help="also time each step alone (default on)")
-    parser.add_argument("--workaround-csrf-413", action="store_true",
-                        help="serve create_app() with the upload route's body limit set before the CSRF check "
-                             "(until the app does it itself: otherwise any upload over 1 MiB gets 413)")
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not backends or set(backends) - {"local", "s3"}:
@@ -880,8 +844,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{index + 1}/{args.repeat}] raw copy: {raw_runs[-1]['seconds']:.2f} s, "
                       f"{raw_runs[-1]['mib_per_s']:.1f} MiB/s", flush=True)
                 with ExitStack() as stack:
-                    run = measure_upload(stack, backend, audio, warmup, work, args.interval_ms / 1000,
-                                         args.workaround_csrf_413)
+                    run = measure_upload(stack, backend, audio, warmup, work, args.interval_ms / 1000)
                 run["raw_before"] = raw_runs[-1]
                 runs[backend].append(run)
                 runs_in_order.append(run)
@@ -901,7 +864,6 @@ def main(argv: list[str] | None = None) -> int:
             "command": " ".join([".venv/bin/python", "benchmarks/upload.py", *sys.argv[1:]]),
             "size_bytes": audio.stat().st_size,
             "repeat": args.repeat,
-            "workaround_csrf_413": args.workaround_csrf_413,
             "targets": {"rss_growth_mib_max": TARGET_RSS_MIB, "ratio_to_raw_min": TARGET_RATIO},
             "machine": {"cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE")
                                                                     * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
