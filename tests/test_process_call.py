@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -155,3 +156,92 @@ def test_the_retry_button_queues_a_failed_call_again(app: Flask, login_as, tenan
     assert "Try processing again" not in page and "This recording could not be decoded" not in page
     assert qm.post(f"/calls/{call_id}/retry").status_code == 303  # a second click changes nothing
     assert login_as("b", Role.QUALITY_MANAGER).post(f"/calls/{call_id}/retry").status_code == 404
+
+
+# --- transcription -----------------------------------------------------------------------
+
+SAID = "Hello, my washing machine broke down after two weeks."
+
+
+def test_an_english_call_is_transcribed_once_and_its_words_are_shown(app: Flask, login_as,
+                                                                     tenants: dict[str, TenantSet],
+                                                                     tmp_path: Path) -> None:
+    from tests.audio import speech
+    from webapp.models import Source, Transcript
+    from webapp.services import ingestion
+
+    a = tenants["a"].id
+    source = speech(tmp_path / "said.wav", SAID)
+    with app.app_context():
+        with source.open("rb") as stream, tenancy.tenant_session(a) as session:
+            done = ingestion.ingest_call(session, app.config["ECOUTE"], a, stream=stream, filename=source.name,
+                                         meta=ingestion.clean_meta({}), origin=ingestion.Origin(Source.BROWSER))
+            call_id, duration = done.call.id, done.call.duration_seconds
+        handler = process_call.Handler()
+        handler.run(_context(app, a, call_id))
+        with tenancy.tenant_session(a) as session:
+            first = session.scalars(select(Transcript)).one()
+            first_id, first_text = first.id, first.text
+        handler.run(_context(app, a, call_id))  # a second run keeps the one transcript
+        with tenancy.tenant_session(a) as session:
+            transcript = session.scalars(select(Transcript)).one()
+            session.expunge(transcript)
+    assert (transcript.id, transcript.text, transcript.call_id) == (first_id, first_text, call_id)
+    assert _call(app, a, call_id).status == CallStatus.READY
+    assert transcript.language == "en"
+    assert transcript.engine == "faster-whisper/base/int8"
+    heard = set(re.sub(r"[^\w\s]", "", first_text.lower()).split())
+    assert len(heard & {"hello", "washing", "machine", "broke", "two", "weeks"}) >= 3, first_text
+    timed = [w for s in transcript.segments for w in s["words"]]
+    assert timed
+    for word in timed:
+        assert 0 <= word["start"] <= word["end"] <= duration + 0.5
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        assert session.scalars(select(Transcript)).all() == []  # the other company sees none of it
+
+    page = login_as("a", Role.QUALITY_MANAGER, locale="en").get(f"/calls/{call_id}").text
+    word_button = r'<button type="button" class="word" data-start="([0-9.]+)" data-end="[0-9.]+">([^<]*)</button>'
+    buttons = re.findall(word_button, page)
+    assert [html.unescape(w) for _start, w in buttons] == [w["word"] for w in timed]
+    assert [float(s) for s, _w in buttons] == [round(w["start"], 2) for w in timed]
+    assert "/static/transcript.js" in page
+
+
+def test_a_call_without_speech_gets_an_empty_transcript(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    from webapp.models import Transcript
+
+    with app.app_context():
+        call_id = factories.make_call(tenants["b"].id, seconds=2)
+        process_call.Handler().run(_context(app, tenants["b"].id, call_id))
+        with tenancy.tenant_session(tenants["b"].id) as session:
+            transcript = session.scalars(select(Transcript)).one()
+            assert transcript.call_id == call_id and transcript.language in ("fr", "en")
+    assert _call(app, tenants["b"].id, call_id).status == CallStatus.READY
+    page = login_as("b", Role.QUALITY_MANAGER, locale="fr").get(f"/calls/{call_id}")
+    assert page.status_code == 200 and "Transcription" in page.text
+
+
+def test_audio_whisper_cannot_read_fails_for_good_with_a_reason(app: Flask, login_as,
+                                                                tenants: dict[str, TenantSet]) -> None:
+    with app.app_context():
+        call_id = factories.make_call(tenants["a"].id, seconds=2)
+        handler = process_call.Handler()
+        ctx = _context(app, tenants["a"].id, call_id)
+        handler.run(ctx)
+        call = _call(app, tenants["a"].id, call_id)
+        store = storage.get_storage(app.config["ECOUTE"])
+        with tenancy.tenant_session(tenants["a"].id) as session:
+            from sqlalchemy import delete
+
+            from webapp.models import Transcript
+
+            session.execute(delete(Transcript))
+        # The recognition input gets damaged after it was made.
+        store.write(storage.rendition_keys(call.tenant_id, call.id, call.sha256).asr,
+                    io.BytesIO(b"\x00garbage" * 500), content_type="audio/wav")
+        with pytest.raises(PermanentError) as failure:
+            handler.run(ctx)
+        assert str(failure.value) == process_call.UNTRANSCRIBABLE
+        handler.failed(ctx, str(failure.value))
+    page = login_as("a", Role.QUALITY_MANAGER, locale="fr").get(f"/calls/{call_id}")
+    assert "n&#39;a pas pu être transcrit" in page.text or "n'a pas pu être transcrit" in page.text

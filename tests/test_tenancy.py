@@ -20,7 +20,7 @@ from tests import factories
 from tests.conftest import Client, DatabaseUnderTest, TenantSet
 from webapp import tenancy
 from webapp.db import Base
-from webapp.models import ApiToken, AuditEvent, Call, Complaint, Role, Tenant, TokenScope, User, UserToken
+from webapp.models import ApiToken, AuditEvent, Call, Complaint, Role, Tenant, TokenScope, Transcript, User, UserToken
 
 MISSING_ID = 987654
 
@@ -126,7 +126,7 @@ def objects(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, dict[str, in
 def _snapshot(app: Flask) -> list[tuple[Any, ...]]:
     with app.app_context(), tenancy.all_tenants_session() as session:
         rows: list[tuple[Any, ...]] = []
-        for model in (Tenant, User, UserToken, AuditEvent, Call, Complaint, ApiToken):
+        for model in (Tenant, User, UserToken, AuditEvent, Call, Complaint, ApiToken, Transcript):
             rows += [tuple(getattr(o, c.key) for c in model.__table__.columns)  # type: ignore[attr-defined]
                      for o in session.scalars(select(model).order_by(model.id))]
         return rows

@@ -109,6 +109,8 @@ FAILURE_LABELS = {
     "undecodable": _l("This recording could not be decoded: the file is damaged or in a format we cannot read. "
                       "Upload it again, or export it again from your telephony system."),
     "missing_original": _l("The original recording is missing from storage. Upload it again."),
+    "untranscribable": _l("This recording could not be transcribed: its audio cannot be read. "
+                          "Upload it again, or export it again from your telephony system."),
 }
 
 ERROR_TITLES = {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from webapp import storage
 from webapp.config import Settings
 from webapp.errors import NotFound
-from webapp.models import Call, CallStatus, Channel, Complaint
+from webapp.models import Call, CallStatus, Channel, Complaint, Transcript
 
 PAGE_SIZE = 25
 #: Statuses that will still change without anyone acting: the list keeps polling while one is shown.
@@ -106,6 +106,11 @@ def get_call(session: Session, call_id: int) -> Call:
     if call is None:
         raise NotFound()
     return call
+
+
+def transcript_of(session: Session, call: Call) -> Transcript | None:
+    """The call's transcript, once the worker made it."""
+    return session.scalar(select(Transcript).where(Transcript.call_id == call.id))
 
 
 def playback_of(settings: Settings, call: Call) -> tuple[str, str, int] | None:

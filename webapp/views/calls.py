@@ -81,8 +81,9 @@ def _ingest_one(upload: FileStorage, meta: ingestion.VoiceMeta, origin: ingestio
 @bp.get("/<int:call_id>")
 @requires_role(*CURATORS)
 def call_detail(call_id: int) -> BaseResponse:
-    call = calls.get_call(tenancy.request_session(), call_id)
-    return render("pages/calls/detail.html", call=call)
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    return render("pages/calls/detail.html", call=call, transcript=calls.transcript_of(session, call))
 
 
 @bp.get("/<int:call_id>/audio")

@@ -1,7 +1,7 @@
 """``process_call``: turn a stored recording into its renditions and mark the call ready.
 
 Steps today: the recognition input (16 kHz mono), the loudness-normalised playback file and
-the waveform peaks. Transcription and tagging join here as further steps.
+the waveform peaks, then the transcript of the recognition input. Tagging joins here as a further step.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import logging
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
+
 from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
-from webapp.models import Call, CallStatus
-from worker import renditions
+from webapp.models import Call, CallStatus, Transcript
+from worker import renditions, whisper
 from worker.handlers import JobContext
 
 KIND = "process_call"
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 #: Failure reasons are stored as codes and shown translated (webapp.i18n FAILURE_LABELS).
 UNDECODABLE = "undecodable"
 MISSING = "missing_original"
+UNTRANSCRIBABLE = "untranscribable"
 
 
 class Handler:
@@ -34,6 +37,9 @@ class Handler:
         if not all(store.exists(k) for k in keys.all()):
             self._set_status(ctx, call.id, CallStatus.PROCESSING)
             self._render(ctx, store, call, keys)
+        if not self._has_transcript(ctx, call.id):
+            self._set_status(ctx, call.id, CallStatus.PROCESSING)
+            self._transcribe(ctx, store, call, keys)
         self._set_status(ctx, call.id, CallStatus.READY, reason="")
 
     def failed(self, ctx: JobContext, reason: str) -> None:
@@ -80,3 +86,37 @@ class Handler:
             raise PermanentError(UNDECODABLE) from None
         except (storage.StorageError, TimeoutError) as err:
             raise RetryableError(str(err)) from err
+
+    @staticmethod
+    def _has_transcript(ctx: JobContext, call_id: int) -> bool:
+        with tenancy.tenant_session(ctx.tenant_id) as session:
+            return session.scalar(select(Transcript.id).where(Transcript.call_id == call_id)) is not None
+
+    @staticmethod
+    def _transcribe(ctx: JobContext, store: storage.Storage, call: Call, keys: storage.RenditionKeys) -> None:
+        settings = ctx.settings
+        try:
+            transcriber = whisper.get_transcriber(settings)
+            with store.local_copy(keys.asr) as asr:
+                found = transcriber.transcribe(asr, call.language_hint or None)
+        except storage.ObjectMissing:
+            raise RetryableError(f"rendition {keys.asr} vanished before transcription") from None
+        except whisper.UnreadableAudio as err:
+            log.warning("call %s cannot be transcribed: %s", call.id, err)
+            raise PermanentError(UNTRANSCRIBABLE) from None
+        except (storage.StorageError, TimeoutError) as err:
+            raise RetryableError(str(err)) from err
+        except whisper.TranscriptionError as err:  # no model or engine installed: an operator can fix it
+            raise RetryableError(str(err)) from err
+        engine = f"{settings.whisper_engine}/{settings.whisper_model_dir.name.removeprefix('whisper-')}/" \
+                 f"{settings.whisper_compute_type}"
+        segments = found.to_json()["segments"]
+        with tenancy.tenant_session(ctx.tenant_id) as session:
+            if session.get(Call, call.id) is None:
+                return  # erased while it was being transcribed
+            row = session.scalar(select(Transcript).where(Transcript.call_id == call.id))
+            if row is None:
+                row = Transcript(call_id=call.id)
+                session.add(row)
+            row.language, row.language_probability = found.language, found.language_probability
+            row.text, row.segments, row.engine = found.text, segments, engine

@@ -1,0 +1,41 @@
+// Call page: a word of the transcript seeks the player to the moment it was said, and the
+// word being heard is highlighted while the call plays. Without this script the transcript
+// is still there to read.
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+  var transcript = document.getElementById("transcript");
+  if (!player || !transcript) return;
+  var words = Array.prototype.slice.call(transcript.querySelectorAll(".word"));
+  var starts = words.map(function (w) { return parseFloat(w.getAttribute("data-start")) || 0; });
+  var current = null;
+
+  transcript.addEventListener("click", function (event) {
+    var word = event.target.closest(".word");
+    if (!word) return;
+    player.currentTime = parseFloat(word.getAttribute("data-start")) || 0;
+    if (player.paused) player.play().catch(function () { /* the browser may refuse: the seek stays */ });
+  });
+
+  function highlight() {
+    var t = player.currentTime;
+    // The last word that started at or before t (the words are in order).
+    var lo = 0, hi = starts.length - 1, found = -1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (starts[mid] <= t) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    var word = null;
+    if (found >= 0) {
+      var end = parseFloat(words[found].getAttribute("data-end")) || starts[found];
+      if (t <= end + 0.5) word = words[found];
+    }
+    if (word === current) return;
+    if (current) { current.classList.remove("current"); current.removeAttribute("aria-current"); }
+    current = word;
+    if (current) { current.classList.add("current"); current.setAttribute("aria-current", "true"); }
+  }
+
+  player.addEventListener("timeupdate", highlight);
+  player.addEventListener("seeked", highlight);
+})();
