@@ -18,6 +18,7 @@ PAGES = {
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/account": set(Role),
     "/settings/api-tokens": {Role.TENANT_ADMIN},
+    "/settings/company": {Role.TENANT_ADMIN},
 }
 PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}

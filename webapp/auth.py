@@ -83,7 +83,7 @@ NAV_BY_ROLE = {
     Role.TENANT_ADMIN: [("people.people_list", _l("People")), ("people.people_journal", _l("Journal")),
                         ("calls.call_list", _l("Calls")),
                         ("complaints.complaint_list", _l("Complaints")), ("room.room_index", _l("Customer room")),
-                        ("tokens.token_list", _l("API tokens"))],
+                        ("tokens.token_list", _l("API tokens")), ("company.company_settings", _l("Settings"))],
     Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("complaints.complaint_list", _l("Complaints")),
                            ("room.room_index", _l("Customer room"))],
     Role.STAFF: [("room.room_index", _l("Customer room"))],

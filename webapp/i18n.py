@@ -111,6 +111,23 @@ FAILURE_LABELS = {
     "missing_original": _l("The original recording is missing from storage. Upload it again."),
     "untranscribable": _l("This recording could not be transcribed: its audio cannot be read. "
                           "Upload it again, or export it again from your telephony system."),
+    "transcription_too_slow": _l("Transcription took longer than allowed, several times. The workers may be "
+                                 "overloaded: try again later."),
+}
+#: Tag values shown to people (topics come from the taxonomy, in worker/tagging.py).
+SENTIMENT_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "unhappy": _l("Unhappy"),
+    "neutral": _l("Neutral"),
+}
+SPEAKER_LABELS = {
+    "agent": _l("Agent"),
+    "customer": _l("Customer"),
+}
+STEREO_LAYOUT_LABELS = {
+    "agent_left": _l("Agent on the left channel, customer on the right"),
+    "agent_right": _l("Agent on the right channel, customer on the left"),
+    "mixed": _l("Both voices on both channels (no speaker separation)"),
 }
 
 ERROR_TITLES = {
@@ -133,7 +150,8 @@ def status_label(status: str) -> str:
 def label(kind: str, value: str) -> str:
     """The translated label of an enumerated value (call status, channel, consent, token scope)."""
     labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS,
-              "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS, "failure": FAILURE_LABELS}[kind]
+              "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS, "failure": FAILURE_LABELS,
+              "sentiment": SENTIMENT_LABELS, "speaker": SPEAKER_LABELS, "stereo_layout": STEREO_LAYOUT_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 
@@ -168,4 +186,11 @@ def init_app(app: Flask) -> None:
         format_date=lambda value: format_date(value, "medium"),
         format_size=format_size,
         current_locale=lambda: str(get_locale() or current_app.config["ECOUTE"].default_locale),
+        topic_label=lambda topic_id: _topic_label(topic_id, str(get_locale() or "en")),
     )
+
+
+def _topic_label(topic_id: str, locale: str) -> str:
+    from webapp.services.tags import topic_label
+
+    return topic_label(topic_id, locale)

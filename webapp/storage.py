@@ -90,8 +90,11 @@ class RenditionKeys:
     asr: str  #: 16 kHz mono WAV for speech recognition
     playback: str  #: loudness-normalised Opus in WebM, what browsers and kiosks play
     peaks: str  #: JSON waveform peaks
+    #: Stereo calls with one voice per channel only: 16 kHz mono WAV of the left and right channels.
+    asr_channels: tuple[str, str]
 
     def all(self) -> tuple[str, str, str]:
+        """The renditions every call has (written last, so their presence means the set is complete)."""
         return (self.asr, self.playback, self.peaks)
 
 
@@ -102,6 +105,8 @@ def rendition_keys(tenant_id: int, call_id: int, sha256: str) -> RenditionKeys:
         asr=key_for(tenant_id, "renditions", f"{stem}-asr.wav"),
         playback=key_for(tenant_id, "renditions", f"{stem}-play.webm"),
         peaks=key_for(tenant_id, "renditions", f"{stem}-peaks.json"),
+        asr_channels=(key_for(tenant_id, "renditions", f"{stem}-asr-left.wav"),
+                      key_for(tenant_id, "renditions", f"{stem}-asr-right.wav")),
     )
 
 

@@ -40,6 +40,45 @@ def make_asr(source: Path, target: Path, timeout: float) -> None:
              str(target)], timeout)
 
 
+def make_asr_channel(source: Path, target: Path, channel: int, timeout: float) -> None:
+    """One channel (0 left, 1 right) of a stereo recording, as 16 kHz mono 16-bit PCM."""
+    _ffmpeg(["-xerror", "-i", str(source), "-map", "0:a:0", "-af", f"pan=mono|c0=c{channel}",
+             "-ar", "16000", "-c:a", "pcm_s16le", str(target)], timeout)
+
+
+_RMS = re.compile(rb"RMS level dB: (-?[0-9.]+|-inf)")
+#: A channel quieter than this (dBFS RMS) carries no voice.
+SILENT_DB = -60.0
+#: Left minus right at least this far (dB) below left plus right: the same signal on both sides.
+DUAL_MONO_DB = -30.0
+
+
+def has_split_voices(source: Path, timeout: float) -> bool:
+    """Whether a stereo recording holds one voice per channel (telephony's agent/customer split).
+
+    False for "dual mono" (the same mix on both channels, as many recorders write) and when a
+    channel is silent: those are transcribed as one mix. One ffmpeg pass measures the RMS of
+    four channels made by ``pan``: left, right, left minus right, left plus right.
+    """
+    try:
+        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "info", "-i", str(source),
+                               "-map", "0:a:0", "-af",
+                               "pan=4c|c0=c0|c1=c1|c2=c0-c1|c3=c0+c1,"
+                               "astats=measure_overall=none:measure_perchannel=RMS_level",
+                               "-f", "null", "-"], capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise TimeoutError(f"ffmpeg took more than {timeout:.0f} s") from err
+    if done.returncode != 0:
+        raise DecodeError(done.stderr.decode(errors="replace")[-500:])
+    levels = [-math.inf if raw == b"-inf" else float(raw) for raw in _RMS.findall(done.stderr)]
+    if len(levels) != 4:
+        return False  # not stereo (pan needs two input channels), or ffmpeg said something else
+    left, right, difference, total = levels
+    if min(left, right) < SILENT_DB:
+        return False
+    return difference - total > DUAL_MONO_DB
+
+
 def make_playback(source: Path, target: Path, timeout: float) -> None:
     """Opus in WebM at 48 kHz, loudness-normalised to :data:`TARGET_LUFS`.
 

@@ -5,9 +5,10 @@ from webapp.models.api_tokens import ApiToken, TokenScope
 from webapp.models.audit import AuditEvent
 from webapp.models.media import Call, CallStatus, Channel, Complaint, Consent, Source
 from webapp.models.security import LoginFailure, UserToken
-from webapp.models.tenants import Tenant
+from webapp.models.tags import Sentiment, Tag, TagKind, TagOrigin
+from webapp.models.tenants import StereoLayout, Tenant
 from webapp.models.transcripts import Transcript
 from webapp.models.users import Role, User, UserStatus
 
 __all__ = ["ApiToken", "AuditEvent", "Call", "CallStatus", "Channel", "Complaint", "Consent", "Job", "Source",
-           "TokenScope", "LoginFailure", "Role", "Tenant", "Transcript", "User", "UserStatus", "UserToken"]
+           "TokenScope", "LoginFailure", "Role", "Sentiment", "StereoLayout", "Tag", "TagKind", "TagOrigin", "Tenant", "Transcript", "User", "UserStatus", "UserToken"]

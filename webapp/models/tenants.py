@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import enum
+
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, utcnow
 
 PLATFORM_SLUG = "platform"
+
+
+class StereoLayout(enum.StrEnum):
+    """How the company's telephony records stereo calls: which side is the agent."""
+
+    AGENT_LEFT = "agent_left"  #: agent on the left channel, customer on the right (the common layout)
+    AGENT_RIGHT = "agent_right"
+    MIXED = "mixed"  #: both voices on both channels: transcribe the mix, no speakers
 
 
 class Tenant(Base):
@@ -23,6 +33,8 @@ class Tenant(Base):
     default_locale: Mapped[str] = mapped_column(String(5), default="fr")
     #: How long recordings are kept, in days, before they are erased.
     retention_days: Mapped[int] = mapped_column(default=180)
+    #: Stereo recordings: which channel is the agent (StereoLayout); mono calls have no speakers.
+    stereo_layout: Mapped[str] = mapped_column(String(20), default=StereoLayout.AGENT_LEFT.value)
     #: The internal tenant that holds the platform admins; never listed nor suspended.
     is_platform: Mapped[bool] = mapped_column(default=False)
     suspended_at: Mapped[datetime | None] = mapped_column(default=None)

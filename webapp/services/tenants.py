@@ -9,7 +9,7 @@ from webapp.config import LOCALES, Settings
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
-from webapp.models import Role, Tenant, User, UserStatus
+from webapp.models import Role, StereoLayout, Tenant, User, UserStatus
 from webapp.models.tenants import PLATFORM_SLUG
 from webapp.passwords import hash_password
 from webapp.services import accounts, audit
@@ -108,3 +108,25 @@ def upsert_active_user(session: Session, tenant: Tenant, *, email: str, role: Ro
     user.password_hash = hash_password(password)
     session.flush()
     return user
+
+
+def update_company_settings(session: Session, tenant: Tenant, actor: User, *, default_locale: str,
+                            stereo_layout: str) -> bool:
+    """Change what a tenant admin may change of their company; False when nothing changed.
+
+    The stereo layout applies to calls processed from now on (a call already transcribed keeps
+    its speakers until it is processed again).
+    """
+    if default_locale not in LOCALES:
+        raise UserError(_("Choose a language from the list."))
+    if stereo_layout not in {layout.value for layout in StereoLayout}:
+        raise UserError(_("Choose how your stereo recordings are made from the list."))
+    changes = {name: [old, new] for name, old, new in (
+        ("default_locale", tenant.default_locale, default_locale),
+        ("stereo_layout", tenant.stereo_layout, stereo_layout)) if old != new}
+    if not changes:
+        return False
+    tenant.default_locale, tenant.stereo_layout = default_locale, stereo_layout
+    audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.settings_changed",
+                 target=f"tenant:{tenant.id}", **changes)
+    return True

@@ -1,25 +1,34 @@
 // Call page: a word of the transcript seeks the player to the moment it was said, and the
-// word being heard is highlighted while the call plays. Without this script the transcript
-// is still there to read.
+// word being heard is highlighted while the call plays. The transcript may arrive after the
+// page (htmx loads it when processing ends), so everything is looked up when needed.
+// Without this script the transcript is still there to read.
 (function () {
   "use strict";
   var player = document.getElementById("player");
-  var transcript = document.getElementById("transcript");
-  if (!player || !transcript) return;
-  var words = Array.prototype.slice.call(transcript.querySelectorAll(".word"));
-  var starts = words.map(function (w) { return parseFloat(w.getAttribute("data-start")) || 0; });
-  var current = null;
+  if (!player) return;
+  var words = [], starts = [], list = null, current = null;
 
-  transcript.addEventListener("click", function (event) {
-    var word = event.target.closest(".word");
+  function index() {
+    var transcript = document.getElementById("transcript");
+    if (transcript === list) return;
+    list = transcript;
+    words = transcript ? Array.prototype.slice.call(transcript.querySelectorAll(".word")) : [];
+    starts = words.map(function (w) { return parseFloat(w.getAttribute("data-start")) || 0; });
+    current = null;
+  }
+
+  document.addEventListener("click", function (event) {
+    var word = event.target.closest ? event.target.closest("#transcript .word") : null;
     if (!word) return;
     player.currentTime = parseFloat(word.getAttribute("data-start")) || 0;
     if (player.paused) player.play().catch(function () { /* the browser may refuse: the seek stays */ });
   });
 
   function highlight() {
+    index();
     var t = player.currentTime;
-    // The last word that started at or before t (the words are in order).
+    // The last word that started at or before t (the words are in order within a speaker;
+    // with two speakers the segments are sorted by start).
     var lo = 0, hi = starts.length - 1, found = -1;
     while (lo <= hi) {
       var mid = (lo + hi) >> 1;
@@ -36,6 +45,6 @@
     if (current) { current.classList.add("current"); current.setAttribute("aria-current", "true"); }
   }
 
-  player.addEventListener("timeupdate", highlight);
+    player.addEventListener("timeupdate", highlight);
   player.addEventListener("seeked", highlight);
 })();

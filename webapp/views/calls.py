@@ -13,7 +13,7 @@ from webapp.auth import requires_role
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import CallStatus, Channel, Consent, Role, Source
-from webapp.services import audit, calls, ingestion
+from webapp.services import audit, calls, ingestion, tags
 from webapp.views.helpers import accepts_large_body, actor, is_htmx, render, settings, upload_limit
 from webapp.views.media import audio_response
 
@@ -83,7 +83,18 @@ def _ingest_one(upload: FileStorage, meta: ingestion.VoiceMeta, origin: ingestio
 def call_detail(call_id: int) -> BaseResponse:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
-    return render("pages/calls/detail.html", call=call, transcript=calls.transcript_of(session, call))
+    return render("pages/calls/detail.html", call=call, transcript=calls.transcript_of(session, call),
+                  tags=tags.tags_of(session, call))
+
+
+@bp.get("/<int:call_id>/analysis")
+@requires_role(*CURATORS)
+def call_analysis(call_id: int) -> BaseResponse:
+    """The transcript and tags, for the call page to load once processing is over (htmx)."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    return render("partials/calls/_analysis.html", call=call, transcript=calls.transcript_of(session, call),
+                  tags=tags.tags_of(session, call))
 
 
 @bp.get("/<int:call_id>/audio")
@@ -118,6 +129,7 @@ def call_status(call_id: int) -> BaseResponse:
     call = calls.get_call(tenancy.request_session(), call_id)
     resp = render("partials/calls/_status.html", call=call)
     if call.status not in calls.PENDING:
-        resp.status_code = 286
+        resp.status_code = 286  # polling stops; the page loads the transcript and tags (call-processed)
+        resp.headers["HX-Trigger"] = "call-processed"
     return resp
 

@@ -1,7 +1,12 @@
-"""``process_call``: turn a stored recording into its renditions and mark the call ready.
+"""``process_call``: turn a stored recording into a playable, transcribed, tagged call.
 
-Steps today: the recognition input (16 kHz mono), the loudness-normalised playback file and
-the waveform peaks, then the transcript of the recognition input. Tagging joins here as a further step.
+Steps, each skipped when its result is already there (the job may run twice):
+
+1. renditions: the recognition input (16 kHz mono), the loudness-normalised playback file and
+   the waveform peaks; for a stereo call with one voice per channel, each channel on its own too;
+2. the transcript, with a speaker on each segment when the channels were split (the tenant
+   says which side is the agent);
+3. the tags, always rewritten from the transcript (cheap), except those a person has set.
 """
 
 from __future__ import annotations
@@ -9,13 +14,14 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
-from webapp.models import Call, CallStatus, Transcript
-from worker import renditions, whisper
+from webapp.models import Call, CallStatus, StereoLayout, Tag, TagKind, TagOrigin, Tenant, Transcript
+from worker import renditions, tagging, whisper
 from worker.handlers import JobContext
 
 KIND = "process_call"
@@ -25,6 +31,9 @@ log = logging.getLogger(__name__)
 UNDECODABLE = "undecodable"
 MISSING = "missing_original"
 UNTRANSCRIBABLE = "untranscribable"
+TOO_SLOW = "transcription_too_slow"
+
+AGENT, CUSTOMER = "agent", "customer"
 
 
 class Handler:
@@ -40,6 +49,7 @@ class Handler:
         if not self._has_transcript(ctx, call.id):
             self._set_status(ctx, call.id, CallStatus.PROCESSING)
             self._transcribe(ctx, store, call, keys)
+        self._tag(ctx, call.id)
         self._set_status(ctx, call.id, CallStatus.READY, reason="")
 
     def failed(self, ctx: JobContext, reason: str) -> None:
@@ -70,13 +80,19 @@ class Handler:
         try:
             with store.local_copy(call.storage_key) as original, tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
+                outputs: list[tuple[Path, str, str]] = []
+                if call.channels == 2 and renditions.has_split_voices(original, timeout):
+                    # Written before the others: complete renditions imply the channels are there too.
+                    for channel, key in enumerate(keys.asr_channels):
+                        renditions.make_asr_channel(original, work / f"asr-{channel}.wav", channel, timeout)
+                        outputs.append((work / f"asr-{channel}.wav", key, "audio/wav"))
                 renditions.make_asr(original, work / "asr.wav", timeout)
                 renditions.make_playback(original, work / "play.webm", timeout)
-                peaks = renditions.peaks(original, timeout)
-                (work / "peaks.json").write_bytes(renditions.peaks_json(peaks))
-                for path, key, content_type in ((work / "asr.wav", keys.asr, "audio/wav"),
-                                                (work / "play.webm", keys.playback, "audio/webm"),
-                                                (work / "peaks.json", keys.peaks, "application/json")):
+                (work / "peaks.json").write_bytes(renditions.peaks_json(renditions.peaks(original, timeout)))
+                outputs += [(work / "asr.wav", keys.asr, "audio/wav"),
+                            (work / "play.webm", keys.playback, "audio/webm"),
+                            (work / "peaks.json", keys.peaks, "application/json")]
+                for path, key, content_type in outputs:
                     with path.open("rb") as stream:
                         store.write(key, stream, content_type=content_type)
         except storage.ObjectMissing:
@@ -93,24 +109,57 @@ class Handler:
             return session.scalar(select(Transcript.id).where(Transcript.call_id == call_id)) is not None
 
     @staticmethod
-    def _transcribe(ctx: JobContext, store: storage.Storage, call: Call, keys: storage.RenditionKeys) -> None:
+    def _speakers(ctx: JobContext, store: storage.Storage, keys: storage.RenditionKeys) -> dict[str, str] | None:
+        """Storage key of each speaker's channel, or None to transcribe the mix."""
+        if not all(store.exists(k) for k in keys.asr_channels):
+            return None
+        with tenancy.tenant_session(ctx.tenant_id) as session:
+            tenant = session.get(Tenant, ctx.tenant_id)
+            layout = tenant.stereo_layout if tenant is not None else StereoLayout.MIXED.value
+        left, right = keys.asr_channels
+        if layout == StereoLayout.AGENT_LEFT:
+            return {CUSTOMER: right, AGENT: left}
+        if layout == StereoLayout.AGENT_RIGHT:
+            return {CUSTOMER: left, AGENT: right}
+        return None
+
+    def _transcribe(self, ctx: JobContext, store: storage.Storage, call: Call, keys: storage.RenditionKeys) -> None:
         settings = ctx.settings
         try:
             transcriber = whisper.get_transcriber(settings)
-            with store.local_copy(keys.asr) as asr:
-                found = transcriber.transcribe(asr, call.language_hint or None)
+            speakers = self._speakers(ctx, store, keys)
+            if speakers is None:
+                with store.local_copy(keys.asr) as asr:
+                    found = transcriber.transcribe(asr, call.language_hint or None)
+                language, probability = found.language, found.language_probability
+                segments: list[dict[str, Any]] = found.to_json()["segments"]
+            else:
+                # The customer's side decides the language (the reason Écoute exists); the agent's
+                # side is then transcribed in that language.
+                with store.local_copy(speakers[CUSTOMER]) as audio:
+                    customer = transcriber.transcribe(audio, call.language_hint or None)
+                with store.local_copy(speakers[AGENT]) as audio:
+                    agent = transcriber.transcribe(audio, customer.language)
+                language, probability = customer.language, customer.language_probability
+                segments = sorted(
+                    [{**s, "speaker": CUSTOMER} for s in customer.to_json()["segments"]]
+                    + [{**s, "speaker": AGENT} for s in agent.to_json()["segments"]],
+                    key=lambda s: (s["start"], s["end"]))
         except storage.ObjectMissing:
-            raise RetryableError(f"rendition {keys.asr} vanished before transcription") from None
+            raise RetryableError("a rendition vanished before transcription") from None
         except whisper.UnreadableAudio as err:
             log.warning("call %s cannot be transcribed: %s", call.id, err)
             raise PermanentError(UNTRANSCRIBABLE) from None
+        except whisper.TooSlow as err:
+            log.warning("call %s: %s", call.id, err)
+            raise RetryableError(TOO_SLOW) from err
         except (storage.StorageError, TimeoutError) as err:
             raise RetryableError(str(err)) from err
         except whisper.TranscriptionError as err:  # no model or engine installed: an operator can fix it
             raise RetryableError(str(err)) from err
         engine = f"{settings.whisper_engine}/{settings.whisper_model_dir.name.removeprefix('whisper-')}/" \
                  f"{settings.whisper_compute_type}"
-        segments = found.to_json()["segments"]
+        text = " ".join(s["text"] for s in segments if s["text"])
         with tenancy.tenant_session(ctx.tenant_id) as session:
             if session.get(Call, call.id) is None:
                 return  # erased while it was being transcribed
@@ -118,5 +167,39 @@ class Handler:
             if row is None:
                 row = Transcript(call_id=call.id)
                 session.add(row)
-            row.language, row.language_probability = found.language, found.language_probability
-            row.text, row.segments, row.engine = found.text, segments, engine
+            row.language, row.language_probability = language, probability
+            row.text, row.segments, row.engine = text, segments, engine
+
+    @staticmethod
+    def _tag(ctx: JobContext, call_id: int) -> None:
+        """Rewrite the machine's tags from the transcript, in one transaction; a person's tags win.
+
+        The customer's words decide the sentiment and topics when the speakers are known (an
+        agent's "je suis désolé" says nothing of the customer's mood).
+        """
+        with tenancy.tenant_session(ctx.tenant_id) as session:
+            transcript = session.scalar(select(Transcript).where(Transcript.call_id == call_id))
+            if transcript is None or session.get(Call, call_id) is None:
+                return
+            segments = transcript.segments or []
+            if any(s.get("speaker") for s in segments):
+                text = " ".join(s["text"] for s in segments if s.get("speaker") == CUSTOMER and s["text"])
+            else:
+                text = transcript.text
+            found = tagging.tag(text, transcript.language)
+            human = session.scalars(select(Tag).where(Tag.call_id == call_id,
+                                                      Tag.origin == TagOrigin.HUMAN)).all()
+            human_kinds = {t.kind for t in human}
+            human_values = {(t.kind, t.value) for t in human}
+            session.execute(delete(Tag).where(Tag.call_id == call_id, Tag.origin == TagOrigin.MACHINE))
+
+            def evidence(key: str) -> list[str]:
+                return [text[a:b] for a, b in found.evidence.get(key, [])][:5]
+
+            if TagKind.SENTIMENT not in human_kinds:
+                session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value=found.sentiment,
+                                confidence=round(found.sentiment_confidence, 3), evidence=evidence(found.sentiment)))
+            for topic in found.topics:
+                if (TagKind.TOPIC, topic) not in human_values:
+                    session.add(Tag(call_id=call_id, kind=TagKind.TOPIC, value=topic, confidence=1.0,
+                                    evidence=evidence(topic)))

@@ -1,0 +1,327 @@
+"""Tagging (worker.tagging): sentiment with negation, contrast and politeness; topics; evidence spans.
+
+Texts are written like Whisper writes them as often as like customers type them: no capitals,
+no punctuation, "ca" for "ça", "j ai" for "j'ai".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from worker.tagging import DEFAULT_TAXONOMY, NEUTRAL, SATISFIED, UNHAPPY, Tags, Topic, guess_language, tag
+
+DEV_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "tagging_dev.jsonl"
+
+
+def cues(tags: Tags, text: str, key: str) -> list[str]:
+    """The pieces of ``text`` that the evidence of ``key`` points at."""
+    return [text[start:end] for start, end in tags.evidence.get(key, [])]
+
+
+# --- sentiment --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    # plain cues, informal speech
+    ("c'est nickel merci beaucoup", "fr", SATISFIED),
+    ("service au top, conseillère géniale", "fr", SATISFIED),
+    ("c'est inadmissible, vraiment scandaleux", "fr", UNHAPPY),
+    ("ras-le-bol de vos prélèvements c'est n'importe quoi", "fr", UNHAPPY),
+    ("great job, brilliant service", "en", SATISFIED),
+    ("all sorted now, cheers", "en", SATISFIED),
+    ("this is awful, absolutely unacceptable", "en", UNHAPPY),
+    ("I am furious", "en", UNHAPPY),
+    # negation
+    ("je ne suis pas satisfait", "fr", UNHAPPY),
+    ("pas content du tout", "fr", UNHAPPY),
+    ("mon colis jamais reçu", "fr", UNHAPPY),
+    ("l'imprimante ne marche pas", "fr", UNHAPPY),
+    ("ca marche plus depuis hier", "fr", UNHAPPY),
+    ("ma box ne s'allume plus", "fr", UNHAPPY),
+    ("personne ne m'a rappelé", "fr", UNHAPPY),
+    ("je n'ai pas été remboursé", "fr", UNHAPPY),
+    ("c'est pas terrible", "fr", UNHAPPY),
+    ("I'm not happy with this", "en", UNHAPPY),
+    ("not satisfied at all", "en", UNHAPPY),
+    ("my parcel never arrived", "en", UNHAPPY),
+    ("the heater no longer works", "en", UNHAPPY),
+    ("nobody called me back", "en", UNHAPPY),
+    ("I haven't been refunded", "en", UNHAPPY),
+    ("no response for weeks", "en", UNHAPPY),
+    # a negated complaint is praise, mildly
+    ("c'est pas mal", "fr", SATISFIED),
+    ("je ne suis pas déçu", "fr", SATISFIED),
+    ("not bad at all", "en", SATISFIED),
+    ("I've never had a problem with you", "en", SATISFIED),
+    # a thank-you about a past problem, now solved
+    ("j'ai eu un problème mais le technicien l'a réparé, merci", "fr", SATISFIED),
+    ("j avais eu un souci avec ma facture mais le conseiller a tout réglé merci beaucoup", "fr", SATISFIED),
+    ("I had a problem but the technician fixed it, thank you", "en", SATISFIED),
+    # a politely phrased complaint
+    ("je me permets de vous signaler que ma commande n'est toujours pas arrivée", "fr", UNHAPPY),
+    ("I would like to point out that my order still hasn't arrived", "en", UNHAPPY),
+    ("Madame, Monsieur, je vous serais reconnaissant de bien vouloir me rembourser, merci d'avance. "
+     "Je n'ai toujours rien reçu.", "fr", UNHAPPY),
+    # mixed feelings: the conclusion weighs more
+    ("la livraison était rapide mais le produit est cassé", "fr", UNHAPPY),
+    ("the product is broken but the delivery was fast and the courier was lovely", "en", SATISFIED),
+    ("the guy at the counter was friendly but i waited an hour in the queue", "en", UNHAPPY),
+    # questions and requests: neutral, even with a closing thank-you
+    ("je voudrais changer mon adresse", "fr", NEUTRAL),
+    ("rien à signaler de mon côté, je voulais juste une information", "fr", NEUTRAL),
+    ("bonjour je voudrais des informations sur vos tarifs merci au revoir", "fr", NEUTRAL),
+    ("merci de me rappeler au plus vite", "fr", NEUTRAL),
+    ("what are your opening hours", "en", NEUTRAL),
+    ("hello i'd like to know the price of the premium plan thank you", "en", NEUTRAL),
+    ("I would appreciate it if you could send me my invoice", "en", NEUTRAL),
+    # Whisper: no capitals, no punctuation, no cedilla, glued apostrophes
+    ("jai pas recu mon colis cest inadmissible", "fr", UNHAPPY),
+    ("ca fait trois semaines que j attends", "fr", UNHAPPY),
+    ("le conseiller etait super sympa", "fr", SATISFIED),
+    ("the advisor was really helpful thank you so much", "en", SATISFIED),
+])
+def test_sentiment(text: str, lang: str, expected: str) -> None:
+    assert tag(text, lang).sentiment == expected
+
+
+def test_negation_is_what_makes_it_unhappy() -> None:
+    assert tag("je suis satisfait", "fr").sentiment == SATISFIED
+    assert tag("je ne suis pas satisfait", "fr").sentiment == UNHAPPY
+    assert tag("happy with it", "en").sentiment == SATISFIED
+    assert tag("not happy with it", "en").sentiment == UNHAPPY
+
+
+@pytest.mark.parametrize("text", ["je ne sais pas mais c'est parfait", "Je ne sais pas. Content quand même."])
+def test_a_clause_break_stops_the_negation(text: str) -> None:
+    tags = tag(text, "fr")
+    assert tags.sentiment == SATISFIED
+    assert UNHAPPY not in tags.evidence
+
+
+def test_a_negation_reaches_no_further_back_than_the_previous_cue() -> None:
+    text = "no response for weeks"
+    tags = tag(text, "en")
+    assert cues(tags, text, UNHAPPY) == ["no response", "for weeks"]
+    assert SATISFIED not in tags.evidence
+
+
+def test_what_follows_a_contrast_weighs_more() -> None:
+    assert tag("le produit est excellent mais la livraison a été très lente", "fr").sentiment == UNHAPPY
+    assert tag("la livraison a été très lente mais le produit est excellent", "fr").sentiment == SATISFIED
+    assert tag("great product but a very slow delivery", "en").sentiment == UNHAPPY
+    assert tag("a very slow delivery but a great product", "en").sentiment == SATISFIED
+
+
+def test_intensifiers_raise_the_confidence() -> None:
+    plain, intensified = tag("je suis déçu", "fr"), tag("je suis vraiment très déçu", "fr")
+    assert plain.sentiment == intensified.sentiment == UNHAPPY
+    assert intensified.sentiment_confidence > plain.sentiment_confidence
+
+
+def test_super_intensifies_rather_than_praises() -> None:
+    text = "super déçu"
+    tags = tag(text, "fr")
+    assert tags.sentiment == UNHAPPY
+    assert SATISFIED not in tags.evidence
+
+
+def test_mixed_feelings_lower_the_confidence() -> None:
+    pure, mixed = tag("le produit est cassé", "fr"), tag("la livraison était rapide mais le produit est cassé", "fr")
+    assert pure.sentiment == mixed.sentiment == UNHAPPY
+    assert mixed.sentiment_confidence < pure.sentiment_confidence - 0.2
+    assert cues(mixed, "la livraison était rapide mais le produit est cassé", SATISFIED) == ["rapide"]
+
+
+def test_confidence_is_between_0_and_1() -> None:
+    for text in ["", "merci", "nickel", "inadmissible scandaleux honteux lamentable inacceptable " * 20,
+                 "super mais nul mais top mais horrible"]:
+        assert 0 <= tag(text).sentiment_confidence <= 1
+
+
+# --- topics -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("le livreur a laissé le colis devant la porte", "fr", ("delivery",)),
+    ("the courier left my parcel outside in the rain", "en", ("delivery",)),
+    ("j'ai été débité deux fois ce mois-ci", "fr", ("billing",)),
+    ("I was charged twice, I want a refund", "en", ("billing",)),
+    ("le grille-pain est tombé en panne, quel défaut de qualité", "fr", ("product",)),
+    ("the kettle broke down after a week, poor quality", "en", ("product",)),
+    ("la conseillère de l'accueil était désagréable", "fr", ("staff",)),
+    ("the technician was rude", "en", ("staff",)),
+    ("le temps d'attente au téléphone est interminable", "fr", ("waiting",)),
+    ("forty minutes on hold listening to the hold music", "en", ("waiting",)),
+    ("le SAV refuse la prise sous garantie", "fr", ("after_sales",)),
+    ("I sent it back for repair under warranty", "en", ("after_sales",)),
+    ("impossible de me connecter à l'appli, mot de passe refusé", "fr", ("website",)),
+    ("the app keeps crashing when I log in", "en", ("website",)),
+    # several topics, in taxonomy order whatever the order in the text
+    ("le conseiller m'a raccroché au nez après une heure d'attente pour un colis perdu", "fr",
+     ("delivery", "staff", "waiting")),
+    # weak keywords: "ne marche pas" is about the app when the app is named, else about a product
+    ("l'application ne marche pas", "fr", ("website",)),
+    ("ma machine à laver ne marche pas", "fr", ("product",)),
+    ("it doesn't work", "en", ("product",)),
+    # stop phrases: "de retour" is not a return, "in order to" not an order, "opening hours" no wait
+    ("je suis de retour de vacances", "fr", ()),
+    ("I called in order to ask a question", "en", ()),
+    ("what are your opening hours", "en", ()),
+    ("merci de me rappeler", "fr", ()),
+    # nothing to do with any topic
+    ("il fait beau aujourd'hui", "fr", ()),
+    ("my cat likes to sleep in the sun", "en", ()),
+])
+def test_topics(text: str, lang: str, expected: tuple[str, ...]) -> None:
+    assert tag(text, lang).topics == expected
+
+
+def test_every_default_topic_has_stable_id_labels_and_keywords_in_both_languages() -> None:
+    assert [t.id for t in DEFAULT_TAXONOMY] == [
+        "delivery", "billing", "product", "staff", "waiting", "after_sales", "website"]
+    for topic in DEFAULT_TAXONOMY:
+        assert topic.fr and topic.en
+        assert len(topic.keywords_fr) >= 20 and len(topic.keywords_en) >= 20
+
+
+def test_a_custom_taxonomy_replaces_the_default() -> None:
+    energy = Topic("energy", "Énergie", "Energy", keywords_fr=("compteur*", "relevé de compteur"),
+                   keywords_en=("meter reading", "smart meter"))
+    text = "Le relevé de compteur est faux, le colis aussi"
+    tags = tag(text, "fr", taxonomy=[energy])
+    assert tags.topics == ("energy",)
+    assert cues(tags, text, "energy") == ["relevé de compteur"]
+    assert tag("the smart meter is broken", "en", taxonomy=[energy]).topics == ("energy",)
+
+
+def test_a_gap_in_a_phrase_takes_up_to_three_words() -> None:
+    waiting = ("waiting",)
+    assert tag("ça fait trois semaines", "fr").topics == waiting
+    assert tag("ça fait plus de trois semaines", "fr").topics == waiting
+    assert tag("ça fait vraiment beaucoup plus de trois semaines", "fr").topics == ()
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "key", "expected"), [
+    ("Le livreur était très désagréable.", "staff", ["désagréable"]),
+    ("Le livreur était très désagréable.", "delivery", ["livreur"]),
+    ("Le livreur était très désagréable.", UNHAPPY, ["désagréable"]),
+    ("Nickel, merci beaucoup !", SATISFIED, ["Nickel", "merci beaucoup"]),
+    ("Je ne suis PAS satisfait du SAV", UNHAPPY, ["PAS satisfait"]),
+    ("Je ne suis PAS satisfait du SAV", "after_sales", ["SAV"]),
+    ("I haven't been refunded", UNHAPPY, ["haven't been refunded"]),
+    ("J’ai été débité deux fois !", "billing", ["débité deux fois"]),
+    ("On m’a raccroché au nez", "staff", ["raccroché au nez"]),
+    ("Service après-vente injoignable", "after_sales", ["Service après-vente"]),
+    ("Ras-le-bol !", UNHAPPY, ["Ras-le-bol"]),
+    ("le S.A.V. est nul", "after_sales", ["S.A.V"]),
+    ("jai pas recu mon colis", "delivery", ["pas recu", "colis"]),
+])
+def test_evidence_slices_the_original_text(text: str, key: str, expected: list[str]) -> None:
+    assert cues(tag(text), text, key) == expected
+
+
+def test_evidence_offsets_survive_decomposed_accents_and_ligatures() -> None:
+    text = unicodedata.normalize("NFD", "Cœur brisé : très déçue, colis abîmé")
+    tags = tag(text, "fr")
+    assert cues(tags, text, "delivery") == ["colis"]
+    assert cues(tags, text, "product") == [unicodedata.normalize("NFD", "abîmé")]
+    assert cues(tags, text, UNHAPPY) == [unicodedata.normalize("NFD", w) for w in ("déçue", "abîmé")]
+
+
+def test_evidence_only_for_what_was_found() -> None:
+    tags = tag("le colis est arrivé cassé", "fr")
+    assert set(tags.evidence) == {"delivery", "product", UNHAPPY}
+    assert all(spans == sorted(set(spans)) for spans in tags.evidence.values())
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variants", [
+    ("J'ai été débité deux fois", "J’ai été débité deux fois", "j ai ete debite deux fois",
+     "JAI ETE DEBITE DEUX FOIS", "jai été débité 2 fois"),
+    ("Ça ne marche pas", "ca ne marche pas", "ÇA NE MARCHE PAS", "ça marche pas"),
+    ("service après-vente", "service apres vente", "Service Après Vente", "SAV"),
+    ("I haven't received my parcel", "I haven’t received my parcel", "i havent received my parcel"),
+    ("c'est cher", "c’est cher", "cest cher", "C EST CHER"),
+    ("très déçue", unicodedata.normalize("NFD", "très déçue"), "TRES DECUE"),
+])
+def test_accent_case_and_apostrophe_variants_read_the_same(variants: tuple[str, ...]) -> None:
+    tagged = {(t.sentiment, t.topics) for t in map(tag, variants)}
+    assert len(tagged) == 1
+    assert tagged.pop() != (NEUTRAL, ())
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "\n\n", "😡😡"])
+def test_empty_text_is_neutral_without_topics(text: str) -> None:
+    assert tag(text) == Tags(NEUTRAL, 0.9, (), {})
+
+
+def test_words_match_whole() -> None:
+    # "site" is not in "situation", "bug" not in "debugging", "sav" not in "savoir", "app" not in "apple"
+    assert tag("ma situation personnelle", "fr").topics == ()
+    assert tag("debugging apples", "en").topics == ()
+    assert tag("je voudrais savoir", "fr").topics == ()
+
+
+def test_folded_accents_do_not_make_a_book_a_delivery() -> None:
+    assert tag("j'ai lu un livre", "fr").topics == ()
+    assert tag("le canapé a été livré hier", "fr").topics == ("delivery",)
+
+
+# --- language ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("je n'ai toujours pas reçu mon colis", "fr"),
+    ("bonjour oui alors voilà c'est pour une facture", "fr"),
+    ("I still haven't received my parcel", "en"),
+    ("hello yes it is about my bill", "en"),
+    ("nickel", None),
+    ("", None),
+])
+def test_guess_language(text: str, expected: str | None) -> None:
+    assert guess_language(text) == expected
+
+
+def test_lang_selects_the_lexicons() -> None:
+    # "content" is happy in French, material in English
+    assert tag("the content of the page", "en").sentiment == NEUTRAL
+    assert tag("je suis content", "fr").sentiment == SATISFIED
+    assert tag("terrible service, rude staff", "fr-FR").sentiment == NEUTRAL
+    assert tag("terrible service, rude staff", "en_GB").sentiment == UNHAPPY
+    # guessed when not given, both lexicons when it cannot be guessed or is another language
+    assert tag("the staff were rude and the service terrible").sentiment == UNHAPPY
+    assert tag("nickel").sentiment == SATISFIED
+    assert tag("rude", "de").sentiment == UNHAPPY
+
+
+# --- dev set and speed ------------------------------------------------------------------------
+
+def dev_set() -> list[dict[str, object]]:
+    with DEV_SET.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_dev_set_accuracy() -> None:
+    """A regression guard, not a measure: these texts were used to tune the lexicons."""
+    rows = dev_set()
+    assert len(rows) >= 30
+    sentiment = sum(tag(str(r["text"]), str(r["lang"])).sentiment == r["sentiment"] for r in rows)
+    topics = sum(list(tag(str(r["text"]), str(r["lang"])).topics) == r["topics"] for r in rows)
+    assert sentiment / len(rows) >= 0.95
+    assert topics / len(rows) >= 0.95
+
+
+def test_thousands_of_texts_per_second() -> None:
+    texts = [str(r["text"]) for r in dev_set()] * 10
+    tag("warm-up")
+    started = time.perf_counter()
+    for text in texts:
+        tag(text)
+    elapsed = time.perf_counter() - started
+    # about 0.1 ms a text on a laptop; a loose bound so that a busy CI machine doesn't fail it
+    assert len(texts) / elapsed > 1000

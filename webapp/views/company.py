@@ -1,0 +1,47 @@
+"""Tenant admin: the company's own settings (language of the interface, stereo recordings)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.auth import requires_role
+from webapp.config import LOCALES
+from webapp.errors import UserError
+from webapp.i18n import _
+from webapp.models import Role, StereoLayout, Tenant
+from webapp.services import tenants
+from webapp.views.helpers import actor, form_error, render
+
+bp = Blueprint("company", __name__, url_prefix="/settings/company")
+
+
+def _tenant() -> Tenant:
+    tenant = tenancy.request_session().get(Tenant, actor().tenant_id)
+    if tenant is None:
+        raise UserError("gone")
+    return tenant
+
+
+def _context() -> dict[str, object]:
+    return {"tenant": _tenant(), "locales": LOCALES, "layouts": [layout.value for layout in StereoLayout]}
+
+
+@bp.get("")
+@requires_role(Role.TENANT_ADMIN)
+def company_settings() -> Response:
+    return render("pages/company/settings.html", form={}, **_context())
+
+
+@bp.post("")
+@requires_role(Role.TENANT_ADMIN)
+def company_update() -> Response:
+    try:
+        changed = tenants.update_company_settings(
+            tenancy.request_session(), _tenant(), actor(), default_locale=request.form.get("default_locale", ""),
+            stereo_layout=request.form.get("stereo_layout", ""))
+    except UserError as err:
+        return form_error("pages/company/settings.html", err, **_context())
+    flash(_("Settings saved.") if changed else _("Nothing to change."), "success")
+    return redirect(url_for("company.company_settings"), code=303)

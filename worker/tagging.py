@@ -1,0 +1,923 @@
+"""Tagging of a call transcript or a written complaint: the customer's sentiment and the topics raised.
+
+First version (issue #5, step 3): pure rules, no dependency, no model, offline and fast (several
+thousand complaints or short calls per second on one core). Per-tenant classifiers come later.
+
+How it works:
+
+- **Tokens.** The text is cut into words (letters and digits; apostrophes, hyphens and punctuation
+  separate them), each folded to lowercase without accents (``Ça`` -> ``ca``, ``œ`` -> ``oe``), so
+  "j'ai" / "j’ai" / "J AI" / "jai" all read the same. Every token keeps its character span in the
+  *original* text, which is how evidence spans are given back for highlighting.
+- **Phrases.** Keywords and cues are written as plain text and normalised the same way; they match
+  whole tokens only. In a phrase, ``word*`` matches any word starting with ``word`` and ``...``
+  stands for up to three words (``"ca fait ... semaines"``). Keyword lists (``Topic``) also take a
+  leading ``~`` (a weak keyword: it counts only when no other topic was found, e.g. "ne marche pas"
+  is about a product unless the text names the app or the site) and a leading ``!`` (a stop phrase:
+  it hides the keywords it overlaps, e.g. "de retour" hides "retour"). Overlapping matches keep the
+  leftmost, then longest one.
+- **Sentiment.** Each cue has a weight (positive: satisfied, negative: unhappy). A negator just
+  before a cue (``pas``, ``jamais``, ``not``, ``never``, ``n't``... within three words, not across a
+  clause break) turns a positive cue into a negative one and a negative cue into a weak positive one
+  ("pas déçu", "not bad"); some cues are *events*, neutral alone and negative when negated ("jamais
+  reçu", "never arrived", "nobody called me back"). An intensifier ("très", "vraiment", "really")
+  multiplies the cue by 1.5. Cues said before a contrast ("mais", "but", "par contre") count less
+  than the ones after it: the end of the message is what the customer concludes with. The balance
+  decides; a small total (a polite "merci" at the end of a request) stays neutral.
+- **Language.** ``lang`` ("fr", "en", "fr-FR"...) picks the lexicons; without it, French and English
+  function words are counted, and both lexicons are used when the count cannot tell.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Generic, TypeVar
+
+SATISFIED = "satisfied"
+UNHAPPY = "unhappy"
+NEUTRAL = "neutral"
+LANGUAGES = ("fr", "en")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic of the taxonomy: a stable id, its labels, and the phrases that reveal it (syntax above)."""
+
+    id: str
+    fr: str
+    en: str
+    keywords_fr: tuple[str, ...]
+    keywords_en: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What :func:`tag` found in one text."""
+
+    #: "satisfied", "unhappy" or "neutral"
+    sentiment: str
+    #: 0..1; low for mixed feelings or faint cues
+    sentiment_confidence: float
+    #: topic ids, in taxonomy order
+    topics: tuple[str, ...]
+    #: character spans (start, end) in the original text that triggered each topic id, and each
+    #: sentiment ("satisfied" / "unhappy": the cues of that polarity, a negated cue spanning its
+    #: negator, e.g. "pas content"); sorted, no duplicates; only keys with spans are present
+    evidence: dict[str, list[tuple[int, int]]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Default taxonomy
+# ---------------------------------------------------------------------------------------------
+
+_DELIVERY = Topic(
+    "delivery", "Livraison", "Delivery",
+    keywords_fr=(
+        "livraison", "livraisons", "livrer", "livree", "livrees", "livrez", "livrons",
+        # "livré" folds to "livre" (a book): only where it can't be one
+        "ete livre", "pas livre", "jamais livre", "bien livre", "livre en retard", "livre chez", "livre hier",
+        "livrera", "livreront", "livraient", "livreur", "livreurs", "livreuse", "colis", "commande",
+        "commandes", "commander", "commandee", "commandees", "expedition",
+        "expedie", "expediee", "expedies", "expedier", "envoi", "transporteur", "chronopost", "frais de port",
+        "frais de livraison",
+        "colissimo", "la poste", "le facteur", "facteur", "point relais", "relais colis", "mondial relay",
+        "ups", "dhl", "fedex", "dpd", "gls", "suivi de colis", "suivi du colis", "suivi de commande",
+        "numero de suivi", "jamais recu", "pas recu", "rien recu", "pas encore recu", "jamais arrive",
+        "jamais arrivee", "pas arrive", "pas arrivee", "toujours pas arrive", "toujours pas arrivee",
+        "retard de livraison", "delai de livraison", "delais de livraison", "devant la porte",
+        "boite aux lettres", "avis de passage", "carton", "emballage", "emballe", "mal emballe",
+        "receptionne", "reception du colis", "adresse de livraison", "depose chez",
+        # not about goods: a reply, a refund, a bill that never came
+        "!pas recu ... reponse", "!jamais recu ... reponse", "!pas recu ... rembours*",
+        "!jamais recu ... rembours*", "!pas recu ... mail", "!pas recu ... facture", "!pas recu ... appel",
+        "!pas recu ... nouvelles", "!rien recu ... reponse", "!bon de commande",
+    ),
+    keywords_en=(
+        "delivery", "deliveries", "deliver", "delivers", "delivered", "delivering", "courier", "couriers",
+        "parcel", "parcels", "package", "packages", "shipment", "shipping", "shipped", "ship", "dispatch*",
+        "tracking", "tracking number", "my order", "the order", "our order", "an order", "your order",
+        "this order", "order number", "orders", "ordered", "ordering", "postman", "the post", "post office",
+        "royal mail", "ups", "dhl", "fedex", "dpd", "hermes", "evri", "usps", "never arrived",
+        "never received", "not arrived", "hasn t arrived", "hasnt arrived", "has not arrived",
+        "haven t received", "have not received", "didn t receive", "did not receive", "not received",
+        "never turned up", "left outside", "doorstep", "safe place", "driver", "packaging", "box arrived",
+        "late delivery", "delivery date", "delivery address", "arrived damaged", "arrived broken",
+        "!received ... refund*", "!received ... reply", "!received ... answer", "!received ... response",
+        "!received ... email", "!received ... invoice", "!received ... call", "!received ... money",
+        "!in order to", "!out of order",
+    ),
+)
+
+_BILLING = Topic(
+    "billing", "Facturation", "Billing",
+    keywords_fr=(
+        "factur*", "prelev*", "debite", "debitee", "debites", "debiter", "debitez", "debit", "debits",
+        "debite deux fois", "debite 2 fois", "preleve deux fois", "preleve 2 fois", "rembours*",
+        "paiement", "paiements", "payer", "paye", "payee", "payes", "payez", "payant", "carte bancaire",
+        "carte bleue", "carte de credit", "cb", "tarif*", "prix", "abonnement", "abonnements", "frais",
+        "trop percu", "montant", "euros", "euro", "trop cher", "c est cher", "si cher", "plus cher",
+        "hors de prix", "releve bancaire", "releve de compte", "compte bancaire", "rib", "coordonnees bancaires",
+        "bancaire", "bancaires", "banque", "iban", "geste commercial", "gratuit", "gratuite", "echeance",
+        "echeancier", "mensualite", "mensualites", "virement", "devis", "somme", "argent", "avoir de",
+        "en trois fois", "en plusieurs fois", "impaye", "impayes", "relance de paiement", "cout", "couts",
+        "coute", "coutent", "surfacture", "promotion", "reduction", "code promo", "bon d achat",
+        "!cher monsieur", "!chere madame", "!chers",
+    ),
+    keywords_en=(
+        "bill", "bills", "billed", "billing", "invoice*", "charged", "charges", "charge me", "charge my",
+        "overcharg*", "surcharge", "extra charge", "double charged", "charged twice", "refund*",
+        "reimburs*", "payment*", "pay", "paid", "paying", "pay for", "price", "prices", "pricing",
+        "priced", "overpriced", "expensive", "cost", "costs", "costed", "fee", "fees", "subscription",
+        "subscriptions", "direct debit", "debit*", "credit card", "debit card", "bank account",
+        "bank statement", "statement", "receipt", "tariff", "money", "money back", "discount",
+        "promo code", "voucher", "euros", "dollars", "pounds", "quid", "instalment*", "installment*",
+        "!in charge",
+    ),
+)
+
+_PRODUCT = Topic(
+    "product", "Qualité du produit", "Product quality",
+    keywords_fr=(
+        "produit", "produits", "qualite", "mauvaise qualite", "bonne qualite", "panne", "pannes",
+        "en panne", "tombe en panne", "tombee en panne", "defaut", "defauts", "defectueux", "defectueuse",
+        "defaillant", "defaillante", "casse", "cassee", "casses", "cassees", "abime", "abimee", "abimes",
+        "abimees", "endommage", "endommagee", "raye", "rayee", "fissure", "fissuree", "fele", "felee",
+        "fuit", "fuite", "bruyant", "bruyante", "surchauffe", "chauffe", "ne s allume plus",
+        "ne s allume pas", "s allume plus", "ne demarre plus", "demarre plus", "ne charge plus",
+        "hors service", "hs", "mal fini", "mal finie", "piece manquante", "manque une piece",
+        "pas conforme", "non conforme", "conforme", "ne correspond pas", "pas la bonne taille",
+        "de mauvaise qualite", "se decoud", "dechire", "dechiree", "rouille", "perime", "perimee",
+        "ne tient pas", "fragile",
+        "~ne marche pas", "~ne marche plus", "~ne fonctionne pas", "~ne fonctionne plus", "~marche pas",
+        "~marche plus", "~fonctionne pas", "~fonctionne plus", "~marchait pas",
+        "~fonctionnait pas", "~remarche", "~ne marche", "~ne fonctionne", "~article", "~articles",
+        "~appareil", "~machine", "~machine a laver", "~lave linge", "~lave vaisselle", "~frigo",
+        "~refrigerateur", "~congelateur", "~four", "~micro ondes", "~aspirateur", "~television",
+        "~tele", "~televiseur", "~ecran", "~batterie", "~chargeur", "~imprimante", "~ordinateur",
+        "~tablette", "~box", "~decodeur", "~canape", "~matelas", "~meuble", "~chaudiere", "~vetement",
+        "~chaussures", "~telephone portable", "~smartphone",
+        "!qualite du service", "!qualite de service", "!qualite de l accueil", "!qualite d accueil",
+    ),
+    keywords_en=(
+        "product", "products", "quality", "poor quality", "good quality", "faulty", "fault", "defect",
+        "defects", "defective", "broken", "broke", "broke down", "breaks", "stopped working",
+        "damaged", "scratched", "scratch", "cracked", "crack", "dented", "leak*", "malfunction*",
+        "overheat*", "noisy", "won t turn on", "wont turn on", "won t switch on", "won t start",
+        "wont start", "won t charge", "missing part", "missing parts", "doesn t fit", "not as described",
+        "cheaply made", "fell apart", "falling apart", "torn", "ripped", "rusty", "expired", "flimsy",
+        "~doesn t work", "~does not work", "~doesnt work", "~not working", "~no longer works",
+        "~won t work", "~didn t work", "~out of order", "~item", "~items", "~device", "~appliance",
+        "~machine", "~washing machine", "~dishwasher", "~fridge", "~freezer", "~oven", "~microwave",
+        "~vacuum", "~hoover", "~tv", "~television", "~screen", "~battery", "~charger", "~printer",
+        "~laptop", "~tablet", "~router", "~sofa", "~mattress", "~boiler", "~headphones", "~shoes",
+        "~handset",
+        "!quality of service", "!service quality", "!customer service quality", "!broke the news",
+    ),
+)
+
+_STAFF = Topic(
+    "staff", "Accueil et personnel", "Staff",
+    keywords_fr=(
+        "accueil", "accueilli", "accueillie", "accueillant", "accueillante", "conseiller", "conseillers",
+        "conseillere", "conseilleres", "conseiller clientele", "technicien", "technicienne",
+        "techniciens", "vendeur", "vendeuse", "vendeurs", "employe", "employee", "employes", "personnel",
+        "agent", "agents", "operatrice", "interlocuteur", "interlocutrice", "standardiste", "hotesse",
+        "la dame", "le monsieur", "la personne", "le responsable", "la responsable", "responsable",
+        "directeur", "directrice", "gerant", "gerante", "caissier", "caissiere",
+        "raccroche au nez", "raccroche", "raccrocher", "aimable", "desagreable", "impoli", "impolie",
+        "malpoli", "malpolie", "poli", "polie", "courtois", "courtoise", "sympathique", "sympa",
+        "souriant", "souriante", "competent", "competente", "incompetent", "incompetente",
+        "incompetence", "arrogant", "arrogante", "meprisant", "meprisante", "a l ecoute", "serviable",
+        "professionnel", "professionnelle", "professionnalisme", "agressif", "agressive", "odieux",
+        "odieuse", "gentil", "gentille", "patient", "patiente", "comportement", "attitude",
+        "!me conseiller", "!vous conseiller", "!nous conseiller", "!la personne qui a commande",
+    ),
+    keywords_en=(
+        "staff", "staff member", "employee", "employees", "agent", "agents", "advisor", "adviser",
+        "advisors", "representative", "rep", "technician", "technicians", "engineer", "engineers",
+        "sales assistant", "salesperson", "salesman", "saleswoman", "shop assistant", "cashier",
+        "receptionist", "reception", "the lady", "the guy", "the man", "the woman", "the girl",
+        "the person", "operator", "manager", "supervisor", "the team", "the staff", "hung up on me", "hung up",
+        "rude", "polite", "impolite", "friendly", "unfriendly", "helpful", "unhelpful", "courteous",
+        "knowledgeable", "professional", "unprofessional", "patient", "attitude", "arrogant",
+        "condescending", "incompetent", "competent", "kind", "welcoming", "welcome", "behaviour",
+        "behavior",
+        "!welcome to",
+    ),
+)
+
+_WAITING = Topic(
+    "waiting", "Temps d'attente", "Waiting time",
+    keywords_fr=(
+        "attente", "temps d attente", "file d attente", "en attente", "mis en attente",
+        "musique d attente", "attendre", "attendu", "attendue", "attends", "attend", "attendais",
+        "attendait", "attendons", "patienter", "patiente", "des heures", "une heure", "pendant une heure",
+        "minutes au telephone", "attendu ... minutes", "pendant ... minutes", "depuis ... minutes",
+        "ca fait ... semaines", "ca fait ... jours", "ca fait ... mois", "cela fait ... semaines",
+        "cela fait ... jours", "cela fait ... mois", "depuis des semaines", "depuis des mois",
+        "depuis des jours", "depuis ... semaines", "depuis ... mois", "personne ne repond",
+        "personne ne decroche", "personne ne m a rappele", "injoignable", "impossible de joindre",
+        "impossible de vous joindre", "pas de reponse", "aucune reponse", "sans reponse",
+        "toujours pas de reponse", "jamais rappele", "pas rappele", "pas ete rappele",
+        "relance", "relances", "relancer", "delai", "delais", "trop long", "trop longtemps",
+        "longtemps", "la queue", "faire la queue", "pas de nouvelles",
+        "aucune nouvelle", "aucune nouvelles", "sans nouvelles", "toujours rien",
+        "!m attendais", "!m attendait", "!s attendait", "!a quoi s attendre", "!patient", "!patiente avec",
+    ),
+    keywords_en=(
+        "wait", "waits", "waited", "waiting", "waiting time", "on hold", "hold music", "held",
+        "kept me on hold", "queue", "queued", "queuing", "queueing", "for hours", "an hour", "hours on",
+        "hours in", "hours waiting", "hour wait", "hours wait", "waited ... hours",
+        "minutes on the phone", "minutes on hold", "waited ... minutes", "for ... minutes",
+        "for weeks", "for days", "for months", "weeks ago", "days ago", "months ago", "it s been ... weeks",
+        "it s been ... days", "it s been ... months", "still waiting", "no answer", "no response",
+        "no reply", "nobody answers", "nobody answered", "no one answered", "nobody picks up",
+        "can t get through", "cant get through", "couldn t get through", "unreachable",
+        "called me back", "called back", "got back to me",
+        "heard back", "haven t heard", "still haven t heard", "no update", "no news", "took ages", "ages",
+        "took forever", "forever", "long wait", "too long",
+        "!can t wait", "!cant wait", "!wait and see", "!opening hours", "!business hours", "!office hours",
+    ),
+)
+
+_AFTER_SALES = Topic(
+    "after_sales", "Service après-vente", "After-sales service",
+    keywords_fr=(
+        "sav", "s a v", "service apres vente", "apres vente", "reparation", "reparations", "reparer",
+        "repare", "reparee", "repares", "reparez", "retour", "retours", "retourner", "retourne",
+        "retournee", "renvoyer", "renvoye", "renvoyee", "renvoi", "garantie", "sous garantie",
+        "extension de garantie", "echange", "echanger", "echange standard", "remplacement", "remplacer",
+        "remplace", "remplacee", "piece detachee", "pieces detachees", "bon de retour",
+        "etiquette de retour", "intervention", "depannage", "depanneur", "service technique",
+        "retractation", "reprise", "expertise",
+        "!de retour", "!en retour", "!retour d experience", "!par retour", "!retour client",
+        "!sans retour", "!aucun retour", "!pas de retour", "!retour d information",
+    ),
+    keywords_en=(
+        "after sales", "aftersales", "repair*", "return", "returns", "returned", "returning",
+        "send it back", "sent it back", "send back", "sent back", "send them back", "warranty",
+        "warranties", "guarantee", "guaranteed", "exchange", "exchanged", "replacement", "replace",
+        "replaced", "replacing", "spare part", "spare parts", "rma", "return label", "returns label", "service centre",
+        "service center", "engineer visit", "fix", "fixed", "fixing", "tech support", "technical support",
+        "technical service",
+        "refurbish*",
+        "!in return", "!return my call", "!returned my call", "!return my calls", "!return call",
+        "!return the call",
+    ),
+)
+
+_WEBSITE = Topic(
+    "website", "Site et application", "Website and app",
+    keywords_fr=(
+        "site", "site internet", "site web", "sur le site", "application", "applications", "appli",
+        "app", "en ligne", "compte en ligne", "espace client", "espace personnel", "identifiant",
+        "identifiants", "mot de passe", "se connecter", "me connecter", "connexion", "deconnecte",
+        "deconnexion", "bug", "bugs", "bugue", "beug", "beugue", "buggue", "plante", "crash", "page",
+        "bouton", "panier", "formulaire", "lien", "mise a jour", "telecharger", "inscription",
+        "s inscrire", "navigateur", "captcha", "code de verification", "code de confirmation",
+        "authentification", "login", "interface", "chatbot", "tchat", "chat en ligne",
+        "~mon compte", "~compte client",
+        "!sur site", "!chat",
+    ),
+    keywords_en=(
+        "website", "web site", "site", "app", "apps", "application", "online", "online account",
+        "log in", "login", "logging in", "logged in", "log into", "sign in", "signing in", "signed in",
+        "password", "username", "reset my password", "bug", "bugs", "buggy", "glitch", "glitches",
+        "crash*", "page", "webpage", "button", "checkout", "basket", "cart", "browser", "error message",
+        "portal", "customer portal", "the update", "an update", "app update", "software update",
+        "latest update", "download", "verification code", "two factor",
+        "interface", "online form", "web form", "chatbot", "live chat", "won t load", "doesn t load",
+        "loading", "down again", "is down",
+        "~my account", "~account",
+        "!bank account", "!on site", "!into account", "!take into account",
+    ),
+)
+
+DEFAULT_TAXONOMY: tuple[Topic, ...] = (_DELIVERY, _BILLING, _PRODUCT, _STAFF, _WAITING, _AFTER_SALES, _WEBSITE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentiment lexicons: phrase -> weight (satisfied > 0 > unhappy; 1 is a plain cue, 2 a strong one)
+# ---------------------------------------------------------------------------------------------
+
+#: Politeness and requests that carry no feeling; listed so that they hide the cues they contain
+#: ("merci de me rappeler" is a request, "bonne journée" a sign-off).
+_ZERO_FR = (
+    "merci de", "merci d avance", "merci par avance", "merci de bien vouloir", "bonne journee",
+    "bonne soiree", "bonne fin de journee", "bon courage", "bon ben", "bon bah", "bon alors", "bon euh",
+    "ah bon", "bon de", "bien sur", "eh bien", "ou bien", "bien que", "aussi bien", "bien entendu",
+    "serais reconnaissant", "serais reconnaissante", "serions reconnaissants", "je me permets",
+    "super u", "super marche", "rien a signaler",
+)
+_ZERO_EN = (
+    "thanks in advance", "thank you in advance", "thank you for your attention", "good morning",
+    "good afternoon", "good evening", "good day", "goodbye", "good bye", "would appreciate",
+    "d appreciate", "would love", "d love", "would be happy", "d be happy", "would be grateful",
+    "d be grateful", "kind of", "kind regards", "best regards", "best wishes",
+)
+
+_POSITIVE_FR: dict[str, float] = {
+    "nickel": 1.5, "au top": 1.5, "top": 1.0, "genial": 1.5, "geniale": 1.5, "super": 1.2, "parfait": 1.5,
+    "parfaite": 1.5, "parfaitement": 1.0, "excellent": 1.5, "excellente": 1.5, "impeccable": 1.5,
+    "formidable": 1.5, "merveilleux": 1.5, "extraordinaire": 1.5, "incroyable": 0.6, "bravo": 1.5,
+    "felicitations": 1.5, "chapeau": 1.0, "merci": 0.5, "merci beaucoup": 1.5, "merci infiniment": 2.0,
+    "mille mercis": 2.0, "mille merci": 2.0, "un grand merci": 2.0, "merci pour": 1.0,
+    "merci de votre": 1.0, "merci pour votre": 1.0, "merci de m avoir": 1.2, "merci d avoir": 1.2,
+    "merci encore": 1.2, "remercie": 1.0, "remercier": 1.0, "remercions": 1.0, "tiens a remercier": 1.8,
+    "reconnaissant": 1.2, "reconnaissante": 1.2, "content": 1.0, "contente": 1.0, "contents": 1.0,
+    "satisfait": 1.2, "satisfaite": 1.2, "satisfaits": 1.2, "satisfaction": 1.0, "ravi": 1.5, "ravie": 1.5,
+    "ravis": 1.5, "heureux": 1.0, "heureuse": 1.0, "enchante": 1.0, "enchantee": 1.0, "efficace": 1.0,
+    "efficaces": 1.0, "efficacite": 1.0, "rapide": 0.8, "rapides": 0.8, "rapidement": 0.6, "rapidite": 1.0,
+    "reactif": 1.0, "reactive": 1.0, "reactivite": 1.0, "aimable": 1.0, "aimables": 1.0, "parfaits": 1.5,
+    "parfaites": 1.5, "excellents": 1.5,
+    "excellentes": 1.5, "geniaux": 1.5, "geniales": 1.5, "satisfaites": 1.2, "contentes": 1.0, "ravies": 1.5,
+    "apprecie": 1.0, "appreciee": 1.0, "apprecies": 1.0, "j apprecie": 1.2, "geste commercial": 0.8, "gentil": 1.0,
+    "gentille": 1.0, "gentils": 1.0, "gentilles": 1.0, "sympa": 1.0, "sympas": 1.0, "sympathique": 1.0,
+    "agreable": 1.0, "chaleureux": 1.2,
+    "chaleureuse": 1.2, "poli": 0.7, "polie": 0.7, "courtois": 1.0, "courtoise": 1.0, "professionnel": 0.8,
+    "professionnelle": 0.8, "professionnalisme": 1.0, "competent": 1.0, "competente": 1.0,
+    "serviable": 1.2, "a l ecoute": 1.0, "bien": 0.4, "bon": 0.4, "bonne": 0.5, "bonne qualite": 1.0,
+    "tres bien": 1.2, "recommande": 1.0, "recommanderai": 1.0, "recommanderais": 1.0, "je recommande": 1.5,
+    "rien a dire": 1.0, "rien a redire": 1.2, "cool": 0.8, "chouette": 1.0, "soulage": 1.0,
+    "soulagee": 1.0, "plaisir": 0.8, "dans les temps": 0.8, "a l heure": 0.6, "en avance": 0.7,
+    "comme prevu": 0.5, "conforme": 0.6, "soigne": 0.8, "soignee": 0.8, "resolu": 1.0, "resolue": 1.0,
+    "regle": 0.5, "reglee": 0.5, "probleme regle": 1.5, "probleme resolu": 1.5, "c est regle": 1.0,
+    "tout regle": 1.2, "a tout regle": 1.2, "repare": 1.0, "reparee": 1.0, "fonctionne a nouveau": 1.2,
+    "marche a nouveau": 1.2, "remarche": 1.2, "refonctionne": 1.2, "tout fonctionne": 1.0,
+    "tout marche": 1.0, "tout est rentre dans l ordre": 1.5, "pas mal": 0.8, "pas trop mal": 0.8,
+    "sans probleme": 0.8, "jamais eu de probleme": 1.0, "jamais eu de souci": 1.0, "jamais eu de soucis": 1.0,
+    "jamais eu aucun probleme": 1.0, "sans souci": 0.8, "aucun probleme": 0.8, "aucun souci": 0.8,
+    "pas de probleme": 0.4, "pas de souci": 0.4, "fiable": 1.0, "pratique": 0.6, "facile": 0.6,
+    "simple": 0.4, "clair": 0.5, "claire": 0.5, "fidele": 0.6, "top du top": 2.0, "trop bien": 1.5,
+    "que du bonheur": 2.0, "nickel chrome": 2.0, "le top": 1.5,
+}
+_NEGATIVE_FR: dict[str, float] = {
+    "inadmissible": -2.0, "scandaleux": -2.0, "scandaleuse": -2.0, "scandale": -2.0, "honteux": -2.0,
+    "honteuse": -2.0, "une honte": -2.0, "honte": -1.5, "lamentable": -2.0, "inacceptable": -2.0,
+    "intolerable": -2.0, "inconcevable": -1.5, "n importe quoi": -1.8, "ras le bol": -2.0, "marre": -1.8,
+    "j en ai marre": -2.0, "en ai assez": -1.8, "furieux": -2.0, "furieuse": -2.0, "en colere": -1.8,
+    "colere": -1.5, "degoute": -1.8, "degoutee": -1.8, "ecoeure": -1.8, "ecoeuree": -1.8, "exaspere": -1.8,
+    "exasperee": -1.8, "excede": -1.8, "excedee": -1.8, "agace": -1.2, "agacee": -1.2, "enerve": -1.5,
+    "enervee": -1.5, "decu": -1.5, "decue": -1.5, "decus": -1.5, "decues": -1.5, "deception": -1.5,
+    "decevant": -1.5, "decevante": -1.5, "nul": -1.5, "nulle": -1.5, "nuls": -1.5, "nulles": -1.5, "catastrophe": -1.8,
+    "catastrophique": -2.0, "horrible": -1.8, "desastreux": -2.0, "desastre": -2.0, "pire": -1.5,
+    "minable": -1.8, "pitoyable": -1.8, "arnaque": -2.0, "arnaques": -2.0, "arnaquee": -2.0,
+    "voleurs": -2.0, "voleur": -1.5, "escroc": -2.0, "escrocs": -2.0, "escroquerie": -2.0,
+    "porter plainte": -2.0, "plainte": -1.2, "reclamation": -1.0, "mecontent": -1.5, "mecontente": -1.5,
+    "mecontentement": -1.5, "insatisfait": -1.5, "insatisfaite": -1.5, "pas normal": -1.5,
+    "anormal": -1.2, "incomprehensible": -1.2, "galere": -1.2, "cauchemar": -1.8, "regrette": -1.0,
+    "dommage": -0.7, "malheureusement": -0.5, "probleme": -1.0, "problemes": -1.0, "souci": -0.8,
+    "soucis": -0.8, "avais un probleme": -0.3, "avais un souci": -0.3, "avais eu un probleme": -0.3,
+    "avais eu un souci": -0.3, "panne": -0.7, "en panne": -0.8, "casse": -0.8, "cassee": -0.8,
+    "defectueux": -0.8, "defectueuse": -0.8, "abime": -0.8, "abimee": -0.8, "endommage": -0.8,
+    "endommagee": -0.8, "retard": -0.8, "en retard": -0.8, "perdu": -0.8, "perdue": -0.8, "vole": -1.0,
+    "volee": -1.0, "erreur": -0.7, "impossible": -0.8, "personne ne repond": -1.5,
+    "personne ne decroche": -1.5, "raccroche au nez": -2.0, "raccroche": -0.6, "mal": -0.7,
+    "mauvais": -1.0, "mauvaise": -1.0, "mauvaises": -1.0, "mauvaise qualite": -1.5, "lent": -0.8, "lente": -0.8,
+    "lenteur": -1.0, "trop long": -1.2, "trop longue": -1.2, "trop longs": -1.2, "trop longues": -1.2,
+    "trop longtemps": -1.2, "longue attente": -1.0, "interminable": -1.5, "interminables": -1.5, "trop cher": -1.2,
+    "hors de prix": -1.5,
+    "desagreable": -1.5, "desagreables": -1.5, "impolis": -1.5, "horribles": -1.8, "lamentables": -2.0,
+    "scandaleuses": -2.0, "catastrophiques": -2.0, "decevants": -1.5, "decevantes": -1.5, "impoli": -1.5,
+    "impolie": -1.5, "malpoli": -1.5, "malpolie": -1.5,
+    "incompetent": -1.8, "incompetente": -1.8, "incompetents": -1.8, "incompetence": -1.8,
+    "irrespectueux": -1.8, "meprisant": -1.8, "meprisante": -1.8, "mepris": -1.5, "agressif": -1.5,
+    "agressive": -1.5, "odieux": -2.0, "odieuse": -2.0, "arrogant": -1.5, "arrogante": -1.5,
+    "penible": -1.0, "inutile": -1.0, "choque": -1.2, "choquee": -1.2, "abusif": -1.5, "abusifs": -1.5,
+    "abusive": -1.5, "abusives": -1.5, "debite deux fois": -1.5, "debite 2 fois": -1.5,
+    "preleve deux fois": -1.5, "preleve 2 fois": -1.5, "toujours pas": -1.5,
+    "toujours rien": -1.5, "toujours en attente": -1.2, "derniere fois que": -1.5, "plus jamais": -1.5,
+    "resilier": -0.5, "resiliation": -0.5, "bloque": -0.8, "bloquee": -0.8, "sans raison": -1.0,
+    "peux plus": -0.8, "peux pas": -0.5, "arrive plus": -1.0, "a tort": -1.2, "par erreur": -0.8,
+    "injustifie": -1.2, "injustifies": -1.2, "injustifiee": -1.2, "injustifiees": -1.2,
+    "mal renseigne": -1.2, "mal renseignee": -1.2, "mal informe": -1.2, "mal informee": -1.2,
+    "fausses informations": -1.2, "fausse information": -1.2, "balade": -1.2, "baladee": -1.2,
+    "de service en service": -1.2, "trempe": -0.8, "detruit": -1.2, "detruite": -1.2, "ecrase": -1.0,
+    "ecrasee": -1.0, "changer d operateur": -1.2, "aller voir ailleurs": -1.5,
+    "signaler": -0.5, "vous signaler": -0.6, "marche pas": -1.2, "marche plus": -1.2,
+    "fonctionne pas": -1.2, "fonctionne plus": -1.2, "marchait pas": -1.2, "fonctionnait pas": -1.2,
+    "repond pas": -1.2, "repond plus": -1.2, "s allume pas": -1.2, "s allume plus": -1.2,
+    "demarre pas": -1.2, "demarre plus": -1.2, "arrive pas": -0.8, "comprends pas": -0.8,
+    "comprend pas": -0.8, "non conforme": -1.2, "non resolu": -1.2, "non respecte": -1.2,
+    "non rembourse": -1.2, "pas conforme": -1.2, "pas terrible": -1.2, "plante": -0.8, "bug": -0.8,
+    "bugue": -0.8, "beug": -0.8, "beugue": -0.8, "bugs": -0.8, "echoue": -0.8, "echec": -0.8,
+    "depuis des semaines": -0.8, "depuis des mois": -1.0, "ca fait ... semaines": -0.8,
+    "ca fait ... mois": -1.0, "cela fait ... semaines": -0.8, "cela fait ... mois": -1.0, "que j attends": -0.6,
+    "attends toujours": -1.5, "attends encore": -1.0, "attendons toujours": -1.5,
+    "des heures": -0.6, "pendant une heure": -0.7, "pendant des heures": -1.0, "attendu ... heure": -1.0,
+    "attendu ... heures": -1.2, "attendu ... minutes": -0.8, "mis en attente": -0.5,
+    "injoignable": -1.2, "faire la queue": -0.5, "fait la queue": -0.5,
+    "fuite": -0.6, "fuit": -0.6, "manque": -0.5, "manquant": -0.6, "manquante": -0.6, "trompe": -0.6,
+    "mensonge": -1.5, "mensonges": -1.5, "menti": -1.5, "foutage de gueule": -2.0, "se fout": -1.8,
+    "se moque": -1.5, "moquez": -1.5, "moquer": -1.2, "pas serieux": -1.5,
+}
+#: Neutral alone, negative when negated: "jamais reçu", "personne ne m'a rappelé", "pas de réponse".
+_EVENTS_FR = (
+    "recu", "recue", "recus", "recues", "arrive", "arrivee", "arrives", "arrivees", "livre", "livree",
+    "livres", "livrees", "rembourse", "remboursee", "repondu", "rappele", "rappelee", "rappel", "traite",
+    "traitee", "pris en compte", "fonctionne", "marche", "tenu", "tenue", "respecte", "respectee", "venu",
+    "venue", "passe", "reponse", "reponses", "nouvelles", "nouvelle", "aide", "solution", "resultat",
+)
+
+_POSITIVE_EN: dict[str, float] = {
+    "great": 1.2, "great job": 2.0, "great service": 2.0, "brilliant": 1.5, "excellent": 1.5,
+    "amazing": 1.5, "awesome": 1.5, "fantastic": 1.5, "wonderful": 1.5, "perfect": 1.5, "perfectly": 1.0,
+    "superb": 1.5, "outstanding": 1.5, "lovely": 1.2, "good": 0.8, "nice": 0.8, "happy": 1.0,
+    "pleased": 1.2, "delighted": 1.5, "satisfied": 1.2, "thrilled": 1.5, "glad": 0.8, "impressed": 1.2,
+    "helpful": 1.2, "friendly": 1.0, "polite": 0.7, "kind": 0.7, "courteous": 1.0, "professional": 0.8,
+    "efficient": 1.0, "quick": 0.7, "quickly": 0.6, "fast": 0.7, "prompt": 0.8, "promptly": 0.8,
+    "smooth": 0.8, "smoothly": 0.8, "easy": 0.6, "reliable": 1.0, "knowledgeable": 1.0, "patient": 0.6,
+    "sorted": 1.2, "sorted out": 1.2, "fixed": 1.0, "resolved": 1.0, "solved": 1.0, "repaired": 0.8,
+    "works again": 1.2, "working again": 1.2, "works perfectly": 1.5, "works fine": 1.0, "thank you": 0.6,
+    "thanks": 0.5, "thank you so much": 1.5, "thanks so much": 1.5, "thank you very much": 1.2,
+    "thanks very much": 1.2, "many thanks": 1.2, "thanks a lot": 1.2, "thanks a million": 1.5,
+    "thank you for": 1.0, "thanks for": 1.0, "much appreciated": 1.2, "appreciate": 1.0,
+    "appreciated": 1.0, "grateful": 1.2, "recommend": 1.0, "would recommend": 1.2,
+    "highly recommend": 1.8, "love": 1.2, "loved": 1.2, "love it": 1.5, "well done": 1.5, "top notch": 1.5,
+    "spot on": 1.2, "on time": 0.7, "ahead of schedule": 1.0, "no issues": 0.6, "never had a problem": 1.0,
+    "never had any problem": 1.0,
+    "never had any problems": 1.0, "never had an issue": 1.0, "never had any issues": 1.0, "no complaints": 1.0,
+    "can t complain": 1.0, "cant complain": 1.0, "not bad": 0.8, "not too bad": 0.7, "no problem": 0.4,
+    "cheers": 0.3, "kudos": 1.5, "pleasure": 0.8, "best": 0.6, "the best": 1.2, "fine": 0.3,
+    "in perfect condition": 1.5, "good condition": 1.0, "as described": 0.6, "good as new": 1.2,
+    "relieved": 1.0, "went smoothly": 1.2, "above and beyond": 2.0, "exceeded": 1.0, "cool": 0.6,
+}
+_NEGATIVE_EN: dict[str, float] = {
+    "terrible": -1.5, "awful": -1.5, "horrible": -1.5, "appalling": -2.0, "disgusting": -2.0,
+    "disgraceful": -2.0, "disgrace": -2.0, "shocking": -1.5, "outrageous": -2.0, "ridiculous": -1.5,
+    "unacceptable": -2.0, "furious": -2.0, "angry": -1.5, "livid": -2.0, "fuming": -2.0, "annoyed": -1.2,
+    "annoying": -1.2, "irritated": -1.2, "frustrated": -1.2, "frustrating": -1.2, "fed up": -1.8,
+    "sick of": -1.5, "sick and tired": -2.0, "disappointed": -1.5, "disappointing": -1.5,
+    "disappointment": -1.5, "let down": -1.2, "unhappy": -1.5, "dissatisfied": -1.5, "upset": -1.2,
+    "poor": -1.0, "poorly": -1.0, "bad": -1.0, "worst": -2.0, "worse": -1.0, "useless": -1.5,
+    "rubbish": -1.5, "crap": -1.5, "joke": -1.0, "a joke": -1.5, "nightmare": -1.5, "shambles": -1.5,
+    "scam": -2.0, "rip off": -2.0, "ripped off": -2.0, "waste of time": -1.5, "waste of money": -1.5,
+    "complaint": -1.0, "complain": -1.0, "formal complaint": -1.8, "problem": -1.0, "problems": -1.0,
+    "had a problem": -0.3, "had an issue": -0.3, "had a small problem": -0.3, "issue": -0.7,
+    "issues": -0.7, "wrong": -0.8, "mistake": -0.8, "error": -0.6, "broken": -0.8, "broke": -0.6,
+    "broke down": -1.0, "faulty": -0.8, "damaged": -0.8, "defective": -0.8, "cracked": -0.8,
+    "late": -0.7, "delayed": -0.7, "lost": -0.8, "missing": -0.7, "slow": -0.8, "rude": -1.8,
+    "unhelpful": -1.5, "incompetent": -1.8, "impolite": -1.5, "unprofessional": -1.5,
+    "condescending": -1.5, "arrogant": -1.5, "hung up on me": -2.0, "hung up": -1.0,
+    "unfortunately": -0.5, "sadly": -0.5, "still waiting": -1.5, "still not": -1.5, "still haven t": -1.5,
+    "still hasn t": -1.5, "still havent": -1.5, "still hasnt": -1.5, "still no": -1.5, "still nothing": -1.5,
+    "still doesn t": -1.5, "still don t": -1.5, "still isn t": -1.5, "yet again": -1.2, "again": -0.3,
+    "never again": -1.5, "last time i": -1.2, "cancel my": -0.5, "clueless": -1.5, "kept transferring": -1.2,
+    "transferred ... times": -1.2, "passed around": -1.2, "ruined": -1.2, "soaked": -0.8, "smashed": -1.2,
+    "unable to": -0.8, "can t log in": -1.0, "cant log in": -1.0, "can t access": -1.0, "locked out": -1.0,
+    "blocked": -0.8, "for no reason": -1.0, "been waiting": -1.0, "wrongly": -1.2, "by mistake": -0.8,
+    "switch provider": -1.2,
+    "too long": -1.2, "too expensive": -1.2, "overpriced": -1.2, "overcharged": -1.5,
+    "charged twice": -1.5, "double charged": -1.5, "charged me twice": -1.5, "regret": -1.0,
+    "hate": -1.8, "hated": -1.8, "pathetic": -2.0, "dreadful": -1.8, "abysmal": -2.0, "mess": -1.0,
+    "messed up": -1.2, "ignored": -1.2, "ignoring": -1.2, "can t get through": -1.2,
+    "cant get through": -1.2, "couldn t get through": -1.2, "impossible": -0.8, "unreachable": -1.2,
+    "inconvenience": -0.7, "hassle": -1.0, "unreliable": -1.2, "misleading": -1.2, "lied": -1.5,
+    "lying": -1.2, "lies": -1.2, "took ages": -1.2, "ages": -0.5, "took forever": -1.2, "forever": -0.5,
+    "for hours": -0.8, "waited ... hour": -1.0, "waited ... hours": -1.2, "waited ... minutes": -0.8,
+    "waiting ... minutes": -0.8, "on hold": -0.5, "on hold for": -0.8, "kept me on hold": -1.2,
+    "for weeks": -0.6, "for months": -0.8, "crash": -0.8, "crashes": -0.8,
+    "crashing": -0.8, "crashed": -0.8, "keeps crashing": -1.2, "glitch": -0.8, "buggy": -1.0,
+    "bug": -0.6, "is down": -0.8, "down again": -1.0, "doesn t work": -1.2, "doesnt work": -1.2,
+    "does not work": -1.2, "not working": -1.2, "no longer works": -1.2, "stopped working": -1.2,
+    "won t work": -1.2, "won t turn on": -1.2, "fell apart": -1.2, "not as described": -1.2,
+    "failed": -0.8, "fails": -0.8, "stolen": -1.0, "not good enough": -1.5, "not acceptable": -2.0,
+    "leaking": -0.6, "leaks": -0.6, "confused": -0.6, "don t understand": -0.8,
+}
+_EVENTS_EN = (
+    "received", "arrived", "delivered", "refunded", "answered", "responded", "replied", "called back",
+    "called me back", "call me back", "got back to me", "get back to me", "heard back", "heard anything",
+    "heard from", "response", "reply", "answer", "update", "news", "work", "works", "working", "worked",
+    "turned up", "showed up", "came", "help", "helped", "resolution", "solution", "followed up",
+)
+
+#: A contrast: cues before it count less than the ones after it.
+_CONTRASTS_FR = ("mais", "cependant", "pourtant", "neanmoins", "toutefois", "par contre", "en revanche",
+                 "sauf que", "malgre tout", "bref")
+_CONTRASTS_EN = ("but", "however", "though", "nevertheless", "nonetheless", "except that", "that said",
+                 "in the end", "anyway")
+
+#: Negator -> how many words before a cue it reaches.
+_NEGATORS_FR: Mapping[str, int] = {"pas": 3, "jamais": 3, "ne": 3, "n": 3, "rien": 2, "aucun": 3,
+                                   "aucune": 3, "sans": 2, "ni": 2, "guere": 2, "personne": 1}
+_NEGATORS_EN: Mapping[str, int] = {
+    "not": 3, "never": 3, "no": 2, "nothing": 2, "nobody": 3, "none": 2, "neither": 2, "nor": 2,
+    "without": 2, "hardly": 2, "barely": 2, "t": 3, "cannot": 3, "dont": 3, "doesnt": 3, "didnt": 3,
+    "isnt": 3, "wasnt": 3, "cant": 3, "wont": 3, "havent": 3, "hasnt": 3, "arent": 3, "werent": 3,
+    "couldnt": 3, "wouldnt": 3, "shouldnt": 3, "aint": 3,
+}
+_INTENSIFIERS_FR = frozenset({"tres", "vraiment", "trop", "tellement", "super", "hyper", "extremement",
+                              "totalement", "completement", "absolument", "particulierement", "vachement",
+                              "carrement", "franchement", "profondement", "archi", "ultra", "si"})
+_INTENSIFIERS_EN = frozenset({"very", "really", "so", "extremely", "absolutely", "totally", "completely",
+                              "incredibly", "super", "truly", "utterly", "deeply", "highly", "seriously",
+                              "too", "terribly", "awfully", "genuinely", "most"})
+#: Words that make a phrase carry its own negation ("ne s'allume plus", "no longer works") without
+#: being negators themselves ("plus rapide" is not negated).
+_NEGATION_WORDS = frozenset({"plus", "longer", "nobody", "personne", "non", "t"})
+#: Words that end a negation's reach (with . ! ? ; : , in the text).
+_CLAUSE_BREAKS = frozenset({"mais", "et", "car", "parce", "donc", "puis", "alors", "ensuite", "sinon",
+                            "but", "and", "because", "then", "however", "otherwise", "cependant", "pourtant"})
+
+_FUNCTION_WORDS_FR = frozenset({"le", "la", "les", "un", "une", "des", "du", "de", "et", "est", "je", "j",
+                                "ai", "pas", "que", "qui", "il", "elle", "nous", "vous", "mon", "ma", "mes",
+                                "ce", "c", "ca", "cette", "pour", "dans", "sur", "avec", "au", "aux", "ne",
+                                "n", "d", "l", "qu", "suis", "sont", "mais", "tres", "votre", "vos", "depuis",
+                                "toujours", "bonjour", "merci", "oui", "non", "ou", "deux", "fois", "ete"})
+_FUNCTION_WORDS_EN = frozenset({"the", "and", "is", "i", "to", "of", "it", "my", "you", "was", "not", "for",
+                                "with", "have", "has", "that", "this", "but", "are", "at", "from", "your",
+                                "we", "they", "he", "she", "there", "been", "do", "did", "very", "what",
+                                "how", "can", "would", "please", "hello", "hi", "thank", "thanks", "yes",
+                                "had", "after", "when", "still", "because", "got", "were", "be", "an"})
+
+#: Whisper sometimes drops the apostrophe: read these as the two words they stand for.
+_GLUED = {"cest": ("c", "est"), "jai": ("j", "ai"), "javais": ("j", "avais"), "jetais": ("j", "etais"),
+          "nest": ("n", "est"), "nai": ("n", "ai"), "navait": ("n", "avait"), "jen": ("j", "en"),
+          "quil": ("qu", "il"), "jattends": ("j", "attends"), "jarrive": ("j", "arrive"),
+          "jaurais": ("j", "aurais"), "mavez": ("m", "avez"), "mont": ("m", "ont"),
+          "mavait": ("m", "avait"), "sest": ("s", "est")}
+
+_THRESHOLD = 0.75  # |balance| from which a text is satisfied or unhappy
+_EVEN = 0.2  # a smaller balance between satisfied and unhappy cues is a draw
+_CONTRAST_DISCOUNT = 0.5  # per contrast ("mais", "but") said after the cue
+_INTENSITY = 1.5
+_NEGATED_POSITIVE = -0.9  # "pas content": a positive cue negated, but never weaker than -_THRESHOLD
+_NEGATED_NEGATIVE = -0.5  # "pas déçu": a negative cue negated is only mildly positive
+_NEGATED_EVENT = -1.2
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------
+
+# A word: a letter or digit, then letters, digits and combining marks (text in NFD keeps its offsets).
+_WORD = re.compile(r"[^\W_]+(?:[\u0300-\u036f]+[^\W_]*)*")
+_BREAK_CHARS = re.compile(r"[.!?;:,\n\u2026]")
+
+
+#: Letters that Unicode does not decompose into a base letter and marks.
+_SPECIAL_FOLD = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l",
+                 "đ": "d", "ı": "i"}
+
+
+def _fold_char(ch: str) -> str:
+    if ch in _SPECIAL_FOLD:
+        return _SPECIAL_FOLD[ch]
+    decomposed = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+_FOLD = {cp: _fold_char(chr(cp)) for cp in range(0x80, 0x250)}
+_FOLD.update({cp: "" for cp in range(0x300, 0x370)})  # combining marks (text in NFD)
+
+
+def _fold(word: str) -> str:
+    word = word.lower()
+    return word if word.isascii() else word.translate(_FOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    words: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    #: breaks[i]: punctuation between word i - 1 and word i
+    breaks: tuple[bool, ...]
+
+
+def _tokenize(text: str) -> _Tokens:
+    words: list[str] = []
+    spans: list[tuple[int, int]] = []
+    breaks: list[bool] = []
+    previous_end = 0
+    for match in _WORD.finditer(text):
+        start, end = match.span()
+        gap = text[previous_end:start]
+        is_break = gap not in ("", " ") and _BREAK_CHARS.search(gap) is not None
+        previous_end = end
+        word = _fold(match.group())
+        glued = _GLUED.get(word)
+        for index, part in enumerate(glued or (word,)):
+            words.append(part)
+            spans.append((start, end))
+            breaks.append(is_break and index == 0)
+    return _Tokens(tuple(words), tuple(spans), tuple(breaks))
+
+
+# ---------------------------------------------------------------------------------------------
+# Phrase matching
+# ---------------------------------------------------------------------------------------------
+
+_GAP = ""  # a phrase element standing for 0 to _GAP_MAX words
+_GAP_MAX = 3
+P = TypeVar("P")
+
+
+@dataclass(frozen=True, slots=True)
+class _Element:
+    text: str
+    is_prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit(Generic[P]):
+    start: int  # first word
+    end: int  # one past the last word
+    payload: P
+
+
+def _parse_phrase(phrase: str) -> tuple[_Element, ...]:
+    elements: list[_Element] = []
+    for part in phrase.split():
+        if part == "...":
+            elements.append(_Element(_GAP))
+            continue
+        is_prefix = part.endswith("*")
+        words = [_fold(m.group()) for m in _WORD.finditer(part.rstrip("*"))]
+        if not words:
+            raise ValueError(f"empty word in phrase {phrase!r}")
+        elements.extend(_Element(w) for w in words[:-1])
+        elements.append(_Element(words[-1], is_prefix))
+    if not elements or elements[0].text == _GAP or elements[-1].text == _GAP:
+        raise ValueError(f"a phrase starts and ends with a word: {phrase!r}")
+    return tuple(elements)
+
+
+class _Matcher(Generic[P]):
+    """All occurrences of many phrases in a list of words, indexed by their first word."""
+
+    def __init__(self, phrases: Iterable[tuple[str, P]]) -> None:
+        self._exact: dict[str, list[tuple[tuple[_Element, ...], P]]] = {}
+        self._prefix: dict[str, list[tuple[tuple[_Element, ...], P]]] = {}
+        for phrase, payload in phrases:
+            elements = _parse_phrase(phrase)
+            index = self._prefix if elements[0].is_prefix else self._exact
+            index.setdefault(elements[0].text, []).append((elements, payload))
+        self._prefix_lengths = tuple(sorted({len(p) for p in self._prefix}))
+
+    def find(self, words: Sequence[str]) -> list[_Hit[P]]:
+        hits: list[_Hit[P]] = []
+        for i, word in enumerate(words):
+            candidates = self._exact.get(word, [])
+            for length in self._prefix_lengths:
+                if length > len(word):
+                    break
+                more = self._prefix.get(word[:length])
+                if more:
+                    candidates = candidates + more
+            for elements, payload in candidates:
+                end = self._match(elements, 1, words, i + 1)
+                if end >= 0:
+                    hits.append(_Hit(i, end, payload))
+        return hits
+
+    def _match(self, elements: tuple[_Element, ...], k: int, words: Sequence[str], i: int) -> int:
+        """Index one past the match of elements[k:] at words[i:], or -1 (a gap takes as few words as it can)."""
+        if k == len(elements):
+            return i
+        element = elements[k]
+        if element.text == _GAP:
+            for skip in range(_GAP_MAX + 1):
+                end = self._match(elements, k + 1, words, i + skip)
+                if end >= 0:
+                    return end
+            return -1
+        if i >= len(words):
+            return -1
+        word = words[i]
+        if word == element.text or (element.is_prefix and word.startswith(element.text)):
+            return self._match(elements, k + 1, words, i + 1)
+        return -1
+
+
+def _leftmost_longest(hits: Iterable[_Hit[P]]) -> list[_Hit[P]]:
+    chosen: list[_Hit[P]] = []
+    cursor = 0
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if hit.start >= cursor:
+            chosen.append(hit)
+            cursor = hit.end
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled lexicons (built once per language set and taxonomy)
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    kind: str  # "cue", "zero" (hides what it covers) or "contrast"
+    weight: float = 0.0
+    negated: float = 0.0
+    #: the phrase holds its own negation ("ne marche pas"): a negator before it changes nothing
+    is_self_negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyword:
+    topic: int
+    kind: str  # "strong", "weak" or "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """The sentiment lexicons of one language, as written above."""
+
+    positive: Mapping[str, float]
+    negative: Mapping[str, float]
+    events: tuple[str, ...]
+    zero: tuple[str, ...]
+    contrasts: tuple[str, ...]
+    negators: Mapping[str, int]
+    intensifiers: frozenset[str]
+
+
+_SENTIMENT_LEXICONS = {
+    "fr": _Language(_POSITIVE_FR, _NEGATIVE_FR, _EVENTS_FR, _ZERO_FR, _CONTRASTS_FR, _NEGATORS_FR, _INTENSIFIERS_FR),
+    "en": _Language(_POSITIVE_EN, _NEGATIVE_EN, _EVENTS_EN, _ZERO_EN, _CONTRASTS_EN, _NEGATORS_EN, _INTENSIFIERS_EN),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """The sentiment lexicons of one or more languages, compiled."""
+
+    cues: _Matcher[_Cue]
+    negators: Mapping[str, int]
+    intensifiers: frozenset[str]
+
+
+def _cue(phrase: str, weight: float, negators: Mapping[str, int]) -> _Cue:
+    words = {e.text for e in _parse_phrase(phrase)}
+    is_self_negated = any(w in negators or w in _NEGATION_WORDS for w in words)
+    if weight > 0:
+        negated = min(weight * _NEGATED_POSITIVE, -_THRESHOLD)
+    else:
+        negated = weight * _NEGATED_NEGATIVE
+    return _Cue("cue", weight, negated, is_self_negated)
+
+
+@lru_cache(maxsize=4)
+def _lexicon(languages: tuple[str, ...]) -> _Lexicon:
+    sources = [_SENTIMENT_LEXICONS[language] for language in languages]
+    negators = {word: reach for source in sources for word, reach in source.negators.items()}
+    entries: dict[str, _Cue] = {}
+    for source in sources:
+        for phrase in source.events:
+            entries.setdefault(phrase, _Cue("cue", 0.0, _NEGATED_EVENT))
+        for phrase, weight in (*source.positive.items(), *source.negative.items()):
+            entries[phrase] = _cue(phrase, weight, negators)
+        entries.update((phrase, _Cue("zero")) for phrase in source.zero)
+        entries.update((phrase, _Cue("contrast")) for phrase in source.contrasts)
+    intensifiers = frozenset().union(*(source.intensifiers for source in sources))
+    return _Lexicon(_Matcher(entries.items()), negators, intensifiers)
+
+
+@lru_cache(maxsize=32)
+def _topic_matcher(taxonomy: tuple[Topic, ...], languages: tuple[str, ...]) -> _Matcher[_Keyword]:
+    phrases: list[tuple[str, _Keyword]] = []
+    for index, topic in enumerate(taxonomy):
+        for language in languages:
+            for keyword in topic.keywords_fr if language == "fr" else topic.keywords_en:
+                kind = {"~": "weak", "!": "stop"}.get(keyword[:1], "strong")
+                phrases.append((keyword.lstrip("~!"), _Keyword(index, kind)))
+    return _Matcher(phrases)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tagging
+# ---------------------------------------------------------------------------------------------
+
+def guess_language(text: str) -> str | None:
+    """"fr" or "en" from counts of function words, or None when they don't tell (too short, a tie)."""
+    return _guess(_tokenize(text).words)
+
+
+def _guess(words: Sequence[str]) -> str | None:
+    fr = sum(w in _FUNCTION_WORDS_FR for w in words)
+    en = sum(w in _FUNCTION_WORDS_EN for w in words)
+    if fr > en:
+        return "fr"
+    if en > fr:
+        return "en"
+    return None
+
+
+def _languages(lang: str | None, words: Sequence[str]) -> tuple[str, ...]:
+    code = lang.lower().replace("_", "-").split("-")[0] if lang else _guess(words)
+    return (code,) if code in LANGUAGES else LANGUAGES
+
+
+def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_TAXONOMY) -> Tags:
+    """Tag one text: the customer's sentiment, the topics it raises, and where in the text each was seen.
+
+    ``lang`` is a language code ("fr", "en", "fr-FR"); None guesses it, and any other language uses
+    both lexicons. Pure and thread-safe; the lexicons are compiled on first use.
+    """
+    tokens = _tokenize(text)
+    languages = _languages(lang, tokens.words)
+    evidence: dict[str, list[tuple[int, int]]] = {}
+    topics = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence)
+    sentiment, confidence = _find_sentiment(tokens, _lexicon(languages), evidence)
+    return Tags(sentiment, confidence, topics, {key: sorted(set(spans)) for key, spans in evidence.items()})
+
+
+def _span(tokens: _Tokens, start: int, end: int) -> tuple[int, int]:
+    return tokens.spans[start][0], tokens.spans[end - 1][1]
+
+
+def _find_topics(tokens: _Tokens, matcher: _Matcher[_Keyword], taxonomy: Sequence[Topic],
+                 evidence: dict[str, list[tuple[int, int]]]) -> tuple[str, ...]:
+    by_topic: dict[int, list[_Hit[_Keyword]]] = {}
+    for hit in matcher.find(tokens.words):
+        by_topic.setdefault(hit.payload.topic, []).append(hit)
+    strong: dict[int, list[_Hit[_Keyword]]] = {}
+    weak: dict[int, list[_Hit[_Keyword]]] = {}
+    for index, hits in by_topic.items():
+        # a stop phrase hides the keywords of its own topic that it overlaps ("de retour" is not a return)
+        stops = [(h.start, h.end) for h in hits if h.payload.kind == "stop"]
+        kept = [h for h in hits if h.payload.kind != "stop" and not any(h.start < e and s < h.end for s, e in stops)]
+        for hit in _leftmost_longest(kept):
+            (strong if hit.payload.kind == "strong" else weak).setdefault(index, []).append(hit)
+    found = strong or weak
+    for index, hits in found.items():
+        evidence[taxonomy[index].id] = [_span(tokens, h.start, h.end) for h in hits]
+    return tuple(taxonomy[index].id for index in sorted(found))
+
+
+def _find_sentiment(tokens: _Tokens, lexicon: _Lexicon,
+                    evidence: dict[str, list[tuple[int, int]]]) -> tuple[str, float]:
+    words = tokens.words
+    hits = _leftmost_longest(lexicon.cues.find(words))
+    contrasts = [h.start for h in hits if h.payload.kind == "contrast"]
+    cues = [h for h in hits if h.payload.kind == "cue"]
+    # "super déçu", "super rapide": "super" says how much, not what
+    boosted: set[int] = set()
+    positive = negative = 0.0
+    last_sign = 0
+    previous_end = 0  # a negation reaches back no further than the previous cue
+    for n, hit in enumerate(cues):
+        is_next_a_cue = n + 1 < len(cues) and cues[n + 1].start == hit.end
+        if is_next_a_cue and hit.end - hit.start == 1 and words[hit.start] in lexicon.intensifiers:
+            boosted.add(n + 1)
+            continue
+        cue = hit.payload
+        start = hit.start
+        weight = cue.weight
+        negator = None if cue.is_self_negated else _negator_before(tokens, start, previous_end, lexicon.negators)
+        previous_end = hit.end
+        if negator is not None:
+            weight = cue.negated
+            start = negator
+        if weight == 0:
+            continue
+        if n in boosted or _is_intensified(tokens, hit.start, lexicon.intensifiers):
+            weight *= _INTENSITY
+        weight *= _CONTRAST_DISCOUNT ** sum(1 for c in contrasts if c > hit.start)
+        if weight > 0:
+            positive += weight
+        else:
+            negative -= weight
+        last_sign = 1 if weight > 0 else -1
+        evidence.setdefault(SATISFIED if weight > 0 else UNHAPPY, []).append(_span(tokens, start, hit.end))
+    return _decide(positive, negative, last_sign)
+
+
+def _negator_before(tokens: _Tokens, start: int, limit: int, negators: Mapping[str, int]) -> int | None:
+    """Index of the negator reaching the cue at ``start``, if any (not before ``limit``, nor across a clause break)."""
+    for j in range(start - 1, max(start - 4, limit - 1), -1):
+        if tokens.breaks[j + 1] or tokens.words[j] in _CLAUSE_BREAKS:
+            return None
+        reach = negators.get(tokens.words[j])
+        if reach is not None and start - j <= reach:
+            if tokens.words[j] == "t" and j > 0 and tokens.spans[j][0] - tokens.spans[j - 1][1] == 1:
+                return j - 1  # "haven't": the whole word, not its "t"
+            return j
+    return None
+
+
+def _is_intensified(tokens: _Tokens, start: int, intensifiers: frozenset[str]) -> bool:
+    for j in range(start - 1, max(start - 3, -1), -1):
+        if tokens.breaks[j + 1]:
+            return False
+        if tokens.words[j] in intensifiers:
+            return True
+    return False
+
+
+def _decide(positive: float, negative: float, last_sign: int) -> tuple[str, float]:
+    total = positive + negative
+    balance = positive - negative
+    if total < _THRESHOLD:
+        # nothing, or a faint cue (a closing "merci"): neutral, surer when there is nothing at all
+        return NEUTRAL, round(0.9 - 0.4 * total / _THRESHOLD, 3)
+    # mixed feelings: the balance decides, or the customer's last word when it is nearly even
+    sign = (1 if balance > 0 else -1) if abs(balance) >= _EVEN else last_sign
+    margin = max(abs(balance), _EVEN)
+    strength = 1 - math.exp(-margin)
+    purity = margin / total  # 1 when every cue points the same way, low for mixed feelings
+    return (SATISFIED if sign > 0 else UNHAPPY), round(0.5 + 0.5 * strength * purity, 3)
