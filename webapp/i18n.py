@@ -97,6 +97,7 @@ AUDIT_LABELS = {
     "call.retried": _l("Processing tried again"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
+    "tenant.settings_changed": _l("Company settings changed"),
 }
 
 TOKEN_SCOPE_LABELS = {
