@@ -325,6 +325,33 @@ def models_install() -> None:
     click.echo(f"Whisper base model in {target} ({model_size(target) / 1e6:.0f} MB).")
 
 
+@models.command("convert")
+@click.option("--from", "source", type=click.Path(path_type=Path), default=None,
+              help="CTranslate2 Whisper model directory (model.bin, config.json). Default: ECOUTE_WHISPER_MODEL_DIR.")
+@click.option("--to", "target", type=click.Path(path_type=Path), default=None,
+              help="Checkpoint file to write (into it, if a directory). Default: ECOUTE_WHISPER_CHECKPOINT.")
+@click.option("--force", is_flag=True, help="Convert again even if the checkpoint is already from this model.")
+def models_convert(source: Path | None, target: Path | None, force: bool) -> None:
+    """Write the openai-whisper (PyTorch) checkpoint of the CTranslate2 Whisper model; nothing is downloaded."""
+    from worker.convert import CHECKPOINT_NAME, ConversionError, convert
+
+    settings = _settings()
+    source = source or settings.whisper_model_dir
+    target = target or settings.whisper_checkpoint
+    if target.is_dir():
+        target = target / CHECKPOINT_NAME
+    if not (source / "model.bin").is_file():
+        raise click.ClickException(f"no model.bin in {source}: run `ecoute models install` or give --from")
+    try:
+        written = convert(source, target, force=force)
+    except (ConversionError, OSError) as err:
+        raise click.ClickException(f"cannot convert {source} to {target}: {err}") from None
+    if written:
+        click.echo(f"openai-whisper checkpoint written to {target} ({target.stat().st_size / 1e6:.0f} MB).")
+    else:
+        click.echo(f"{target} is already converted from {source}; nothing to do (--force converts again).")
+
+
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--language", type=click.Choice(["fr", "en"]), default=None,

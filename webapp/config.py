@@ -16,8 +16,10 @@ from typing import Any
 
 LOCALES = ("fr", "en")
 ENVS = ("dev", "test", "prod")
-#: Whisper implementations the setting accepts; only ``faster-whisper`` is installed today.
+#: Whisper implementations (worker/whisper.py): CTranslate2 (faster-whisper) or PyTorch (openai-whisper).
 WHISPER_ENGINES = ("faster-whisper", "openai-whisper")
+#: Where Whisper runs: ``auto`` takes a CUDA device when the engine sees one, else the CPU.
+WHISPER_DEVICES = ("auto", "cpu", "cuda")
 #: CTranslate2 compute types that run on a CPU.
 WHISPER_COMPUTE_TYPES = ("int8", "int8_float32", "float32")
 
@@ -58,6 +60,14 @@ def _seconds(name: str, raw: str) -> float:
     value = raw.strip()
     if not _SECONDS.fullmatch(value) or float(value) <= 0:
         raise ConfigError(f"{name}={raw!r}: expected a number of seconds above 0, such as 1 or 0.25")
+    return float(value)
+
+
+def _factor(name: str, raw: str) -> float:
+    """A positive multiplier, at most to the thousandth: ``4``, ``1.5``."""
+    value = raw.strip()
+    if not _SECONDS.fullmatch(value) or float(value) <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number above 0, such as 4 or 1.5")
     return float(value)
 
 
@@ -132,12 +142,23 @@ class Settings:
     worker_handlers: str = "worker.handlers:registry"
     #: Where ``ecoute models install`` puts the Whisper base model; default ``<data_dir>/models/whisper-base``.
     whisper_model_dir: Path = Path("")
+    #: ``faster-whisper`` (CTranslate2) or ``openai-whisper`` (PyTorch); both give the same words at float32.
     whisper_engine: str = "faster-whisper"
     #: ``int8`` measured about 1.4x faster than ``float32`` on a 2-core CPU for the same words (worker/whisper.py).
+    #: faster-whisper only: openai-whisper computes in float32 on a CPU, float16 on CUDA.
     whisper_compute_type: str = "int8"
-    #: CPU threads CTranslate2 uses for one transcription.
+    #: ``auto``, ``cpu`` or ``cuda``; ``auto`` is the CPU unless a CUDA device is present.
+    whisper_device: str = "auto"
+    #: openai-whisper's weights: a checkpoint file, or a CTranslate2 model directory converted in memory
+    #: at load. Default ``<whisper_model_dir>/openai-whisper.pt``, converted from the model on first use.
+    whisper_checkpoint: Path = Path("")
+    #: CPU threads one transcription uses (CTranslate2's, or PyTorch's for the whole process).
     whisper_threads: int = 2
     whisper_beam_size: int = 5
+    #: Wall-clock limit of one transcription: this many seconds per second of audio, but never less
+    #: than ``whisper_time_limit_min_s`` (language detection and the first window take time whatever the length).
+    whisper_time_limit_factor: float = 4.0
+    whisper_time_limit_min_s: float = 120.0
 
     @property
     def is_prod(self) -> bool:
@@ -187,6 +208,10 @@ def _finish(settings: Settings) -> Settings:
         changes["whisper_model_dir"] = data / "models" / "whisper-base"
     else:
         changes["whisper_model_dir"] = settings.whisper_model_dir.resolve()
+    if settings.whisper_checkpoint == Path(""):
+        changes["whisper_checkpoint"] = changes["whisper_model_dir"] / "openai-whisper.pt"
+    else:
+        changes["whisper_checkpoint"] = settings.whisper_checkpoint.resolve()
     if settings.mail_dir == Path("var/mail"):
         changes["mail_dir"] = data / "mail"
     if not settings.secret_key:
@@ -236,8 +261,12 @@ _PARSERS: dict[str, Any] = {
     "WHISPER_MODEL_DIR": ("whisper_model_dir", lambda n, v: Path(v)),
     "WHISPER_ENGINE": ("whisper_engine", lambda n, v: _choice(n, v, WHISPER_ENGINES)),
     "WHISPER_COMPUTE_TYPE": ("whisper_compute_type", lambda n, v: _choice(n, v, WHISPER_COMPUTE_TYPES)),
+    "WHISPER_DEVICE": ("whisper_device", lambda n, v: _choice(n, v, WHISPER_DEVICES)),
+    "WHISPER_CHECKPOINT": ("whisper_checkpoint", lambda n, v: Path(v)),
     "WHISPER_THREADS": ("whisper_threads", lambda n, v: _int(n, v, 1)),
     "WHISPER_BEAM_SIZE": ("whisper_beam_size", lambda n, v: _int(n, v, 1)),
+    "WHISPER_TIME_LIMIT_FACTOR": ("whisper_time_limit_factor", _factor),
+    "WHISPER_TIME_LIMIT_MIN_S": ("whisper_time_limit_min_s", _seconds),
 }
 
 

@@ -1,26 +1,57 @@
 """Speech to text: an audio file in, a timed transcript out. The model is loaded once per process.
 
 :func:`get_transcriber` returns the process's :class:`Transcriber` for the settings, loading
-the model on first use. The model is the directory built by ``ecoute models install``
-(worker/models.py); the engine is never given a model name, so it never looks at a hub.
+the model on first use. Two engines run the same Whisper model (``ECOUTE_WHISPER_ENGINE``):
+
+- ``faster-whisper`` (CTranslate2), the default: it reads the directory built by
+  ``ecoute models install`` (worker/models.py) as it is;
+- ``openai-whisper`` (PyTorch): it reads an openai-whisper checkpoint converted from that same
+  directory (worker/convert.py; ``ECOUTE_WHISPER_CHECKPOINT``, written on first use if missing).
+
+Neither engine is ever given a model name, so neither looks at a hub (openai-whisper's tokenizer
+vocabularies ship inside its package, under ``whisper/assets``).
+
+Both engines see exactly the same audio: the file is decoded once (PyAV, 16 kHz mono), then
+:func:`speech_only` keeps the speech found by faster-whisper's Silero VAD (its own default
+options), and each engine transcribes that with its voice-activity filter off; the timestamps
+are mapped back to the call's time line by :func:`restore_timestamps`, as faster-whisper does
+internally. We run the VAD ourselves rather than through faster-whisper's ``vad_filter``
+because openai-whisper has none, and one front end in our code (a) feeds both engines the same
+samples, so the engines can be compared word for word (tests/test_transcription.py) and
+(b) runs the VAD once per call, where ``detect_language(vad_filter=True)`` then
+``transcribe(vad_filter=True)`` ran it twice.
 
 Speed on the 2-core CPU of a developer machine, a 7 s telephone clip, beam 5, word timestamps:
 ``int8`` runs at about 0.23 x real time, ``float32`` at about 0.32 x (and loads in 1.4 s instead
 of 0.4 s) for the same words, hence ``int8`` by default (``ECOUTE_WHISPER_COMPUTE_TYPE``).
+openai-whisper, always float32 on a CPU, is about 3 times slower than ``float32`` (figures in
+:class:`OpenAIWhisperTranscriber`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from webapp.config import Settings
 from worker.models import is_installed
 
+log = logging.getLogger(__name__)
+
 #: Languages Écoute transcribes; detection is restricted to them.
 LANGUAGES = ("fr", "en")
+SAMPLE_RATE = 16000
+
+Audio = npt.NDArray[np.float32]
 
 
 class TranscriptionError(Exception):
@@ -37,6 +68,10 @@ class EngineNotInstalled(TranscriptionError):
 
 class UnreadableAudio(TranscriptionError):
     pass
+
+
+class TooSlow(TranscriptionError):
+    """A transcription ran past its wall-clock limit (:class:`TimeLimit`), and was stopped."""
 
 
 @dataclass(frozen=True)
@@ -75,85 +110,359 @@ class Transcriber(Protocol):
         """Transcribe ``path``; ``language`` is ``fr``, ``en`` or ``None`` to detect it among those."""
 
 
-class FasterWhisperTranscriber:
-    """Whisper on CTranslate2 (faster-whisper), on the CPU."""
+# --- the front end both engines share ------------------------------------------------------
 
-    def __init__(self, model_dir: Path, *, compute_type: str = "int8", threads: int = 2, beam_size: int = 5) -> None:
+
+def decode(path: Path) -> Audio:
+    """The file as 16 kHz mono float32 samples, through PyAV (no ffmpeg process)."""
+    from faster_whisper import decode_audio
+
+    if not path.is_file():
+        raise UnreadableAudio(f"{path}: no such file")
+    try:
+        samples: Audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except Exception as err:  # PyAV raises its own error classes for every kind of bad input
+        raise UnreadableAudio(f"{path}: not a readable audio file ({err})") from None
+    return samples
+
+
+def speech_only(audio: Audio) -> tuple[Audio, list[dict[str, int]]]:
+    """The speech of ``audio`` joined end to end, and the ``{"start", "end"}`` sample spans it came from.
+
+    faster-whisper's Silero VAD with its default options, which is what its ``vad_filter=True`` applies.
+    """
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    if len(audio) == 0:
+        return audio, []
+    chunks: list[dict[str, int]] = get_speech_timestamps(audio, VadOptions(), sampling_rate=SAMPLE_RATE)
+    if not chunks:
+        return np.zeros(0, dtype=np.float32), []
+    pieces, _metadata = collect_chunks(audio, chunks, sampling_rate=SAMPLE_RATE)
+    return np.concatenate(pieces).astype(np.float32, copy=False), chunks
+
+
+def restore_timestamps(segments: Iterable[Segment], chunks: list[dict[str, int]]) -> list[Segment]:
+    """Move times measured on the speech-only audio back onto the original one.
+
+    As faster-whisper's ``restore_speech_timestamps``: a word's start and end are placed in the
+    speech chunk that holds its middle (so a word never straddles a removed silence), and a
+    segment with words spans its first word's start to its last word's end.
+    """
+    from faster_whisper.vad import SpeechTimestampsMap
+
+    segments = list(segments)
+    if not chunks:
+        return segments
+    timeline: Any = SpeechTimestampsMap(chunks, SAMPLE_RATE)  # untyped library: Any at the edge
+    restored: list[Segment] = []
+    for segment in segments:
+        if segment.words:
+            words = []
+            for word in segment.words:
+                chunk = timeline.get_chunk_index((word.start + word.end) / 2)
+                words.append(Word(start=float(timeline.get_original_time(word.start, chunk)),
+                                  end=float(timeline.get_original_time(word.end, chunk)),
+                                  word=word.word, probability=word.probability))
+            restored.append(Segment(start=words[0].start, end=words[-1].end, text=segment.text, words=words))
+        else:
+            restored.append(Segment(start=float(timeline.get_original_time(segment.start)),
+                                    end=float(timeline.get_original_time(segment.end, is_end=True)),
+                                    text=segment.text))
+    return restored
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long one transcription may take: ``factor`` seconds per second of audio, at least ``minimum_s``."""
+
+    factor: float = 4.0
+    minimum_s: float = 120.0
+
+    def start(self, audio: Audio) -> Deadline:
+        duration = len(audio) / SAMPLE_RATE
+        return Deadline(time.monotonic(), max(self.minimum_s, self.factor * duration), duration)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Checked between decoding windows (30 s of speech at most), so a transcription stops at most a window late."""
+
+    started: float
+    limit_s: float
+    duration: float
+
+    def check(self) -> None:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.limit_s:
+            raise TooSlow(f"transcription stopped after {elapsed:.0f} s, over its limit of {self.limit_s:.0f} s "
+                          f"for {self.duration:.0f} s of audio")
+
+
+def _check_language(language: str | None) -> None:
+    if language is not None and language not in LANGUAGES:
+        raise TranscriptionError(f"language {language!r}: expected one of {', '.join(LANGUAGES)}")
+
+
+def choose_language(probabilities: Mapping[str, float]) -> tuple[str, float]:
+    """The more probable of French and English, and its share of the two.
+
+    Whisper's own detection picks among its 99 languages, and on a poor telephone line it
+    sometimes names a neighbour (Italian, Dutch...) for French or English speech. Our calls
+    are in French or English only, so each engine gives the probabilities of every language on
+    the speech (first 30 s) and we keep the better of ``fr`` and ``en``; the probability
+    reported is that language's share of the two, which says how sure the choice between them was.
+    """
+    probs = {code: float(p) for code, p in probabilities.items() if code in LANGUAGES}
+    best = max(LANGUAGES, key=lambda code: probs.get(code, 0.0))
+    total = sum(probs.values())
+    return best, (probs.get(best, 0.0) / total if total > 0 else 0.0)
+
+
+def _transcript(audio: Audio, language: str, probability: float, segments: list[Segment]) -> Transcript:
+    return Transcript(language=language, language_probability=probability,
+                      text=" ".join(s.text for s in segments if s.text), duration=len(audio) / SAMPLE_RATE,
+                      segments=segments)
+
+
+# --- the engines --------------------------------------------------------------------------
+
+
+class FasterWhisperTranscriber:
+    """Whisper on CTranslate2 (faster-whisper)."""
+
+    def __init__(self, model_dir: Path, *, compute_type: str = "int8", threads: int = 2, beam_size: int = 5,
+                 device: str = "cpu", time_limit: TimeLimit | None = None) -> None:
         if not is_installed(model_dir):
             raise ModelNotInstalled(f"no Whisper model in {model_dir}: run `ecoute models install`")
         from faster_whisper import WhisperModel
 
         # faster_whisper has no type hints: its objects stay Any inside this class.
-        self._model: Any = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
+        self._model: Any = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                         cpu_threads=threads)
         self._beam_size = beam_size
+        self._time_limit = time_limit or TimeLimit()
 
     def transcribe(self, path: Path, language: str | None = None) -> Transcript:
-        if language is not None and language not in LANGUAGES:
-            raise TranscriptionError(f"language {language!r}: expected one of {', '.join(LANGUAGES)}")
-        audio = self._decode(path)
+        _check_language(language)
+        audio = decode(path)
+        deadline = self._time_limit.start(audio)
+        speech, chunks = speech_only(audio)
+        if not chunks:  # no speech: nothing to tell the languages apart nor to transcribe
+            return _transcript(audio, language or LANGUAGES[0], 1.0 if language else 0.0, [])
         probability = 1.0
         if language is None:
-            language, probability = self._detect(audio)
-        segments, info = self._model.transcribe(audio, language=language, beam_size=self._beam_size,
-                                                vad_filter=True, word_timestamps=True)
+            _lang, _prob, all_probs = self._model.detect_language(audio=speech, vad_filter=False)
+            language, probability = choose_language(dict(all_probs or []))
+        segments, _info = self._model.transcribe(speech, language=language, beam_size=self._beam_size,
+                                                 vad_filter=False, word_timestamps=True)
+        found: list[Segment] = []
+        for s in segments:  # a generator: decoding happens here, a window at a time
+            deadline.check()
+            found.append(Segment(start=float(s.start), end=float(s.end), text=s.text.strip(),
+                                 words=[Word(start=float(w.start), end=float(w.end), word=w.word.strip(),
+                                             probability=float(w.probability)) for w in s.words or []]))
+        return _transcript(audio, language, probability, restore_timestamps(found, chunks))
+
+
+def resolve_device(device: str) -> str:
+    """``cpu`` or ``cuda`` for PyTorch: ``auto`` is ``cuda`` only when PyTorch sees a CUDA device."""
+    import torch
+
+    has_cuda = bool(torch.cuda.is_available())
+    if device == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if device == "cuda" and not has_cuda:
+        raise EngineNotInstalled("ECOUTE_WHISPER_DEVICE=cuda: PyTorch sees no CUDA device (the CPU build is "
+                                 "installed, or no GPU); use auto or cpu")
+    return device
+
+
+class OpenAIWhisperTranscriber:
+    """Whisper on PyTorch (openai-whisper), with the same decoding options as faster-whisper.
+
+    ``checkpoint`` is an openai-whisper checkpoint file, or a CTranslate2 model directory that is
+    converted in memory at load. A missing checkpoint file is converted from ``model_dir`` (the
+    CTranslate2 model) and saved there atomically for the next process; when it cannot be saved
+    (a read-only volume) the in-memory conversion is used and a warning logged.
+
+    On the CPU it computes in float32 (``fp16=False``); on CUDA in float16. Beam search with
+    ``beam_size`` (and ``best_of`` 5 when sampling at a fallback temperature), temperatures,
+    thresholds and conditioning on previous text are faster-whisper's defaults, which are
+    openai-whisper's own. ``threads`` sets PyTorch's intra-op threads, for the whole process.
+
+    One transcription at a time per process: openai-whisper's decoder caches keys and values
+    through hooks installed on the shared model, which two threads decoding at once would mix.
+
+    Speed, measured side by side on a 2-core CPU (2 threads each; the machine shared with other
+    work, load about 3.7), a 13.7 s English telephone clip (Kokoro voice), beam 5, word timestamps,
+    language given, median of 3: faster-whisper ``int8`` 2.3 s, ``float32`` 3.7 s, openai-whisper
+    (float32) 11.3 s; with language detection 3.6, 5.6 and 12.8 s. So about 3 times slower than
+    faster-whisper at float32, for the same words: this engine is for a CUDA host or for comparison.
+    """
+
+    def __init__(self, checkpoint: Path, model_dir: Path, *, device: str = "auto", threads: int = 2,
+                 beam_size: int = 5, time_limit: TimeLimit | None = None) -> None:
+        try:
+            import torch
+            from whisper.model import ModelDimensions, Whisper
+        except ImportError as err:
+            raise EngineNotInstalled(f"openai-whisper is not installed ({err}); run bin/setup") from None
+
+        self._device = resolve_device(device)
+        self._fp16 = self._device == "cuda"
+        self._beam_size = beam_size
+        self._time_limit = time_limit or TimeLimit()
+        self._deadline: Deadline | None = None
+        self._lock = threading.Lock()
+        torch.set_num_threads(threads)
+        loaded = _openai_checkpoint(checkpoint, model_dir)
+        try:
+            # openai-whisper has no type hints: the model stays Any inside this class.
+            model: Any = Whisper(ModelDimensions(**loaded["dims"]))
+            model.load_state_dict(loaded["model_state_dict"], strict=True)
+        except (TypeError, RuntimeError) as err:
+            raise TranscriptionError(f"{checkpoint} does not fit openai-whisper's model ({err})") from None
+        heads = loaded.get("alignment_heads")
+        if isinstance(heads, bytes):  # the heads CTranslate2 times words with; else openai-whisper's default
+            model.set_alignment_heads(heads)
+        self._model: Any = model.to(self._device).eval()
+        _load_tokenizer(model)
+        # whisper.transcribe has no hook between windows, but calls model.decode once per window (and
+        # per fallback temperature): checking the deadline there stops it at most a window late.
+        decode_window = model.decode
+
+        def decode_within_deadline(*args: Any, **kwargs: Any) -> Any:
+            if self._deadline is not None:
+                self._deadline.check()
+            return decode_window(*args, **kwargs)
+
+        self._model.decode = decode_within_deadline
+
+    def transcribe(self, path: Path, language: str | None = None) -> Transcript:
+        _check_language(language)
+        audio = decode(path)
+        speech, chunks = speech_only(audio)
+        if not chunks:
+            return _transcript(audio, language or LANGUAGES[0], 1.0 if language else 0.0, [])
+        import torch
+        import whisper
+
+        with self._lock, torch.no_grad():
+            self._deadline = self._time_limit.start(audio)  # once the lock is ours: waiting is not working
+            try:
+                probability = 1.0
+                if language is None:
+                    language, probability = choose_language(self._language_probabilities(speech))
+                result = whisper.transcribe(self._model, speech, language=language, task="transcribe",
+                                            beam_size=self._beam_size, best_of=5, fp16=self._fp16,
+                                            word_timestamps=True, verbose=None)
+            finally:
+                self._deadline = None
         found = [
-            Segment(start=float(s.start), end=float(s.end), text=s.text.strip(),
-                    words=[Word(start=float(w.start), end=float(w.end), word=w.word.strip(),
-                                probability=float(w.probability)) for w in s.words or []])
-            for s in segments  # a generator: decoding happens here
+            Segment(start=float(s["start"]), end=float(s["end"]), text=str(s["text"]).strip(),
+                    words=[Word(start=float(w["start"]), end=float(w["end"]), word=str(w["word"]).strip(),
+                                probability=float(w["probability"])) for w in s.get("words") or []])
+            for s in result["segments"]
         ]
-        return Transcript(language=language, language_probability=probability,
-                          text=" ".join(s.text for s in found if s.text), duration=float(info.duration),
-                          segments=found)
+        return _transcript(audio, language, probability, restore_timestamps(found, chunks))
 
-    @staticmethod
-    def _decode(path: Path) -> Any:
-        from faster_whisper import decode_audio
+    def _language_probabilities(self, speech: Audio) -> dict[str, float]:
+        """Every language's probability on the first 30 s, mel computed as ``whisper.transcribe`` does."""
+        from whisper.audio import N_FRAMES, N_SAMPLES, log_mel_spectrogram, pad_or_trim
 
-        if not path.is_file():
-            raise UnreadableAudio(f"{path}: no such file")
-        try:
-            return decode_audio(str(path))  # 16 kHz mono float32, through PyAV (no ffmpeg process)
-        except Exception as err:  # PyAV raises its own error classes for every kind of bad input
-            raise UnreadableAudio(f"{path}: not a readable audio file ({err})") from None
+        mel = log_mel_spectrogram(speech, self._model.dims.n_mels, padding=N_SAMPLES)
+        first = pad_or_trim(mel, N_FRAMES).to(self._device)
+        _tokens, probs = self._model.detect_language(first.half() if self._fp16 else first)
+        return {str(code): float(p) for code, p in probs.items()}
 
-    def _detect(self, audio: Any) -> tuple[str, float]:
-        """The more probable of French and English.
 
-        Whisper's own detection picks among its 99 languages, and on a poor telephone line it
-        sometimes names a neighbour (Italian, Dutch...) for French or English speech. Our calls
-        are in French or English only, so we ask for the probabilities of every language on the
-        speech (VAD applied, first 30 s) and keep the better of ``fr`` and ``en``; the probability
-        reported is that language's share of the two, which says how sure the choice between them was.
-        """
-        if len(audio) == 0:
-            return LANGUAGES[0], 0.0
-        try:
-            _lang, _prob, all_probs = self._model.detect_language(audio=audio, vad_filter=True)
-        except ValueError:  # no speech left after VAD: nothing to tell the languages apart
-            return LANGUAGES[0], 0.0
-        probs = {code: float(p) for code, p in all_probs or [] if code in LANGUAGES}
-        best = max(LANGUAGES, key=lambda code: probs.get(code, 0.0))
-        total = sum(probs.values())
-        return best, (probs.get(best, 0.0) / total if total > 0 else 0.0)
+def _load_tokenizer(model: Any) -> None:
+    """Read openai-whisper's tokenizer now, from the vocabulary inside its package (whisper/assets).
+
+    openai-whisper opens that file without closing it (whisper/tokenizer.py ``get_encoding``), a
+    ResourceWarning that our tests turn into an error; the encoding is cached for the process
+    (``lru_cache``), so it is read once, here, with that warning silenced.
+    """
+    from whisper.tokenizer import get_tokenizer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        get_tokenizer(model.is_multilingual, num_languages=model.num_languages)
+
+
+def _openai_checkpoint(checkpoint: Path, model_dir: Path) -> dict[str, Any]:
+    from worker import convert
+
+    try:
+        if checkpoint.is_dir():
+            if not (checkpoint / "model.bin").is_file():
+                raise ModelNotInstalled(f"no model.bin in {checkpoint} (ECOUTE_WHISPER_CHECKPOINT)")
+            return convert.to_checkpoint(checkpoint)
+        if checkpoint.is_file():
+            return convert.load_checkpoint(checkpoint)
+        if not is_installed(model_dir):
+            raise ModelNotInstalled(f"no Whisper model in {model_dir}: run `ecoute models install`")
+        made = convert.to_checkpoint(model_dir)
+    except convert.ConversionError as err:
+        raise TranscriptionError(str(err)) from None
+    try:
+        convert.save_checkpoint(made, checkpoint)
+    except OSError as err:
+        log.warning("cannot save the openai-whisper checkpoint to %s (%s): converted in memory for this process",
+                    checkpoint, err.strerror or err)
+    return made
+
+
+# --- one transcriber per process ----------------------------------------------------------
+
+
+def engine_label(settings: Settings) -> str:
+    """What transcribes with these settings, e.g. ``faster-whisper/base/int8``, ``openai-whisper/base/float32``.
+
+    For the transcript's ``engine`` column; it names the precision actually used (openai-whisper
+    ignores ``ECOUTE_WHISPER_COMPUTE_TYPE``).
+    """
+    model = settings.whisper_model_dir.name.removeprefix("whisper-")
+    if settings.whisper_engine == "openai-whisper":
+        return f"openai-whisper/{model}/{'float16' if resolve_device(settings.whisper_device) == 'cuda' else 'float32'}"
+    return f"{settings.whisper_engine}/{model}/{settings.whisper_compute_type}"
+
+
+def _ct2_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
 
 _lock = threading.Lock()
-_loaded: dict[tuple[str, Path, str, int, int], Transcriber] = {}
+_loaded: dict[tuple[object, ...], Transcriber] = {}
 
 
 def get_transcriber(settings: Settings) -> Transcriber:
     """The process's transcriber for these settings, loading the model the first time only."""
     key = (settings.whisper_engine, settings.whisper_model_dir, settings.whisper_compute_type,
-           settings.whisper_threads, settings.whisper_beam_size)
+           settings.whisper_device, settings.whisper_checkpoint, settings.whisper_threads,
+           settings.whisper_beam_size, settings.whisper_time_limit_factor, settings.whisper_time_limit_min_s)
     with _lock:
         if key not in _loaded:
-            if settings.whisper_engine != "faster-whisper":
-                raise EngineNotInstalled(f"ECOUTE_WHISPER_ENGINE={settings.whisper_engine}: not installed yet; "
-                                         "use faster-whisper")
-            _loaded[key] = FasterWhisperTranscriber(settings.whisper_model_dir,
-                                                    compute_type=settings.whisper_compute_type,
-                                                    threads=settings.whisper_threads,
-                                                    beam_size=settings.whisper_beam_size)
+            transcriber: Transcriber
+            limit = TimeLimit(settings.whisper_time_limit_factor, settings.whisper_time_limit_min_s)
+            if settings.whisper_engine == "openai-whisper":
+                transcriber = OpenAIWhisperTranscriber(settings.whisper_checkpoint, settings.whisper_model_dir,
+                                                       device=settings.whisper_device,
+                                                       threads=settings.whisper_threads,
+                                                       beam_size=settings.whisper_beam_size, time_limit=limit)
+            elif settings.whisper_engine == "faster-whisper":
+                transcriber = FasterWhisperTranscriber(settings.whisper_model_dir,
+                                                       compute_type=settings.whisper_compute_type,
+                                                       threads=settings.whisper_threads,
+                                                       beam_size=settings.whisper_beam_size,
+                                                       device=_ct2_device(settings.whisper_device),
+                                                       time_limit=limit)
+            else:
+                raise EngineNotInstalled(f"ECOUTE_WHISPER_ENGINE={settings.whisper_engine}: unknown engine")
+            _loaded[key] = transcriber
         return _loaded[key]

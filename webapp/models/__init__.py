@@ -10,5 +10,6 @@ from webapp.models.tenants import StereoLayout, Tenant
 from webapp.models.transcripts import Transcript
 from webapp.models.users import Role, User, UserStatus
 
-__all__ = ["ApiToken", "AuditEvent", "Call", "CallStatus", "Channel", "Complaint", "Consent", "Job", "Source",
-           "TokenScope", "LoginFailure", "Role", "Sentiment", "StereoLayout", "Tag", "TagKind", "TagOrigin", "Tenant", "Transcript", "User", "UserStatus", "UserToken"]
+__all__ = ["ApiToken", "AuditEvent", "Call", "CallStatus", "Channel", "Complaint", "Consent", "Job", "LoginFailure",
+           "Role", "Sentiment", "Source", "StereoLayout", "Tag", "TagKind", "TagOrigin", "Tenant", "TokenScope",
+           "Transcript", "User", "UserStatus", "UserToken"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
@@ -24,7 +26,7 @@ def _tenant() -> Tenant:
     return tenant
 
 
-def _context() -> dict[str, object]:
+def _context() -> dict[str, Any]:
     return {"tenant": _tenant(), "locales": LOCALES, "layouts": [layout.value for layout in StereoLayout]}
 
 

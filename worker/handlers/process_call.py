@@ -157,8 +157,7 @@ class Handler:
             raise RetryableError(str(err)) from err
         except whisper.TranscriptionError as err:  # no model or engine installed: an operator can fix it
             raise RetryableError(str(err)) from err
-        engine = f"{settings.whisper_engine}/{settings.whisper_model_dir.name.removeprefix('whisper-')}/" \
-                 f"{settings.whisper_compute_type}"
+        engine = whisper.engine_label(settings)
         text = " ".join(s["text"] for s in segments if s["text"])
         with tenancy.tenant_session(ctx.tenant_id) as session:
             if session.get(Call, call.id) is None:
