@@ -34,7 +34,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -105,9 +105,35 @@ class Transcript:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str
+    #: The language's share of the two (0.5 to 1; 0 without speech).
+    probability: float
+    #: Seconds of speech it was judged on.
+    speech_s: float
+
+
+def combine(guesses: Sequence[LanguageGuess]) -> tuple[str, float]:
+    """One language for several recordings of a call (e.g. each side of a stereo call).
+
+    Each guess votes in proportion to its speech: a side that said "Bonjour, je vous écoute"
+    weighs less than one that spoke for a minute, and is the one Whisper most often gets wrong.
+    """
+    total = sum(g.speech_s for g in guesses)
+    if total <= 0:
+        return LANGUAGES[0], 0.0
+    first = LANGUAGES[0]
+    share = sum(g.speech_s * (g.probability if g.language == first else 1 - g.probability) for g in guesses) / total
+    return (first, share) if share >= 0.5 else (LANGUAGES[1], 1 - share)
+
+
 class Transcriber(Protocol):
     def transcribe(self, path: Path, language: str | None = None) -> Transcript:
         """Transcribe ``path``; ``language`` is ``fr``, ``en`` or ``None`` to detect it among those."""
+
+    def detect_language(self, path: Path) -> LanguageGuess:
+        """The language of the speech in ``path``, between French and English."""
 
 
 # --- the front end both engines share ------------------------------------------------------
@@ -264,6 +290,13 @@ class FasterWhisperTranscriber:
                                              probability=float(w.probability)) for w in s.words or []]))
         return _transcript(audio, language, probability, restore_timestamps(found, chunks))
 
+    def detect_language(self, path: Path) -> LanguageGuess:
+        speech, chunks = speech_only(decode(path))
+        if not chunks:
+            return LanguageGuess(LANGUAGES[0], 0.0, 0.0)
+        _lang, _prob, all_probs = self._model.detect_language(audio=speech, vad_filter=False)
+        return LanguageGuess(*choose_language(dict(all_probs or [])), min(len(speech) / SAMPLE_RATE, 30.0))
+
 
 def resolve_device(device: str) -> str:
     """``cpu`` or ``cuda`` for PyTorch: ``auto`` is ``cuda`` only when PyTorch sees a CUDA device."""
@@ -366,6 +399,16 @@ class OpenAIWhisperTranscriber:
             for s in result["segments"]
         ]
         return _transcript(audio, language, probability, restore_timestamps(found, chunks))
+
+    def detect_language(self, path: Path) -> LanguageGuess:
+        speech, chunks = speech_only(decode(path))
+        if not chunks:
+            return LanguageGuess(LANGUAGES[0], 0.0, 0.0)
+        import torch
+
+        with self._lock, torch.no_grad():
+            found = choose_language(self._language_probabilities(speech))
+        return LanguageGuess(*found, min(len(speech) / SAMPLE_RATE, 30.0))
 
     def _language_probabilities(self, speech: Audio) -> dict[str, float]:
         """Every language's probability on the first 30 s, mel computed as ``whisper.transcribe`` does."""

@@ -134,13 +134,20 @@ class Handler:
                 language, probability = found.language, found.language_probability
                 segments: list[dict[str, Any]] = found.to_json()["segments"]
             else:
-                # The customer's side decides the language (the reason Écoute exists); the agent's
-                # side is then transcribed in that language.
+                # One language for the call, from both sides, each weighing as much as it spoke: one
+                # side may hold a few words only ("Bonjour, je vous écoute"), too few to tell French
+                # from English, and a guess on the mix is swayed by whoever speaks first.
+                language, probability = call.language_hint or "", 1.0
+                if not language:
+                    guesses = []
+                    for key in (speakers[CUSTOMER], speakers[AGENT]):
+                        with store.local_copy(key) as side:
+                            guesses.append(transcriber.detect_language(side))
+                    language, probability = whisper.combine(guesses)
                 with store.local_copy(speakers[CUSTOMER]) as audio:
-                    customer = transcriber.transcribe(audio, call.language_hint or None)
+                    customer = transcriber.transcribe(audio, language)
                 with store.local_copy(speakers[AGENT]) as audio:
-                    agent = transcriber.transcribe(audio, customer.language)
-                language, probability = customer.language, customer.language_probability
+                    agent = transcriber.transcribe(audio, language)
                 segments = sorted(
                     [{**s, "speaker": CUSTOMER} for s in customer.to_json()["segments"]]
                     + [{**s, "speaker": AGENT} for s in agent.to_json()["segments"]],
@@ -185,7 +192,8 @@ class Handler:
                 text = " ".join(s["text"] for s in segments if s.get("speaker") == CUSTOMER and s["text"])
             else:
                 text = transcript.text
-            found = tagging.tag(text, transcript.language)
+            # The tagger reads the language from the words: Whisper's guess may be wrong on a short call.
+            found = tagging.tag(text, None)
             human = session.scalars(select(Tag).where(Tag.call_id == call_id,
                                                       Tag.origin == TagOrigin.HUMAN)).all()
             human_kinds = {t.kind for t in human}
