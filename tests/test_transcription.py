@@ -1,7 +1,12 @@
 """Transcription with the real Whisper base model on synthetic telephone speech (no mocks).
 
 The model is joined once per session from its packages into a temporary folder; speech is
-made by espeak-ng and degraded like a phone line (8 kHz µ-law) by ffmpeg.
+made by espeak-ng (tests/audio.py) or Kokoro (tests/speech.py, a human-sounding voice) and
+degraded like a phone line (8 kHz µ-law) by ffmpeg.
+
+Both engines run here: faster-whisper (the default, int8) and openai-whisper on the checkpoint
+converted from the same model (worker/convert.py). The key check of that conversion is that
+openai-whisper hears word for word what faster-whisper hears at float32 with the same beam.
 """
 
 from __future__ import annotations
@@ -14,10 +19,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.audio import speech
-from webapp.config import Settings, load_settings
+from tests.audio import speech, tone
+from tests.speech import speak
+from webapp.config import ConfigError, Settings, load_settings
+from worker.convert import CHECKPOINT_NAME, load_checkpoint
 from worker.models import install_base_model
-from worker.whisper import Transcript, get_transcriber
+from worker.whisper import (
+    OpenAIWhisperTranscriber,
+    TimeLimit,
+    TooSlow,
+    Transcriber,
+    Transcript,
+    engine_label,
+    get_transcriber,
+)
 
 ECOUTE = str(Path(sys.executable).with_name("ecoute"))
 SAID = "Hello, I am calling because my washing machine broke down after two weeks and nobody answered my emails."
@@ -26,6 +41,11 @@ SAID = "Hello, I am calling because my washing machine broke down after two week
 #: 0.4 leaves room for two or three more slips on another espeak or CPU, and still fails a model
 #: that mishears a third of the sentence.
 MAX_WER = 0.4
+#: Read by Kokoro (tests/speech.py), about 7 s each on the line.
+SAID_BY_VOICE = {
+    "en": "Hello, I am calling because my washing machine broke down after two weeks and nobody answered my emails.",
+    "fr": "Bonjour, j'appelle parce que ma box internet ne marche plus depuis lundi et personne ne m'a rappelé.",
+}
 
 
 def words(text: str) -> list[str]:
@@ -49,11 +69,16 @@ def test_word_error_rate() -> None:
     assert word_error_rate("a b c d", "A, b x d e") == 0.5
 
 
+def _settings(data: Path, **whisper: str) -> Settings:
+    return load_settings({"ECOUTE_DATA_DIR": str(data), "ECOUTE_SECRET_KEY": "k", "ECOUTE_ENV": "test",
+                          **{f"ECOUTE_WHISPER_{name.upper()}": value for name, value in whisper.items()}})
+
+
 @pytest.fixture(scope="session")
 def whisper_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("whisper-data")
     install_base_model(data / "models" / "whisper-base")
-    return load_settings({"ECOUTE_DATA_DIR": str(data), "ECOUTE_SECRET_KEY": "k", "ECOUTE_ENV": "test"})
+    return _settings(data)
 
 
 @pytest.fixture(scope="session")
@@ -137,3 +162,120 @@ def test_install_is_idempotent_and_repairs(tmp_path: Path) -> None:
     install_base_model(target)
     assert model.stat().st_size == size
     assert sorted(p.name for p in tmp_path.iterdir()) == ["whisper-base"]
+
+
+# --- openai-whisper, on the checkpoint converted from the same model ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def openai_settings(whisper_settings: Settings) -> Settings:
+    return _settings(whisper_settings.data_dir, engine="openai-whisper", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def openai_whisper(openai_settings: Settings) -> Transcriber:
+    """Loaded through the settings: the checkpoint does not exist yet, so this converts it (worker/convert.py)."""
+    assert not openai_settings.whisper_checkpoint.exists()
+    return get_transcriber(openai_settings)
+
+
+@pytest.fixture(scope="session")
+def float32_whisper(whisper_settings: Settings) -> Transcriber:
+    return get_transcriber(_settings(whisper_settings.data_dir, compute_type="float32"))
+
+
+@pytest.fixture(scope="session", params=sorted(SAID_BY_VOICE))
+def voiced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    lang = request.param  # "en" or "fr"
+    return lang, speak(tmp_path_factory.mktemp("voice") / f"{lang}.wav", SAID_BY_VOICE[lang], lang)
+
+
+@pytest.fixture(scope="session")
+def heard(voiced: tuple[str, Path], float32_whisper: Transcriber,
+          openai_whisper: Transcriber) -> tuple[str, Transcript, Transcript]:
+    """The language spoken, then what faster-whisper (float32) and openai-whisper heard, both detecting it."""
+    lang, path = voiced
+    return lang, float32_whisper.transcribe(path, None), openai_whisper.transcribe(path, None)
+
+
+def test_openai_whisper_hears_word_for_word_what_faster_whisper_float32_hears(
+        heard: tuple[str, Transcript, Transcript]) -> None:
+    lang, faster, openai = heard
+    assert faster.language == openai.language == lang
+    assert words(openai.text) == words(faster.text), (faster.text, openai.text)
+    assert word_error_rate(SAID_BY_VOICE[lang], openai.text) < MAX_WER, openai.text
+    # Same words and the same alignment heads (from CTranslate2's config.json): the same timings.
+    faster_words = [w for s in faster.segments for w in s.words]
+    openai_words = [w for s in openai.segments for w in s.words]
+    assert [w.word for w in openai_words] == [w.word for w in faster_words]
+    for a, b in zip(faster_words, openai_words, strict=True):
+        assert abs(a.start - b.start) <= 0.2 and abs(a.end - b.end) <= 0.2, (a, b)
+
+
+def test_openai_whisper_words_are_timed_within_the_call(heard: tuple[str, Transcript, Transcript]) -> None:
+    lang, _faster, openai = heard
+    assert 4 < openai.duration < 12
+    assert 0.5 < openai.language_probability <= 1
+    timed = [w for s in openai.segments for w in s.words]
+    assert len(timed) >= len(words(SAID_BY_VOICE[lang])) // 2
+    starts = [w.start for w in timed]
+    assert starts == sorted(starts)
+    for segment in openai.segments:
+        assert 0 <= segment.start <= segment.end <= openai.duration + 0.5
+    for word in timed:
+        assert 0 <= word.start <= word.end <= openai.duration + 0.5
+        assert 0 <= word.probability <= 1
+
+
+def test_openai_checkpoint_is_converted_once_next_to_the_model(openai_settings: Settings,
+                                                               openai_whisper: Transcriber) -> None:
+    checkpoint = openai_settings.whisper_checkpoint
+    assert checkpoint == openai_settings.whisper_model_dir / CHECKPOINT_NAME
+    assert load_checkpoint(checkpoint)["dims"]["n_text_layer"] == 6
+    assert not [p for p in checkpoint.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+    assert get_transcriber(openai_settings) is openai_whisper
+
+
+def test_openai_whisper_reads_a_ctranslate2_directory_in_memory(whisper_settings: Settings,
+                                                                openai_whisper: Transcriber, tmp_path: Path) -> None:
+    nowhere = tmp_path / "unused"
+    direct = OpenAIWhisperTranscriber(whisper_settings.whisper_model_dir, nowhere, device="cpu")
+    assert not nowhere.exists()
+    # Same weights as the engine loaded from the converted file (private attribute: the model has no other handle).
+    assert isinstance(openai_whisper, OpenAIWhisperTranscriber)
+    assert all(a.equal(b) for a, b in zip(direct._model.parameters(), openai_whisper._model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_time_limit_stops_a_transcription(engine: str, whisper_settings: Settings, openai_whisper: Transcriber,
+                                          call: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    transcriber = openai_whisper if engine == "openai-whisper" else get_transcriber(whisper_settings)
+    monkeypatch.setattr(transcriber, "_time_limit", TimeLimit(factor=0.001, minimum_s=0.001))
+    with pytest.raises(TooSlow, match="over its limit"):
+        transcriber.transcribe(call, "en")
+    if engine == "openai-whisper":  # its deadline lives on the shared model's decode: it must be cleared
+        monkeypatch.undo()
+        assert word_error_rate(SAID, transcriber.transcribe(call, "en").text) < MAX_WER
+
+
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_no_speech_gives_an_empty_transcript(engine: str, whisper_settings: Settings, openai_whisper: Transcriber,
+                                             tmp_path: Path) -> None:
+    transcriber = openai_whisper if engine == "openai-whisper" else get_transcriber(whisper_settings)
+    found = transcriber.transcribe(tone(tmp_path / "tone.wav", seconds=4.0), None)
+    assert (found.language, found.language_probability, found.text, found.segments) == ("fr", 0.0, "", [])
+    assert found.duration == pytest.approx(4.0, abs=0.05)
+
+
+def test_whisper_settings(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    assert (settings.whisper_engine, settings.whisper_device) == ("faster-whisper", "auto")
+    assert settings.whisper_checkpoint == settings.whisper_model_dir / CHECKPOINT_NAME
+    assert engine_label(settings) == "faster-whisper/base/int8"
+    custom = _settings(tmp_path, engine="openai-whisper", device="cpu", checkpoint=str(tmp_path / "w.pt"),
+                       time_limit_factor="2.5")
+    assert (custom.whisper_checkpoint, custom.whisper_time_limit_factor) == (tmp_path / "w.pt", 2.5)
+    assert engine_label(custom) == "openai-whisper/base/float32"
+    for name, value in (("device", "gpu"), ("engine", "whisper.cpp"), ("time_limit_factor", "0")):
+        with pytest.raises(ConfigError, match=f"ECOUTE_WHISPER_{name.upper()}"):
+            _settings(tmp_path, **{name: value})

@@ -402,3 +402,56 @@ def test_ecoute_run_serves_and_works_then_stops_both_on_sigterm(app: Flask, tena
     output = run.output()
     assert "Maison Démo" in output and "worker" in output and " stopped" in output
     assert f"[job={job_id} kind=record tenant={a}]" in output
+
+
+def test_a_worker_killed_while_transcribing_leaves_one_result(app: Flask, settings: Settings,
+                                                              tenants: dict[str, TenantSet], spawn: Any,
+                                                              tmp_path: Path) -> None:
+    """The product's own pipeline: kill -9 the worker once the call's renditions are stored, while
+    Whisper runs; another worker started after it redoes what is missing, once. In the end: one
+    transcript, each tag once, the original and its renditions in storage and nothing else, and
+    the call ready (not *processing* forever)."""
+    from tests.speech import speak
+    from webapp import storage
+    from webapp.models import Call, CallStatus, Source, Tag, Transcript
+    from webapp.services import ingestion
+
+    a = tenants["a"].id
+    said = speak(tmp_path / "call.wav", "Bonjour, ma commande n'est toujours pas arrivée, je suis très déçu "
+                 "et j'aimerais être remboursé rapidement s'il vous plaît.", "fr")
+    real = {"ECOUTE_WORKER_HANDLERS": "worker.handlers:registry",
+            "ECOUTE_WHISPER_MODEL_DIR": str(settings.whisper_model_dir)}
+    with app.app_context():
+        with said.open("rb") as stream, tenancy.tenant_session(a) as session:
+            call = ingestion.ingest_call(session, settings, a, stream=stream, filename=said.name,
+                                         meta=ingestion.clean_meta({}), origin=ingestion.Origin(Source.BROWSER)).call
+            call_id, sha, original = call.id, call.sha256, call.storage_key
+        keys = storage.rendition_keys(a, call_id, sha)
+        store = storage.get_storage(settings)
+        first = spawn("worker", **real)
+        wait_until(lambda: all(store.exists(k) for k in keys.all()), 60, "the renditions (Whisper starts next)")
+        first.popen.kill()  # SIGKILL, in the middle of the transcription
+        first.popen.wait()
+        with tenancy.tenant_session(a) as session:
+            assert session.scalars(select(Transcript)).all() == []
+            assert session.get(Call, call_id).status == CallStatus.PROCESSING  # type: ignore[union-attr]
+        second = spawn("worker", **real)
+
+        def ready() -> bool:
+            with tenancy.tenant_session(a) as session:
+                return session.get(Call, call_id).status == CallStatus.READY  # type: ignore[union-attr]
+
+        wait_until(ready, 120, "the call to be ready")
+        with tenancy.tenant_session(a) as session:
+            transcripts = session.scalars(select(Transcript)).all()
+            tags = [(t.kind, t.value) for t in session.scalars(select(Tag))]
+        job = next(iter(rows([a]).values()))
+    assert len(transcripts) == 1 and "commande" in transcripts[0].text.lower()
+    assert tags and len(tags) == len(set(tags))
+    assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+    local_root = settings.data_dir / "media"
+    if local_root.exists():
+        stored = sorted(str(p.relative_to(local_root)) for p in local_root.rglob("*") if p.is_file())
+        assert stored == sorted([original, *keys.all()]), stored
+    second.popen.send_signal(signal.SIGTERM)
+    assert second.wait(20) == 0
