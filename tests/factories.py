@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.audio import tone
 from webapp import tenancy
 from webapp.models import Role, Source, Tenant, TokenScope, User
-from webapp.services import api_tokens, ingestion
+from webapp.services import api_tokens, ingestion, taxonomy
 from webapp.services import tenants as tenant_service
 
 _seq = itertools.count(1)
@@ -37,6 +37,7 @@ def make_tenant(*, slug: str | None = None, name: str | None = None, locale: str
         tenant = Tenant(slug=slug or f"company-{n}", name=name or f"Company {n}", default_locale=locale)
         session.add(tenant)
         session.flush()
+        taxonomy.seed_defaults(session, tenant.id)
         return tenant.id
 
 

@@ -19,6 +19,7 @@ PAGES = {
     "/account": set(Role),
     "/settings/api-tokens": {Role.TENANT_ADMIN},
     "/settings/company": {Role.TENANT_ADMIN},
+    "/settings/taxonomy": {Role.TENANT_ADMIN},
 }
 PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}

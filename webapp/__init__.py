@@ -86,9 +86,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import admin, api, calls, company, complaints, health, people, room, tokens
+    from webapp.views import admin, api, calls, company, complaints, health, people, room, taxonomy, tokens
     from webapp.views import auth as auth_views
 
-    for module in (health, auth_views, admin, people, calls, complaints, room, tokens, company, api):
+    for module in (health, auth_views, admin, people, calls, complaints, room, tokens, company, taxonomy, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from flask import Flask
 
-from webapp.config import ConfigError, Settings, load_settings
+from webapp.config import WHISPER_ENGINES, ConfigError, Settings, load_settings
 from webapp.errors import AppError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -356,8 +356,10 @@ def models_convert(source: Path | None, target: Path | None, force: bool) -> Non
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--language", type=click.Choice(["fr", "en"]), default=None,
               help="Language spoken; detected between French and English when left out.")
+@click.option("--engine", type=click.Choice(list(WHISPER_ENGINES)), default=None,
+              help="Whisper implementation; default ECOUTE_WHISPER_ENGINE, else faster-whisper.")
 @click.option("--json", "as_json", is_flag=True, help="Print language, text and timed segments and words as JSON.")
-def transcribe(file: Path, language: str | None, as_json: bool) -> None:
+def transcribe(file: Path, language: str | None, engine: str | None, as_json: bool) -> None:
     """Transcribe an audio FILE with Whisper and print the text."""
     import json
 
@@ -365,14 +367,64 @@ def transcribe(file: Path, language: str | None, as_json: bool) -> None:
 
     if not file.is_file():
         raise click.ClickException(f"{file}: no such file")
+    settings = _settings()
+    if engine is not None:
+        settings = settings.with_overrides({"whisper_engine": engine})
     try:
-        result = get_transcriber(_settings()).transcribe(file, language)
+        result = get_transcriber(settings).transcribe(file, language)
     except TranscriptionError as err:
         raise click.ClickException(str(err)) from None
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(result.text)
+
+
+@main.command("tag")
+@click.option("--tenant", "slug", default=None,
+              help="Tag as this company does (its topics, reasons and own model); default: the default taxonomy.")
+@click.option("--no-pii", is_flag=True, help="Skip personal-data detection (faster).")
+def tag_command(slug: str | None, no_pii: bool) -> None:
+    """Tag texts: JSON Lines on stdin ({"text": ..., "lang": "fr"|"en"|null}), one JSON line out per line in.
+
+    Out: sentiment, confidence, topics, reasons and pii (a list of {type, start, end}: offsets
+    into the text, never the value). A line that is not such an object gets {"error": ...}.
+    """
+    import json
+    import sys
+
+    from worker import company_tags
+
+    def run(tagger: company_tags.CompanyTagger) -> None:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text, lang = item["text"], item.get("lang")
+                if not isinstance(text, str) or lang not in (None, "fr", "en"):
+                    raise ValueError
+            except (ValueError, KeyError, TypeError, AttributeError):
+                click.echo(json.dumps({"error": f"line {number}: expected an object with a text and a lang of "
+                                                "fr, en or null"}))
+                continue
+            found = tagger.tag(text, lang)
+            click.echo(json.dumps({"sentiment": found.sentiment, "confidence": round(found.confidence, 3),
+                                   "topics": list(found.topics), "reasons": list(found.reasons),
+                                   "pii": [{"type": t, "start": a, "end": b} for t, a, b in found.pii]},
+                                  ensure_ascii=False))
+
+    if slug is None:
+        run(company_tags.default_tagger(find_pii=not no_pii))
+        return
+    from webapp import tenancy
+
+    with _app():
+        tenant_id = _tenant_id(slug)
+        with tenancy.tenant_session(tenant_id) as session:
+            tagger = company_tags.for_company(session)
+            tagger.find_pii = not no_pii
+        run(tagger)
 
 
 # --- worker ------------------------------------------------------------------------------

@@ -98,6 +98,11 @@ AUDIT_LABELS = {
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
     "tenant.settings_changed": _l("Company settings changed"),
+    "label.created": _l("Topic or reason added"),
+    "label.changed": _l("Topic or reason changed"),
+    "label.retired": _l("Topic or reason retired"),
+    "label.restored": _l("Topic or reason used again"),
+    "tag.corrected": _l("Tags corrected"),
 }
 
 TOKEN_SCOPE_LABELS = {
@@ -120,6 +125,15 @@ SENTIMENT_LABELS = {
     "satisfied": _l("Satisfied"),
     "unhappy": _l("Unhappy"),
     "neutral": _l("Neutral"),
+}
+PII_LABELS = {
+    "phone": _l("phone numbers"),
+    "email": _l("e-mail addresses"),
+    "iban": _l("bank account numbers"),
+    "card": _l("card numbers"),
+    "nir": _l("social security numbers"),
+    "person": _l("names"),
+    "address": _l("postal addresses"),
 }
 SPEAKER_LABELS = {
     "agent": _l("Agent"),
@@ -152,7 +166,8 @@ def label(kind: str, value: str) -> str:
     """The translated label of an enumerated value (call status, channel, consent, token scope)."""
     labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS,
               "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS, "failure": FAILURE_LABELS,
-              "sentiment": SENTIMENT_LABELS, "speaker": SPEAKER_LABELS, "stereo_layout": STEREO_LAYOUT_LABELS}[kind]
+              "sentiment": SENTIMENT_LABELS, "pii": PII_LABELS, "speaker": SPEAKER_LABELS,
+              "stereo_layout": STEREO_LAYOUT_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 

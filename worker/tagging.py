@@ -14,8 +14,10 @@ How it works:
   stands for up to three words (``"ca fait ... semaines"``). Keyword lists (``Topic``) also take a
   leading ``~`` (a weak keyword: it counts only when no other topic was found, e.g. "ne marche pas"
   is about a product unless the text names the app or the site) and a leading ``!`` (a stop phrase:
-  it hides the keywords it overlaps, e.g. "de retour" hides "retour"). Overlapping matches keep the
-  leftmost, then longest one.
+  it hides the keywords it overlaps, e.g. "de retour" hides "retour") and a leading ``+`` (a qualifier:
+  alone it reveals nothing, but it makes the weak keywords of its topic count as plain ones, e.g.
+  "le canapé est confortable" is about the product even when a delivery is named too). Overlapping
+  matches keep the leftmost, then longest one.
 - **Sentiment.** Each cue has a weight (positive: satisfied, negative: unhappy). A negator just
   before a cue (``pas``, ``jamais``, ``not``, ``never``, ``n't``... within three words, not across a
   clause break) turns a positive cue into a negative one and a negative cue into a weak positive one
@@ -95,7 +97,8 @@ _DELIVERY = Topic(
         # not about goods: a reply, a refund, a bill that never came
         "!pas recu ... reponse", "!jamais recu ... reponse", "!pas recu ... rembours*",
         "!jamais recu ... rembours*", "!pas recu ... mail", "!pas recu ... facture", "!pas recu ... appel",
-        "!pas recu ... nouvelles", "!rien recu ... reponse", "!bon de commande",
+        "!pas recu ... nouvelles", "!rien recu ... reponse", "!bon de commande", "!pas recu ... avoir",
+        "livre la semaine", "livre le", "livre ce", "livre aujourd hui", "livre avant hier",
     ),
     keywords_en=(
         "delivery", "deliveries", "deliver", "delivers", "delivered", "delivering", "courier", "couriers",
@@ -109,6 +112,7 @@ _DELIVERY = Topic(
         "late delivery", "delivery date", "delivery address", "arrived damaged", "arrived broken",
         "!received ... refund*", "!received ... reply", "!received ... answer", "!received ... response",
         "!received ... email", "!received ... invoice", "!received ... call", "!received ... money",
+        "!received ... credit note", "missed delivery",
         "!in order to", "!out of order",
     ),
 )
@@ -122,20 +126,24 @@ _BILLING = Topic(
         "carte bleue", "carte de credit", "cb", "tarif*", "prix", "abonnement", "abonnements", "frais",
         "trop percu", "montant", "euros", "euro", "trop cher", "c est cher", "si cher", "plus cher",
         "hors de prix", "releve bancaire", "releve de compte", "compte bancaire", "rib", "coordonnees bancaires",
-        "bancaire", "bancaires", "banque", "iban", "geste commercial", "gratuit", "gratuite", "echeance",
+        "bancaire", "bancaires", "banque", "iban", "geste commercial", "gratuit", "gratuite", "un avoir",
+        "aucun avoir", "votre avoir", "echeance",
         "echeancier", "mensualite", "mensualites", "virement", "devis", "somme", "argent", "avoir de",
         "en trois fois", "en plusieurs fois", "impaye", "impayes", "relance de paiement", "cout", "couts",
-        "coute", "coutent", "surfacture", "promotion", "reduction", "code promo", "bon d achat",
+        "coute", "coutent", "surfacture", "promotion", "reduction", "code promo", "bon d achat", "resiliation",
+        "resilier", "resilie",
         "!cher monsieur", "!chere madame", "!chers",
     ),
     keywords_en=(
         "bill", "bills", "billed", "billing", "invoice*", "charged", "charges", "charge me", "charge my",
-        "overcharg*", "surcharge", "extra charge", "double charged", "charged twice", "refund*",
+        "overcharg*", "surcharge", "extra charge", "charging", "charge on", "credit note", "double charged",
+        "charged twice", "refund*",
         "reimburs*", "payment*", "pay", "paid", "paying", "pay for", "price", "prices", "pricing",
         "priced", "overpriced", "expensive", "cost", "costs", "costed", "fee", "fees", "subscription",
         "subscriptions", "direct debit", "debit*", "credit card", "debit card", "bank account",
         "bank statement", "statement", "receipt", "tariff", "money", "money back", "discount",
-        "promo code", "voucher", "euros", "dollars", "pounds", "quid", "instalment*", "installment*",
+        "promo code", "voucher", "cancel my contract", "cancel my subscription", "cancel the contract", "euros",
+        "dollars", "pounds", "quid", "instalment*", "installment*",
         "!in charge",
     ),
 )
@@ -160,7 +168,13 @@ _PRODUCT = Topic(
         "~refrigerateur", "~congelateur", "~four", "~micro ondes", "~aspirateur", "~television",
         "~tele", "~televiseur", "~ecran", "~batterie", "~chargeur", "~imprimante", "~ordinateur",
         "~tablette", "~box", "~decodeur", "~canape", "~matelas", "~meuble", "~chaudiere", "~vetement",
-        "~chaussures", "~telephone portable", "~smartphone",
+        "~chaussures", "~telephone portable", "~smartphone", "~cafetiere", "~machine a cafe", "~bouilloire",
+        "~mixeur", "~blender", "~robe", "~pull", "~pantalon", "~veste", "~manteau", "~chemise", "~jean",
+        "~fauteuil", "~chaise", "~table", "~lampe", "~casque", "~ecouteurs", "~velo", "~poussette",
+        "dechirure", "tissu", "matiere", "finition", "finitions",
+        "+confortable*", "+doux", "+douce*", "+solide*", "+silencieu*", "+puissant*", "+leger", "+legere",
+        "+elegant*", "+beau", "+belle*", "+beaux", "+superbe*", "+magnifique*", "+joli*", "+delicieu*",
+        "+resistant*", "+bien fini*", "+bien fait*", "+pratique", "+fiable", "+coupe", "+taille", "+adore",
         "!qualite du service", "!qualite de service", "!qualite de l accueil", "!qualite d accueil",
     ),
     keywords_en=(
@@ -175,7 +189,12 @@ _PRODUCT = Topic(
         "~machine", "~washing machine", "~dishwasher", "~fridge", "~freezer", "~oven", "~microwave",
         "~vacuum", "~hoover", "~tv", "~television", "~screen", "~battery", "~charger", "~printer",
         "~laptop", "~tablet", "~router", "~sofa", "~mattress", "~boiler", "~headphones", "~shoes",
-        "~handset",
+        "~handset", "~kettle", "~blender", "~coffee machine", "~toaster", "~armchair", "~chair", "~table",
+        "~lamp", "~dress", "~jumper", "~sweater", "~jacket", "~coat", "~boots", "~trousers", "~jeans",
+        "~shirt", "~bike", "~pram", "~speaker", "~earphones", "~earbuds", "~fabric", "fabric", "material",
+        "+comfortable", "+comfy", "+soft", "+sturdy", "+solid", "+quiet", "+powerful", "+gorgeous",
+        "+beautiful", "+stunning", "+elegant", "+stylish", "+well made", "+lightweight", "+delicious",
+        "+durable", "+sound*", "+looks", "+fits", "+battery lasts", "+boils", "+warm", "+lovely",
         "!quality of service", "!service quality", "!customer service quality", "!broke the news",
     ),
 )
@@ -218,9 +237,9 @@ _WAITING = Topic(
         "musique d attente", "attendre", "attendu", "attendue", "attends", "attend", "attendais",
         "attendait", "attendons", "patienter", "patiente", "des heures", "une heure", "pendant une heure",
         "minutes au telephone", "attendu ... minutes", "pendant ... minutes", "depuis ... minutes",
-        "ca fait ... semaines", "ca fait ... jours", "ca fait ... mois", "cela fait ... semaines",
-        "cela fait ... jours", "cela fait ... mois", "depuis des semaines", "depuis des mois",
-        "depuis des jours", "depuis ... semaines", "depuis ... mois", "personne ne repond",
+        "~ca fait ... semaines", "~ca fait ... jours", "~ca fait ... mois", "~cela fait ... semaines",
+        "~cela fait ... jours", "~cela fait ... mois", "~depuis des semaines", "~depuis des mois",
+        "~depuis des jours", "~depuis ... semaines", "~depuis ... mois", "personne ne repond",
         "personne ne decroche", "personne ne m a rappele", "injoignable", "impossible de joindre",
         "impossible de vous joindre", "pas de reponse", "aucune reponse", "sans reponse",
         "toujours pas de reponse", "jamais rappele", "pas rappele", "pas ete rappele",
@@ -228,20 +247,23 @@ _WAITING = Topic(
         "longtemps", "la queue", "faire la queue", "pas de nouvelles",
         "aucune nouvelle", "aucune nouvelles", "sans nouvelles", "toujours rien",
         "!m attendais", "!m attendait", "!s attendait", "!a quoi s attendre", "!patient", "!patiente avec",
+        "!attends un rembours*", "!attends le rembours*", "!attends votre rembours*", "!meilleurs delais",
+        "!dans les delais", "!delai de retractation", "!delai de livraison", "!delais de livraison",
     ),
     keywords_en=(
         "wait", "waits", "waited", "waiting", "waiting time", "on hold", "hold music", "held",
         "kept me on hold", "queue", "queued", "queuing", "queueing", "for hours", "an hour", "hours on",
         "hours in", "hours waiting", "hour wait", "hours wait", "waited ... hours",
         "minutes on the phone", "minutes on hold", "waited ... minutes", "for ... minutes",
-        "for weeks", "for days", "for months", "weeks ago", "days ago", "months ago", "it s been ... weeks",
-        "it s been ... days", "it s been ... months", "still waiting", "no answer", "no response",
+        "~for weeks", "~for days", "~for months", "~weeks ago", "~days ago", "~months ago", "~it s been ... weeks",
+        "~it s been ... days", "~it s been ... months", "queued for", "half an hour", "callback", "unanswered",
+        "still waiting", "no answer", "no response",
         "no reply", "nobody answers", "nobody answered", "no one answered", "nobody picks up",
         "can t get through", "cant get through", "couldn t get through", "unreachable",
         "called me back", "called back", "got back to me",
         "heard back", "haven t heard", "still haven t heard", "no update", "no news", "took ages", "ages",
         "took forever", "forever", "long wait", "too long",
-        "!can t wait", "!cant wait", "!wait and see", "!opening hours", "!business hours", "!office hours",
+        "!expect", "!can t wait", "!cant wait", "!wait and see", "!opening hours", "!business hours", "!office hours",
     ),
 )
 
@@ -256,7 +278,8 @@ _AFTER_SALES = Topic(
         "etiquette de retour", "intervention", "depannage", "depanneur", "service technique",
         "retractation", "reprise", "expertise",
         "!de retour", "!en retour", "!retour d experience", "!par retour", "!retour client",
-        "!sans retour", "!aucun retour", "!pas de retour", "!retour d information",
+        "!sans retour", "!aucun retour", "!pas de retour", "!retour d information", "!renvoyer une copie",
+        "!renvoyer ... facture", "!renvoyer ... mail", "!renvoyer ... code",
     ),
     keywords_en=(
         "after sales", "aftersales", "repair*", "return", "returns", "returned", "returning",
@@ -312,7 +335,8 @@ _ZERO_FR = (
     "bonne soiree", "bonne fin de journee", "bon courage", "bon ben", "bon bah", "bon alors", "bon euh",
     "ah bon", "bon de", "bien sur", "eh bien", "ou bien", "bien que", "aussi bien", "bien entendu",
     "serais reconnaissant", "serais reconnaissante", "serions reconnaissants", "je me permets",
-    "super u", "super marche", "rien a signaler",
+    "super u", "super marche", "rien a signaler", "remercie de bien vouloir", "remercions de bien vouloir",
+    "remercie par avance", "tiens a signaler", "tiens a vous signaler",
 )
 _ZERO_EN = (
     "thanks in advance", "thank you in advance", "thank you for your attention", "good morning",
@@ -355,6 +379,15 @@ _POSITIVE_FR: dict[str, float] = {
     "pas de probleme": 0.4, "pas de souci": 0.4, "fiable": 1.0, "pratique": 0.6, "facile": 0.6,
     "simple": 0.4, "clair": 0.5, "claire": 0.5, "fidele": 0.6, "top du top": 2.0, "trop bien": 1.5,
     "que du bonheur": 2.0, "nickel chrome": 2.0, "le top": 1.5,
+    # qualities of a product
+    "confortable": 1.0, "confortables": 1.0, "doux": 0.8, "douce": 0.8, "douces": 0.8, "solide": 0.8,
+    "solides": 0.8, "silencieux": 0.8, "silencieuse": 0.8, "puissant": 0.8, "puissante": 0.8,
+    "leger": 0.4, "legere": 0.4, "elegant": 1.0, "elegante": 1.0, "beau": 0.8, "belle": 0.8,
+    "beaux": 0.8, "belles": 0.8, "superbe": 1.5, "superbes": 1.5, "magnifique": 1.5, "magnifiques": 1.5,
+    "joli": 0.8, "jolie": 0.8, "delicieux": 1.2, "delicieuse": 1.2, "adore": 1.5, "j adore": 1.8,
+    "on adore": 1.8, "resistant": 0.6, "resistante": 0.6, "bien fini": 1.0, "bien finie": 1.0,
+    "bien fait": 0.8, "bien faite": 0.8, "encore plus": 0.4, "rien a voir avec l ancien": 1.0,
+    "amabilite": 1.2, "gentillesse": 1.2, "merci a": 1.0, "acceptable": 0.5, "ponctualite": 0.8,
 }
 _NEGATIVE_FR: dict[str, float] = {
     "inadmissible": -2.0, "scandaleux": -2.0, "scandaleuse": -2.0, "scandale": -2.0, "honteux": -2.0,
@@ -415,6 +448,34 @@ _NEGATIVE_FR: dict[str, float] = {
     "fuite": -0.6, "fuit": -0.6, "manque": -0.5, "manquant": -0.6, "manquante": -0.6, "trompe": -0.6,
     "mensonge": -1.5, "mensonges": -1.5, "menti": -1.5, "foutage de gueule": -2.0, "se fout": -1.8,
     "se moque": -1.5, "moquez": -1.5, "moquer": -1.2, "pas serieux": -1.5,
+    # complaint acts: contesting, formal notice, escalation, a remedy demanded
+    "conteste": -1.5, "contester": -1.5, "contestons": -1.5, "contestation": -1.2, "litige": -1.5,
+    "mise en demeure": -2.0, "mets en demeure": -2.0, "met en demeure": -2.0, "mediateur": -1.5,
+    "association de consommateurs": -1.5, "avocat": -1.2, "tribunal": -1.5, "action en justice": -1.8,
+    "exige": -1.5, "exigeons": -1.5, "sans mon accord": -1.5, "sans mon consentement": -1.5,
+    "sans mon autorisation": -1.5, "sans autorisation": -1.2, "sans prevenir": -1.0, "sans preavis": -1.0,
+    "sans aucune explication": -1.2, "reclame": -0.5, "regulariser": -0.8, "regularisation": -0.6,
+    "continuez a": -1.0, "continuez de": -1.0, "malgre mes relances": -1.5, "malgre mes appels": -1.5,
+    "malgre mes demandes": -1.5, "malgre mes mails": -1.5, "deuxieme fois": -1.0, "troisieme fois": -1.2,
+    "quatrieme fois": -1.5, "enieme fois": -1.5, "une fois de plus": -1.0, "encore une fois": -0.8,
+    "de nouveau": -0.4, "a ce jour": -0.4, "toujours aucun": -1.5, "toujours aucune": -1.5,
+    "n a toujours": -1.5, "facture* ... deux fois": -1.5, "facture* ... trois fois": -1.8,
+    "preleve* ... deux fois": -1.5, "preleve* ... trois fois": -1.8, "deux factures": -0.8,
+    "pas acceptable": -2.0, "refuse": -1.0, "refusee": -1.0, "refuses": -1.0, "refusent": -1.0,
+    "m avait assure": -1.0, "m avait promis": -1.0, "m a promis": -0.8, "promis": -0.6, "cense": -0.6,
+    "censee": -0.6, "ne correspond pas": -1.2, "correspond pas": -1.2, "ne ferme pas": -1.0,
+    "ne ferme plus": -1.0, "dechirure": -0.8, "dechire": -0.8, "raye": -0.8, "rayure": -0.8,
+    "coupure": -0.8, "coupures": -1.0, "coupe plusieurs fois": -1.2, "coupe tout le temps": -1.2,
+    "depuis le premier jour": -0.6, "pour rien": -1.0, "j ai resilie": -0.6, "deja resilie": -1.2,
+    "apres ma resiliation": -1.2, "apres avoir resilie": -1.2, "augmente sans": -1.2,
+    "attends un rembours*": -1.0, "attends le rembours*": -1.0, "attends toujours le": -1.5,
+    "maintenant on me dit": -1.0, "on me dit maintenant": -1.0, "mauvais modele": -1.0,
+    "mauvaise taille": -0.8, "pas le bon": -1.0, "pas la bonne": -1.0,
+    # a remedy asked for: faint alone ("comment me faire rembourser ?"), unhappy with a problem
+    "rembourser": -0.5, "remboursement": -0.5, "remboursement integral": -1.0, "remplacement": -0.5,
+    "annuler": -0.4, "annulation": -0.4, "dedommagement": -0.8, "indemnisation": -0.8,
+    "alors que ... gratuit*": -1.2, "alors que ... offert*": -1.2, "alors que ... inclus*": -1.2,
+    "dans les meilleurs delais": -0.3, "au plus tot": -0.3, "sans delai": -0.5, "immediatement": -0.4,
 }
 #: Neutral alone, negative when negated: "jamais reçu", "personne ne m'a rappelé", "pas de réponse".
 _EVENTS_FR = (
@@ -422,6 +483,8 @@ _EVENTS_FR = (
     "livres", "livrees", "rembourse", "remboursee", "repondu", "rappele", "rappelee", "rappel", "traite",
     "traitee", "pris en compte", "fonctionne", "marche", "tenu", "tenue", "respecte", "respectee", "venu",
     "venue", "passe", "reponse", "reponses", "nouvelles", "nouvelle", "aide", "solution", "resultat",
+    "souscrit", "souscrite", "accepte", "acceptee", "autorise", "demande", "commande", "emis", "emise",
+    "effectue", "effectuee", "reconnais", "prevenu", "prevenue", "informe", "informee", "venu", "passe",
 )
 
 _POSITIVE_EN: dict[str, float] = {
@@ -446,6 +509,12 @@ _POSITIVE_EN: dict[str, float] = {
     "cheers": 0.3, "kudos": 1.5, "pleasure": 0.8, "best": 0.6, "the best": 1.2, "fine": 0.3,
     "in perfect condition": 1.5, "good condition": 1.0, "as described": 0.6, "good as new": 1.2,
     "relieved": 1.0, "went smoothly": 1.2, "above and beyond": 2.0, "exceeded": 1.0, "cool": 0.6,
+    # qualities of a product
+    "comfortable": 1.0, "comfy": 1.0, "soft": 0.8, "sturdy": 0.8, "solid": 0.6, "quiet": 0.6,
+    "powerful": 0.8, "gorgeous": 1.5, "beautiful": 1.5, "stunning": 1.5, "elegant": 1.0, "pretty": 0.6,
+    "stylish": 1.0, "well made": 1.2, "lightweight": 0.6, "delicious": 1.2, "durable": 0.8,
+    "even better": 1.2, "better than": 0.6, "sounds amazing": 1.5, "looks great": 1.5, "fits perfectly": 1.5,
+    "really appreciate it": 1.2, "love how": 1.0, "love that": 1.0,
 }
 _NEGATIVE_EN: dict[str, float] = {
     "terrible": -1.5, "awful": -1.5, "horrible": -1.5, "appalling": -2.0, "disgusting": -2.0,
@@ -487,13 +556,44 @@ _NEGATIVE_EN: dict[str, float] = {
     "does not work": -1.2, "not working": -1.2, "no longer works": -1.2, "stopped working": -1.2,
     "won t work": -1.2, "won t turn on": -1.2, "fell apart": -1.2, "not as described": -1.2,
     "failed": -0.8, "fails": -0.8, "stolen": -1.0, "not good enough": -1.5, "not acceptable": -2.0,
-    "leaking": -0.6, "leaks": -0.6, "confused": -0.6, "don t understand": -0.8,
+    "leaking": -0.9, "leaks": -0.9, "confused": -0.6, "don t understand": -0.8,
+    # complaint acts: disputing, formal notice, escalation, a remedy demanded
+    "dispute": -1.5, "disputing": -1.5, "contest": -1.2, "formal notice": -2.0, "ombudsman": -1.5,
+    "small claims": -1.8, "legal action": -1.8, "solicitor": -1.2, "lawyer": -1.2, "trading standards": -1.5,
+    "i expect": -1.0, "we expect": -1.0, "i demand": -1.5, "i insist": -1.0, "i request that": -0.6,
+    "without my consent": -1.5, "without my permission": -1.5, "without my authorisation": -1.5,
+    "without my authorization": -1.5, "without authorisation": -1.2, "without authorization": -1.2,
+    "without notice": -1.0, "without any notice": -1.0, "without warning": -1.0, "without any warning": -1.0,
+    "without explanation": -1.2, "without any explanation": -1.2, "have been charged": -0.8,
+    "has been charged": -0.8, "was charged": -0.5, "charged me": -0.5, "charging me": -0.6,
+    "charged ... twice": -1.5, "charged ... three times": -1.8, "billed twice": -1.5,
+    "you continue to": -1.0, "you keep": -0.8, "continue to charge": -1.2, "keep charging": -1.2,
+    "the second time": -0.8, "the third time": -1.2, "the fourth time": -1.5, "the fifth time": -1.5,
+    "second time": -0.6, "third time": -1.2, "fourth time": -1.5, "once again": -0.8, "yet another": -1.0,
+    "month running": -1.0, "months running": -1.0, "in a row": -0.8, "not yet": -0.8, "as yet": -0.4,
+    "to date": -0.4, "unanswered": -1.2, "still unanswered": -1.5, "promised": -0.8, "promise": -0.5,
+    "supposed to": -0.8, "refused": -1.0, "refuses": -1.0, "declined": -0.6, "i cancelled": -0.6,
+    "i canceled": -0.6, "after i cancelled": -1.2, "after i canceled": -1.2, "already cancelled": -1.2,
+    "already canceled": -1.2, "has increased": -0.5, "have increased": -0.5, "gone up": -0.5,
+    "now you re saying": -1.0, "now you say": -1.0, "now you tell me": -1.0, "now they say": -1.0,
+    "for nothing": -1.0, "crushed": -0.8, "scratch": -0.6, "deep scratch": -1.0, "dented": -0.8,
+    "torn": -0.8, "ripped": -0.8, "stained": -0.8, "fault": -0.6, "missed": -0.6, "missed delivery": -1.0,
+    "logged me out": -0.8, "cut out": -0.8, "keeps dropping": -1.2, "outage": -0.8, "without internet": -1.2,
+    "no internet": -1.0, "wrong size": -0.8, "wrong item": -1.2, "wrong one": -1.0,
+    # a remedy asked for: faint alone ("how do I get a refund?"), unhappy with a problem
+    "refund": -0.5, "full refund": -1.0, "partial refund": -0.8, "money back": -0.6, "reimburse": -0.5,
+    "reimbursed": -0.5, "replacement": -0.5, "compensation": -0.8, "cancel the contract": -0.6,
+    "at your earliest convenience": -0.3, "as soon as possible": -0.3, "immediately": -0.4,
+    "queued": -0.5, "half an hour": -0.6, "without delay": -0.5, "without further delay": -0.8,
 }
 _EVENTS_EN = (
     "received", "arrived", "delivered", "refunded", "answered", "responded", "replied", "called back",
     "called me back", "call me back", "got back to me", "get back to me", "heard back", "heard anything",
     "heard from", "response", "reply", "answer", "update", "news", "work", "works", "working", "worked",
     "turned up", "showed up", "came", "help", "helped", "resolution", "solution", "followed up",
+    "agreed", "authorised", "authorized", "signed up", "subscribed", "recognise", "recognize", "turn up",
+    "show up", "arrive", "appear", "appeared", "receive", "respond", "reply", "informed", "told",
+    "notified", "processed",
 )
 
 #: A contrast: cues before it count less than the ones after it.
@@ -549,6 +649,24 @@ _INTENSITY = 1.5
 _NEGATED_POSITIVE = -0.9  # "pas content": a positive cue negated, but never weaker than -_THRESHOLD
 _NEGATED_NEGATIVE = -0.5  # "pas déçu": a negative cue negated is only mildly positive
 _NEGATED_EVENT = -1.2
+
+#: Praise that is often ironic: said of a problem, with no contrast and no other praise, it is read
+#: as a complaint ("génial, encore une coupure", "well done, a third missed delivery").
+_IRONIC = frozenset({
+    "genial", "geniale", "super", "parfait", "parfaite", "excellent", "excellente", "formidable", "merveilleux",
+    "bravo", "felicitations", "chapeau", "top", "au top", "rapidite", "ponctualite", "efficacite",
+    "reactivite", "professionnalisme", "great", "brilliant", "wonderful", "fantastic",
+    "perfect", "superb", "amazing", "awesome", "lovely", "well done", "great job", "great service", "love",
+    "kudos", "really appreciate it", "love how", "love that",
+})
+#: Thanks that are ironic only next to a repetition ("encore", "again") or another ironic cue.
+_IRONIC_THANKS = frozenset({
+    "merci", "merci beaucoup", "merci pour", "merci bien", "mille mercis", "thanks", "thanks a lot",
+    "thank you", "thanks a million", "thanks for", "thank you for", "cheers", "many thanks",
+})
+#: Repetition, which turns a thank-you said of a problem into irony.
+_REPETITION = frozenset({"encore", "again", "another", "nouveau", "nouvelle", "enieme", "troisieme"})
+_IRONY_MIN_PROBLEM = 0.6  # the unhappy weight from which praise without a contrast reads as irony
 
 
 # ---------------------------------------------------------------------------------------------
@@ -715,12 +833,14 @@ class _Cue:
     negated: float = 0.0
     #: the phrase holds its own negation ("ne marche pas"): a negator before it changes nothing
     is_self_negated: bool = False
+    #: 1: praise often meant ironically, 2: thanks ironic only next to a repetition (see _IRONIC)
+    irony: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class _Keyword:
     topic: int
-    kind: str  # "strong", "weak" or "stop"
+    kind: str  # "strong", "weak", "stop" or "qualifier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -758,7 +878,8 @@ def _cue(phrase: str, weight: float, negators: Mapping[str, int]) -> _Cue:
         negated = min(weight * _NEGATED_POSITIVE, -_THRESHOLD)
     else:
         negated = weight * _NEGATED_NEGATIVE
-    return _Cue("cue", weight, negated, is_self_negated)
+    irony = 1 if phrase in _IRONIC else 2 if phrase in _IRONIC_THANKS else 0
+    return _Cue("cue", weight, negated, is_self_negated, irony if weight > 0 else 0)
 
 
 @lru_cache(maxsize=4)
@@ -783,8 +904,8 @@ def _topic_matcher(taxonomy: tuple[Topic, ...], languages: tuple[str, ...]) -> _
     for index, topic in enumerate(taxonomy):
         for language in languages:
             for keyword in topic.keywords_fr if language == "fr" else topic.keywords_en:
-                kind = {"~": "weak", "!": "stop"}.get(keyword[:1], "strong")
-                phrases.append((keyword.lstrip("~!"), _Keyword(index, kind)))
+                kind = {"~": "weak", "!": "stop", "+": "qualifier"}.get(keyword[:1], "strong")
+                phrases.append((keyword.lstrip("~!+"), _Keyword(index, kind)))
     return _Matcher(phrases)
 
 
@@ -841,8 +962,11 @@ def _find_topics(tokens: _Tokens, matcher: _Matcher[_Keyword], taxonomy: Sequenc
         # a stop phrase hides the keywords of its own topic that it overlaps ("de retour" is not a return)
         stops = [(h.start, h.end) for h in hits if h.payload.kind == "stop"]
         kept = [h for h in hits if h.payload.kind != "stop" and not any(h.start < e and s < h.end for s, e in stops)]
-        for hit in _leftmost_longest(kept):
-            (strong if hit.payload.kind == "strong" else weak).setdefault(index, []).append(hit)
+        qualified = any(h.payload.kind == "qualifier" for h in kept)
+        for hit in _leftmost_longest(h for h in kept if h.payload.kind != "qualifier"):
+            # a quality said of a product's name makes the name a plain keyword ("le canapé est confortable")
+            is_strong = hit.payload.kind == "strong" or qualified
+            (strong if is_strong else weak).setdefault(index, []).append(hit)
     found = strong or weak
     for index, hits in found.items():
         evidence[taxonomy[index].id] = [_span(tokens, h.start, h.end) for h in hits]
@@ -857,8 +981,7 @@ def _find_sentiment(tokens: _Tokens, lexicon: _Lexicon,
     cues = [h for h in hits if h.payload.kind == "cue"]
     # "super déçu", "super rapide": "super" says how much, not what
     boosted: set[int] = set()
-    positive = negative = 0.0
-    last_sign = 0
+    scored: list[tuple[float, tuple[int, int], int]] = []  # weight, evidence span, irony
     previous_end = 0  # a negation reaches back no further than the previous cue
     for n, hit in enumerate(cues):
         is_next_a_cue = n + 1 < len(cues) and cues[n + 1].start == hit.end
@@ -878,13 +1001,28 @@ def _find_sentiment(tokens: _Tokens, lexicon: _Lexicon,
         if n in boosted or _is_intensified(tokens, hit.start, lexicon.intensifiers):
             weight *= _INTENSITY
         weight *= _CONTRAST_DISCOUNT ** sum(1 for c in contrasts if c > hit.start)
+        scored.append((weight, _span(tokens, start, hit.end), cue.irony if negator is None else 0))
+    if not contrasts and _is_ironic(scored, any(w in _REPETITION for w in words)):
+        scored = [(-abs(weight) if irony else weight, span, irony) for weight, span, irony in scored]
+    positive = negative = 0.0
+    last_sign = 0
+    for weight, span, _ in scored:
         if weight > 0:
             positive += weight
         else:
             negative -= weight
         last_sign = 1 if weight > 0 else -1
-        evidence.setdefault(SATISFIED if weight > 0 else UNHAPPY, []).append(_span(tokens, start, hit.end))
+        evidence.setdefault(SATISFIED if weight > 0 else UNHAPPY, []).append(span)
     return _decide(positive, negative, last_sign)
+
+
+def _is_ironic(scored: Sequence[tuple[float, tuple[int, int], int]], repeats: bool) -> bool:
+    """Praise said of a problem, with no other praise: "bravo pour la ponctualité, trois jours de retard"."""
+    problem = sum(-w for w, _, _ in scored if w < 0)
+    sincere = sum(w for w, _, irony in scored if w > 0 and not irony)
+    exclaims = any(irony == 1 for w, _, irony in scored if w > 0)
+    thanks = any(irony == 2 for w, _, irony in scored if w > 0)
+    return problem >= _IRONY_MIN_PROBLEM and sincere <= 0.5 and (exclaims or (thanks and repeats))
 
 
 def _negator_before(tokens: _Tokens, start: int, limit: int, negators: Mapping[str, int]) -> int | None:

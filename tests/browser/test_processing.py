@@ -3,6 +3,7 @@
 A quality manager uploads a French call (neural speech through a phone line) and opens its page
 at once. She watches the status change by itself (htmx polling) to "ready"; the transcript and
 the tags then appear without a reload; clicking a word moves the player to the moment it was said.
+She corrects the tags in one click each; the machine's next pass leaves her corrections alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.browser.test_onboarding import assert_same_document, log_in, mark_doc
 from tests.conftest import PASSWORD, TenantSet
 from tests.speech import speak
 from webapp.models import Role
-from worker.handlers import registry
+from worker.handlers import JobContext, process_call, registry
 from worker.loop import Worker
 
 SAID = "Bonjour, je vous appelle parce que ma commande n'est toujours pas arrivée, c'est inadmissible."
@@ -74,3 +75,25 @@ def test_upload_then_watch_it_become_a_transcript_and_seek_by_word(
     position = page.evaluate("() => document.getElementById('player').currentTime")
     assert start - 0.05 <= position <= start + 1.5, (start, position)
     expect(page.locator("#transcript .word.current")).to_have_count(1)
+
+    # She disagrees with the machine: one click makes it "satisfied" (htmx, no reload), another
+    # removes a topic. The machine tags the call again: her choices stand.
+    mark_document(page)
+    satisfied = page.locator('[data-tag="sentiment:satisfied"]')
+    satisfied.click()
+    expect(satisfied).to_have_attribute("aria-pressed", "true")
+    expect(satisfied).to_contain_text("✓")
+    expect(page.locator('[data-tag="sentiment:unhappy"]')).to_have_attribute("aria-pressed", "false")
+    delivery = page.locator('[data-tag="topic:delivery"]')
+    delivery.click()
+    expect(delivery).to_have_attribute("aria-pressed", "false")
+    assert_same_document(page)
+    call_id = int(page.url.rsplit("/", 1)[1])
+    with app.app_context():
+        process_call.Handler().run(JobContext(job_id=0, kind=process_call.KIND, tenant_id=tenants["a"].id,
+                                              payload={"call_id": call_id}, attempt=1, max_attempts=1,
+                                              settings=app.config["ECOUTE"]))
+    page.reload()
+    expect(page.locator('[data-tag="sentiment:satisfied"]')).to_have_attribute("aria-pressed", "true")
+    expect(page.locator('[data-tag="sentiment:unhappy"]')).to_have_attribute("aria-pressed", "false")
+    expect(page.locator('[data-tag="topic:delivery"]')).to_have_attribute("aria-pressed", "false")

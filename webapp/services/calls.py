@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from webapp import storage
 from webapp.config import Settings
 from webapp.errors import NotFound
-from webapp.models import Call, CallStatus, Channel, Complaint, Transcript
+from webapp.models import Call, CallStatus, Channel, Complaint, Tag, TagKind, Transcript
 
 PAGE_SIZE = 25
 #: Statuses that will still change without anyone acting: the list keeps polling while one is shown.
@@ -27,6 +28,12 @@ class CallFilters:
     product: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    #: Tags: the customer's sentiment, a topic key, a complaint reason key.
+    sentiment: str = ""
+    topic: str = ""
+    reason: str = ""
+    #: Words said in the call (searched in the transcript, any case).
+    q: str = ""
     page: int = 1
 
     @classmethod
@@ -41,6 +48,7 @@ class CallFilters:
 
         status = args.get("status", "")
         channel = args.get("channel", "")
+        sentiment = args.get("sentiment", "")
         try:
             page = max(1, min(10_000, int(args.get("page", "1"))))
         except ValueError:
@@ -48,17 +56,22 @@ class CallFilters:
         return cls(status=status if status in set(CallStatus) else "",
                    channel=channel if channel in set(Channel) else "",
                    product=args.get("product", "").strip()[:120], date_from=day("date_from"),
-                   date_to=day("date_to"), page=page)
+                   date_to=day("date_to"),
+                   sentiment=sentiment if sentiment in {"satisfied", "unhappy", "neutral"} else "",
+                   topic=_key_arg(args, "topic"), reason=_key_arg(args, "reason"),
+                   q=" ".join(args.get("q", "").split())[:100], page=page)
 
     @property
     def is_filtering(self) -> bool:
-        return bool(self.status or self.channel or self.product or self.date_from or self.date_to)
+        return bool(self.status or self.channel or self.product or self.date_from or self.date_to
+                    or self.sentiment or self.topic or self.reason or self.q)
 
     def query_args(self, **changes: object) -> dict[str, str]:
         """These filters as query arguments (for pagination links), with some values changed."""
         values = {"status": self.status, "channel": self.channel, "product": self.product,
                   "date_from": self.date_from.isoformat() if self.date_from else "",
-                  "date_to": self.date_to.isoformat() if self.date_to else "", "page": str(self.page)}
+                  "date_to": self.date_to.isoformat() if self.date_to else "", "sentiment": self.sentiment,
+                  "topic": self.topic, "reason": self.reason, "q": self.q, "page": str(self.page)}
         values.update({k: str(v) for k, v in changes.items()})
         return {k: v for k, v in values.items() if v and not (k == "page" and v == "1")}
 
@@ -89,7 +102,21 @@ def _filtered(stmt: Select[Any], f: CallFilters) -> Select[Any]:
         stmt = stmt.where(Call.received_at >= datetime.combine(f.date_from, time.min, tzinfo=UTC))
     if f.date_to:
         stmt = stmt.where(Call.received_at < datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=UTC))
+    for kind, value in ((TagKind.SENTIMENT, f.sentiment), (TagKind.TOPIC, f.topic), (TagKind.REASON, f.reason)):
+        if value:
+            # A person's sentiment replaces the machine's, and "not this topic" is a rejected row.
+            tagged = select(Tag.call_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
+            stmt = stmt.where(Call.id.in_(tagged))
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        said = select(Transcript.call_id).where(Transcript.text.ilike(pattern, escape="\\"))
+        stmt = stmt.where(Call.id.in_(said))
     return stmt
+
+
+def _key_arg(args: Mapping[str, str], name: str) -> str:
+    value = args.get(name, "").strip()
+    return value if re.fullmatch(r"[a-z0-9_]{1,60}", value) else ""
 
 
 def list_calls(session: Session, filters: CallFilters) -> CallPage:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Role, Tenant
-from webapp.services import tenants
+from webapp.services import taxonomy, tenants
 
 DEMO_SLUG = "maison-demo"
 DEMO_PEOPLE = (
@@ -36,6 +36,7 @@ def refresh_demo(session: Session) -> list[tuple[Role, str, str]]:
         tenant = Tenant(slug=DEMO_SLUG, name="Maison Démo", default_locale="fr", retention_days=180)
         session.add(tenant)
         session.flush()
+        taxonomy.seed_defaults(session, tenant.id)
     tenant.suspended_at = None
     logins = []
     for role, email, name in DEMO_PEOPLE:

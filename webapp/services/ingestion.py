@@ -203,6 +203,10 @@ def ingest_call(session: Session, settings: Settings, tenant_id: int, *, stream:
     return Ingested(call, duplicate=False)
 
 
+#: The job that tags a written complaint (worker/handlers/tag_complaint.py).
+TAG_COMPLAINT = "tag_complaint"
+
+
 def create_complaint(session: Session, *, text: str, meta: VoiceMeta, origin: Origin) -> tuple[Complaint, bool]:
     """Record a written complaint; returns (complaint, duplicate) — a known ``external_id`` is not stored twice."""
     body = (text or "").strip()
@@ -227,6 +231,9 @@ def create_complaint(session: Session, *, text: str, meta: VoiceMeta, origin: Or
         if winner is None:
             raise
         return winner, True
+    jobs.enqueue(session, kind=TAG_COMPLAINT, idempotency_key=f"complaint:{complaint.id}",
+                 payload={"complaint_id": complaint.id},
+                 priority=jobs.PRIORITY_BULK if origin.source == Source.CSV else jobs.PRIORITY_INTERACTIVE)
     return complaint, False
 
 

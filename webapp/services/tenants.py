@@ -12,7 +12,7 @@ from webapp.i18n import _
 from webapp.models import Role, StereoLayout, Tenant, User, UserStatus
 from webapp.models.tenants import PLATFORM_SLUG
 from webapp.passwords import hash_password
-from webapp.services import accounts, audit
+from webapp.services import accounts, audit, taxonomy
 from webapp.services.validation import clean_email, clean_int, clean_name, clean_password, clean_slug
 
 
@@ -63,6 +63,7 @@ def create_tenant(session: Session, settings: Settings, *, name: str, slug: str,
     tenant = Tenant(name=name, slug=slug, default_locale=default_locale, retention_days=retention)
     session.add(tenant)
     session.flush()
+    taxonomy.seed_defaults(session, tenant.id)
     audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.created", target=f"tenant:{tenant.id}")
     accounts.create_invited_user(session, settings, tenant, email=admin_email, role=Role.TENANT_ADMIN, inviter=actor)
     return tenant

@@ -45,6 +45,14 @@
     if (current) { current.classList.add("current"); current.setAttribute("aria-current", "true"); }
   }
 
-    player.addEventListener("timeupdate", highlight);
+    // When processing ends, the call's audio becomes its loudness-normalised rendition: another file
+  // behind the same address. Load it afresh (a new URL, so no byte range of the old file is reused).
+  document.body.addEventListener("call-processed", function () {
+    var src = player.getAttribute("src") || "";
+    player.setAttribute("src", src.split("?")[0] + "?processed=1");
+    player.load();
+  });
+
+  player.addEventListener("timeupdate", highlight);
   player.addEventListener("seeked", highlight);
 })();

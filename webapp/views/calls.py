@@ -12,9 +12,9 @@ from webapp import tenancy
 from webapp.auth import requires_role
 from webapp.errors import UserError
 from webapp.i18n import _
-from webapp.models import CallStatus, Channel, Consent, Role, Source
-from webapp.services import audit, calls, ingestion, tags
-from webapp.views.helpers import accepts_large_body, actor, is_htmx, render, settings, upload_limit
+from webapp.models import CallStatus, Channel, Consent, LabelKind, Role, Source
+from webapp.services import audit, calls, ingestion, tags, taxonomy
+from webapp.views.helpers import accepts_large_body, actor, correct_tags, is_htmx, render, settings, upload_limit
 from webapp.views.media import audio_response
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
@@ -22,7 +22,10 @@ CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
 
 
 def _choices() -> dict[str, Any]:
-    return {"statuses": list(CallStatus), "channels": list(Channel), "consents": list(Consent)}
+    session = tenancy.request_session()
+    return {"statuses": list(CallStatus), "channels": list(Channel), "consents": list(Consent),
+            "sentiments": ["satisfied", "unhappy", "neutral"],
+            "topics": taxonomy.labels(session, LabelKind.TOPIC), "reasons": taxonomy.labels(session, LabelKind.REASON)}
 
 
 @bp.get("")
@@ -84,7 +87,7 @@ def call_detail(call_id: int) -> BaseResponse:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
     return render("pages/calls/detail.html", call=call, transcript=calls.transcript_of(session, call),
-                  tags=tags.tags_of(session, call))
+                  tags=tags.tags_of(session, tags.Target(call_id=call.id)))
 
 
 @bp.get("/<int:call_id>/analysis")
@@ -94,7 +97,21 @@ def call_analysis(call_id: int) -> BaseResponse:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
     return render("partials/calls/_analysis.html", call=call, transcript=calls.transcript_of(session, call),
-                  tags=tags.tags_of(session, call))
+                  tags=tags.tags_of(session, tags.Target(call_id=call.id)))
+
+
+@bp.post("/<int:call_id>/tags")
+@requires_role(*CURATORS)
+def call_tag(call_id: int) -> BaseResponse:
+    """One click of a quality manager: a sentiment, or a topic or reason present or not (htmx or plain form)."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    target = tags.Target(call_id=call.id)
+    correct_tags(session, target)
+    if is_htmx():
+        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target),
+                      tag_url=url_for("calls.call_tag", call_id=call.id))
+    return redirect(url_for("calls.call_detail", call_id=call.id), code=303)
 
 
 @bp.get("/<int:call_id>/audio")

@@ -78,3 +78,15 @@ def accepts_large_body(limit: Callable[[Settings], int]) -> Callable[[F], F]:
 def upload_limit(s: Settings) -> int:
     """The largest recording plus room for the form's other fields."""
     return (s.max_upload_mb + 1) * MiB
+
+
+def correct_tags(session: Any, target: Any) -> None:
+    """Apply the tag correction the form posted (``sentiment=...``, or ``kind``, ``key``, ``present``)."""
+    from webapp.services import tags
+
+    form = request.form
+    if "sentiment" in form:
+        tags.set_sentiment(session, actor(), target, form.get("sentiment", ""))
+    else:
+        tags.set_label(session, actor(), target, form.get("kind", ""), form.get("key", ""),
+                       form.get("present", "1") == "1")

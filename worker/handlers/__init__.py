@@ -41,6 +41,7 @@ class Handler(Protocol):
 
 def registry() -> dict[str, Handler]:
     """Every job kind the worker knows, and its handler."""
-    from worker.handlers import process_call
+    from worker.handlers import process_call, retrain_tagger, tag_complaint
 
-    return {process_call.KIND: process_call.Handler()}
+    return {process_call.KIND: process_call.Handler(), retrain_tagger.KIND: retrain_tagger.Handler(),
+            tag_complaint.KIND: tag_complaint.Handler()}

@@ -6,7 +6,8 @@ Steps, each skipped when its result is already there (the job may run twice):
    the waveform peaks; for a stereo call with one voice per channel, each channel on its own too;
 2. the transcript, with a speaker on each segment when the channels were split (the tenant
    says which side is the agent);
-3. the tags, always rewritten from the transcript (cheap), except those a person has set.
+3. the tags (worker/company_tags.py), always rewritten from the transcript (cheap), except those
+   a person has set.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
-from webapp.models import Call, CallStatus, StereoLayout, Tag, TagKind, TagOrigin, Tenant, Transcript
-from worker import renditions, tagging, whisper
+from webapp.models import Call, CallStatus, StereoLayout, Tenant, Transcript
+from worker import company_tags, renditions, whisper
 from worker.handlers import JobContext
 
 KIND = "process_call"
@@ -181,7 +182,8 @@ class Handler:
         """Rewrite the machine's tags from the transcript, in one transaction; a person's tags win.
 
         The customer's words decide the sentiment and topics when the speakers are known (an
-        agent's "je suis désolé" says nothing of the customer's mood).
+        agent's "je suis désolé" says nothing of the customer's mood). The text is the words
+        joined by spaces, so that each piece of personal data gets its time in the call.
         """
         with tenancy.tenant_session(ctx.tenant_id) as session:
             transcript = session.scalar(select(Transcript).where(Transcript.call_id == call_id))
@@ -189,24 +191,12 @@ class Handler:
                 return
             segments = transcript.segments or []
             if any(s.get("speaker") for s in segments):
-                text = " ".join(s["text"] for s in segments if s.get("speaker") == CUSTOMER and s["text"])
+                segments = [s for s in segments if s.get("speaker") == CUSTOMER]
+            words = [w for s in segments for w in s.get("words") or []]
+            if words:
+                text = " ".join(str(w["word"]) for w in words)
             else:
-                text = transcript.text
+                text = " ".join(str(s["text"]) for s in segments if s.get("text"))
             # The tagger reads the language from the words: Whisper's guess may be wrong on a short call.
-            found = tagging.tag(text, None)
-            human = session.scalars(select(Tag).where(Tag.call_id == call_id,
-                                                      Tag.origin == TagOrigin.HUMAN)).all()
-            human_kinds = {t.kind for t in human}
-            human_values = {(t.kind, t.value) for t in human}
-            session.execute(delete(Tag).where(Tag.call_id == call_id, Tag.origin == TagOrigin.MACHINE))
-
-            def evidence(key: str) -> list[str]:
-                return [text[a:b] for a, b in found.evidence.get(key, [])][:5]
-
-            if TagKind.SENTIMENT not in human_kinds:
-                session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value=found.sentiment,
-                                confidence=round(found.sentiment_confidence, 3), evidence=evidence(found.sentiment)))
-            for topic in found.topics:
-                if (TagKind.TOPIC, topic) not in human_values:
-                    session.add(Tag(call_id=call_id, kind=TagKind.TOPIC, value=topic, confidence=1.0,
-                                    evidence=evidence(topic)))
+            found = company_tags.for_company(session).tag(text, None)
+            company_tags.write_tags(session, found, text, call_id=call_id, words=words or None)

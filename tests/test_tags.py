@@ -1,0 +1,206 @@
+"""Tags people trust: the company's taxonomy, one-click corrections the machine never undoes, complaints
+tagged too, filters and search, and what one company teaches never reaching another.
+
+Real parts: the database of the run, ffmpeg for the renditions, the tagger, the worker's handlers.
+Calls here get a transcript written by the test (Whisper itself is tested in test_transcription.py
+and end to end in test_pipeline.py), so that the words are known exactly.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from tests import factories
+from tests.conftest import TenantSet
+from webapp import jobs, tenancy
+from webapp.models import AuditEvent, Complaint, Label, Role, Tag, TagKind, TagOrigin, Transcript
+from webapp.services.ingestion import TAG_COMPLAINT
+from webapp.services.tags import RETRAIN_KIND
+from worker.handlers import JobContext, process_call, retrain_tagger, tag_complaint
+
+SAID = "bonjour ma commande n'est toujours pas arrivée c'est inadmissible rappelez moi au 06 12 34 56 78"
+
+
+def _transcribed_call(tenant_id: int, said: str = SAID, seconds: float = 1.0) -> int:
+    """A call whose transcript is ``said``, one word every 0.2 s; then processed (renditions, tags)."""
+    call_id = factories.make_call(tenant_id, seconds=seconds)
+    words = [{"start": i * 0.2, "end": i * 0.2 + 0.15, "word": w, "probability": 0.9}
+             for i, w in enumerate(said.split())]
+    with tenancy.tenant_session(tenant_id) as session:
+        session.add(Transcript(call_id=call_id, language="fr", language_probability=1.0, text=said, engine="test",
+                               segments=[{"start": 0.0, "end": words[-1]["end"], "text": said, "words": words}]))
+    return call_id
+
+
+def _run(handler: object, kind: str, tenant_id: int, **payload: object) -> None:
+    ctx = JobContext(job_id=1, kind=kind, tenant_id=tenant_id, payload=dict(payload), attempt=1, max_attempts=5,
+                     settings=__import__("flask").current_app.config["ECOUTE"])
+    handler.run(ctx)  # type: ignore[attr-defined]
+
+
+def _process(tenant_id: int, call_id: int) -> None:
+    _run(process_call.Handler(), process_call.KIND, tenant_id, call_id=call_id)
+
+
+def _tags(tenant_id: int, call_id: int) -> set[tuple[str, str, str, bool]]:
+    with tenancy.tenant_session(tenant_id) as session:
+        return {(t.kind.value, t.value, t.origin.value, t.rejected)
+                for t in session.scalars(select(Tag).where(Tag.call_id == call_id))}
+
+
+def test_machine_tags_with_personal_data_timed_in_the_call(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"].id
+    with app.app_context():
+        call_id = _transcribed_call(a)
+        _process(a, call_id)
+        tags = _tags(a, call_id)
+        assert ("sentiment", "unhappy", "machine", False) in tags
+        assert ("topic", "delivery", "machine", False) in tags
+        with tenancy.tenant_session(a) as session:
+            pii = session.scalars(select(Tag).where(Tag.kind == TagKind.PII)).one()
+            assert pii.value == "phone"
+            [[start, end, start_s, end_s]] = pii.evidence
+        text = " ".join(SAID.split())
+        assert text[start:end] == "06 12 34 56 78"
+        first = SAID.split().index("06")
+        assert (start_s, end_s) == (first * 0.2, (first + 4) * 0.2 + 0.15)
+
+
+def test_a_correction_is_one_click_kept_journalled_and_retrains(app: Flask, tenants: dict[str, TenantSet],
+                                                                login_as) -> None:
+    a = tenants["a"].id
+    with app.app_context():
+        call_id = _transcribed_call(a)
+        _process(a, call_id)
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="fr")
+    page = qm.get(f"/calls/{call_id}").text
+    assert 'data-tag="sentiment:unhappy"' in page and 'aria-pressed="true" data-tag="sentiment:unhappy"' in page
+    answer = qm.post(f"/calls/{call_id}/tags", {"sentiment": "neutral"}, headers={"HX-Request": "true"})
+    assert answer.status_code == 200 and 'id="tags"' in answer.text and "<html" not in answer.text
+    assert 'aria-pressed="true" data-tag="sentiment:neutral"' in answer.text
+    assert qm.post(f"/calls/{call_id}/tags", {"kind": "topic", "key": "delivery", "present": "0"}).status_code == 303
+    assert qm.post(f"/calls/{call_id}/tags", {"kind": "topic", "key": "billing", "present": "1"}).status_code == 303
+    refused = qm.post(f"/calls/{call_id}/tags", {"kind": "topic", "key": "no_such_topic", "present": "1"})
+    assert refused.status_code == 422
+    with app.app_context():
+        _process(a, call_id)  # the machine runs again: the person's choices stand
+        _process(a, call_id)
+        tags = _tags(a, call_id)
+        with tenancy.tenant_session(a) as session:
+            events = session.scalars(select(AuditEvent).where(AuditEvent.action == "tag.corrected")).all()
+            queued = session.scalars(select(jobs.Job).where(jobs.Job.kind == RETRAIN_KIND)).all()
+    assert ("sentiment", "neutral", "human", False) in tags
+    assert not [t for t in tags if t[0] == "sentiment" and t[2] == "machine"]
+    assert ("topic", "delivery", "human", True) in tags and ("topic", "delivery", "machine", False) not in tags
+    assert ("topic", "billing", "human", False) in tags
+    assert len(events) == 3 and {e.target for e in events} == {f"call:{call_id}"}
+    assert 1 <= len(queued) <= 2  # one per minute at most
+    page = qm.get(f"/calls/{call_id}").text
+    assert 'aria-pressed="false" data-tag="topic:delivery"' in page
+    assert 'aria-pressed="true" data-tag="topic:billing"' in page
+
+
+def test_only_curators_correct_and_only_their_company(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    with app.app_context():
+        call_id = _transcribed_call(tenants["a"].id)
+    assert login_as("a", Role.STAFF).post(f"/calls/{call_id}/tags", {"sentiment": "neutral"}).status_code == 403
+    assert login_as("b", Role.QUALITY_MANAGER).post(f"/calls/{call_id}/tags",
+                                                    {"sentiment": "neutral"}).status_code == 404
+
+
+def test_the_company_taxonomy_decides_topics_and_reasons(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    admin = login_as("a", Role.TENANT_ADMIN, locale="en")
+    assert admin.post("/settings/taxonomy", {"kind": "reason", "label_fr": "Colis jamais reçu",
+                                             "label_en": "Parcel never received",
+                                             "examples": "toujours pas arrivée\nnever arrived"}).status_code == 303
+    refused = admin.post("/settings/taxonomy", {"kind": "reason", "label_fr": "Sans exemple", "label_en": "x",
+                                                "examples": ""})
+    assert refused.status_code == 422
+    page = admin.get("/settings/taxonomy").text
+    assert "Parcel never received" in page and 'data-key="parcel_never_received"' in page
+    with app.app_context():
+        with tenancy.tenant_session(tenants["a"].id) as session:
+            delivery = session.scalars(select(Label).where(Label.key == "delivery")).one()
+            delivery_id = delivery.id
+        assert admin.post(f"/settings/taxonomy/{delivery_id}/retire", {"retired": "1"}).status_code == 303
+        call_id = _transcribed_call(tenants["a"].id)
+        _process(tenants["a"].id, call_id)
+        tags = _tags(tenants["a"].id, call_id)
+        assert ("reason", "parcel_never_received", "machine", False) in tags
+        assert not [t for t in tags if t[1] == "delivery"]  # retired: no longer given
+        # Company B changed nothing: the same words, the default topics, no reason.
+        other = _transcribed_call(tenants["b"].id)
+        _process(tenants["b"].id, other)
+        assert ("topic", "delivery", "machine", False) in _tags(tenants["b"].id, other)
+        assert not [t for t in _tags(tenants["b"].id, other) if t[0] == "reason"]
+    listed = login_as("a", Role.QUALITY_MANAGER, locale="en").get("/calls?reason=parcel_never_received").text
+    assert f'href="/calls/{call_id}"' in listed
+
+
+def test_written_complaints_are_tagged_by_their_job(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    b = tenants["b"].id
+    with app.app_context():
+        complaint_id = factories.make_complaint(
+            b, text="I was charged twice for my subscription and nobody answers my emails. This is unacceptable.")
+        with tenancy.tenant_session(b) as session:
+            job = session.scalars(select(jobs.Job).where(jobs.Job.kind == TAG_COMPLAINT)).one()
+            assert job.payload == {"complaint_id": complaint_id}
+        _run(tag_complaint.Handler(), TAG_COMPLAINT, b, complaint_id=complaint_id)
+        with tenancy.tenant_session(b) as session:
+            rows = session.scalars(select(Tag).where(Tag.complaint_id == complaint_id))
+            tags = {(t.kind.value, t.value) for t in rows}
+            assert session.get(Complaint, complaint_id) is not None
+    assert ("sentiment", "unhappy") in tags and ("topic", "billing") in tags
+
+
+def test_filters_and_search_by_words(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    a = tenants["a"].id
+    with app.app_context():
+        late = _transcribed_call(a)
+        happy = _transcribed_call(a, "merci beaucoup le technicien était vraiment très aimable et efficace")
+        for call_id in (late, happy):
+            _process(a, call_id)
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+
+    def listed(query: str) -> set[int]:
+        text = qm.get(f"/calls?{query}").text
+        return {c for c in (late, happy) if f'href="/calls/{c}"' in text}
+
+    assert listed("sentiment=unhappy") == {late}
+    assert listed("sentiment=satisfied") == {happy}
+    assert listed("topic=staff") == {happy}
+    assert listed("q=TECHNICIEN") == {happy}
+    assert listed("q=inadmissible&sentiment=unhappy") == {late}
+    assert listed("q=%25") == set()  # a wildcard typed by a person is a character, not "everything"
+    assert listed("topic=../etc") == {late, happy}  # nonsense is ignored
+
+
+def test_one_companys_corrections_train_only_its_own_model(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """Company A says that "la box clignote" means an unhappy customer with a product problem;
+    A's own model learns it, B's tagging of the same words does not change."""
+    from worker import company_tags
+
+    a, b = tenants["a"].id, tenants["b"].id
+    jargon = ["la box clignote encore depuis ce matin", "ma box clignote orange", "la box clignote toute la nuit",
+              "depuis hier la box clignote", "encore la box qui clignote", "la box clignote en rouge"]
+    plain = ["je voudrais connaître vos horaires d'ouverture", "pouvez-vous m'envoyer mon contrat",
+             "je souhaite changer de forfait", "quelle est l'adresse de la boutique",
+             "je voudrais un duplicata de facture", "comment modifier mon adresse"]
+    with app.app_context():
+        with tenancy.tenant_session(b) as session:
+            before_b = company_tags.for_company(session).tag("la box clignote depuis lundi", "fr")
+        for text, sentiment in [(t, "unhappy") for t in jargon] + [(t, "neutral") for t in plain]:
+            call_id = _transcribed_call(a, text, seconds=0.3)
+            with tenancy.tenant_session(a) as session:
+                session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value=sentiment, origin=TagOrigin.HUMAN))
+                if sentiment == "unhappy":
+                    session.add(Tag(call_id=call_id, kind=TagKind.TOPIC, value="product", origin=TagOrigin.HUMAN))
+        _run(retrain_tagger.Handler(), RETRAIN_KIND, a)
+        with tenancy.tenant_session(a) as session:
+            after_a = company_tags.for_company(session).tag("la box clignote depuis lundi", "fr")
+        with tenancy.tenant_session(b) as session:
+            after_b = company_tags.for_company(session).tag("la box clignote depuis lundi", "fr")
+            assert session.scalars(select(Tag)).all() == []
+    assert (after_a.sentiment, "product" in after_a.topics) == ("unhappy", True)
+    assert after_b == before_b

@@ -1,0 +1,143 @@
+"""Tag a text the way one company wants it, and store the tags without undoing a person's work.
+
+A company's tagger (:func:`for_company`) is the lexicon tagger (worker/tagging.py) run with the
+company's own taxonomy (its labels, renamed or added, with their example phrases), blended with
+the company's own model when its people's corrections trained one (worker/tenant_model.py),
+plus personal data (worker/pii.py). It reads only the company's rows: the Session it is given is
+bound to that company (tenancy), so what one company taught never reaches another.
+
+:func:`write_tags` replaces the machine's tags of a call or a complaint in one transaction and
+leaves alone every kind or value a person has set, including their "not this one".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from webapp.models import Label, LabelKind, Tag, TaggerModel, TagKind, TagOrigin
+from worker import tagging
+
+
+@dataclass(frozen=True)
+class Found:
+    sentiment: str
+    confidence: float
+    topics: tuple[str, ...]
+    reasons: tuple[str, ...]
+    #: Words behind each sentiment, topic or reason key: (start, end) offsets in the text.
+    evidence: dict[str, list[tuple[int, int]]]
+    #: Personal data: (type, start, end) offsets in the text.
+    pii: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _as_topic(label: Label, defaults: dict[str, tagging.Topic]) -> tagging.Topic:
+    examples = tuple(label.example_list())
+    base = defaults.get(label.key)
+    if base is None:
+        return tagging.Topic(label.key, label.label_fr, label.label_en, examples, examples)
+    return tagging.Topic(label.key, label.label_fr, label.label_en, base.keywords_fr + examples,
+                         base.keywords_en + examples)
+
+
+class CompanyTagger:
+    def __init__(self, topics: Sequence[tagging.Topic], reasons: Sequence[tagging.Topic], model: Any | None,
+                 *, find_pii: bool = True) -> None:
+        self.topics = tuple(topics)
+        self.reasons = tuple(reasons)
+        self.model = model
+        self.find_pii = find_pii
+
+    def tag(self, text: str, lang: str | None = None) -> Found:
+        found = tagging.tag(text, lang, self.topics)
+        sentiment, confidence, topics = found.sentiment, found.sentiment_confidence, found.topics
+        if self.model is not None:
+            from worker import tenant_model
+
+            sentiment, confidence, topics = tenant_model.blend(found, self.model.predict(text),
+                                                               topics_known=[t.id for t in self.topics])
+        evidence = dict(found.evidence)
+        reasons: tuple[str, ...] = ()
+        if self.reasons:
+            by_reason = tagging.tag(text, lang, self.reasons)
+            reasons = by_reason.topics
+            evidence.update({key: spans for key, spans in by_reason.evidence.items() if key in reasons})
+        pii: list[tuple[str, int, int]] = []
+        if self.find_pii:
+            from worker import pii as pii_module
+
+            pii = [(span.type, span.start, span.end) for span in pii_module.find_pii(text, lang)]
+        return Found(sentiment, confidence, topics, reasons, evidence, pii)
+
+
+def default_tagger(*, find_pii: bool = True) -> CompanyTagger:
+    """The tagger of a company that changed nothing (``ecoute tag``, evaluation)."""
+    return CompanyTagger(tagging.DEFAULT_TAXONOMY, (), None, find_pii=find_pii)
+
+
+def for_company(session: Session) -> CompanyTagger:
+    """The tagger of the company ``session`` is bound to: its active labels and its own model."""
+    defaults = {topic.id: topic for topic in tagging.DEFAULT_TAXONOMY}
+    active = session.scalars(select(Label).where(Label.retired_at.is_(None)).order_by(Label.id)).all()
+    topics = [_as_topic(label, defaults) for label in active if label.kind == LabelKind.TOPIC]
+    reasons = [_as_topic(label, defaults) for label in active if label.kind == LabelKind.REASON]
+    row = session.scalar(select(TaggerModel))
+    model = None
+    if row is not None:
+        from worker import tenant_model
+
+        model = tenant_model.TenantModel.load(row.payload)
+    return CompanyTagger(topics, reasons, model)
+
+
+def write_tags(session: Session, found: Found, text: str, *, call_id: int | None = None,
+               complaint_id: int | None = None, words: list[dict[str, Any]] | None = None) -> None:
+    """Replace the machine's tags of one call or complaint with ``found``; a person's tags stay.
+
+    ``words`` (a call's transcript words, whose texts joined by spaces make ``text``) adds the
+    time of each piece of personal data, so that a clip can bleep it.
+    """
+    owner = Tag.call_id == call_id if call_id is not None else Tag.complaint_id == complaint_id
+    human = session.scalars(select(Tag).where(owner, Tag.origin == TagOrigin.HUMAN)).all()
+    human_kinds = {t.kind for t in human}
+    human_values = {(t.kind, t.value) for t in human}
+    session.execute(delete(Tag).where(owner, Tag.origin == TagOrigin.MACHINE))
+
+    def add(kind: TagKind, value: str, confidence: float, evidence: list[Any]) -> None:
+        session.add(Tag(call_id=call_id, complaint_id=complaint_id, kind=kind, value=value,
+                        confidence=round(confidence, 3), evidence=evidence))
+
+    def snippets(key: str) -> list[Any]:
+        return [text[a:b] for a, b in found.evidence.get(key, [])][:5]
+
+    if TagKind.SENTIMENT not in human_kinds:
+        add(TagKind.SENTIMENT, found.sentiment, found.confidence, snippets(found.sentiment))
+    for kind, values in ((TagKind.TOPIC, found.topics), (TagKind.REASON, found.reasons)):
+        for value in values:
+            if (kind, value) not in human_values:
+                add(kind, value, 1.0, snippets(value))
+    by_type: dict[str, list[Any]] = {}
+    times = _times(found.pii, words) if words is not None else {}
+    for index, (pii_type, start, end) in enumerate(found.pii):
+        by_type.setdefault(pii_type, []).append([start, end, *times.get(index, ())])
+    for pii_type, spans in sorted(by_type.items()):
+        add(TagKind.PII, pii_type, 1.0, spans)
+
+
+def _times(pii: list[tuple[str, int, int]], words: list[dict[str, Any]]) -> dict[int, tuple[float, float]]:
+    """Start and end time (s) of the words each personal-data span overlaps."""
+    spans, at = [], 0
+    for word in words:
+        token = str(word.get("word", ""))
+        spans.append((at, at + len(token), float(word["start"]), float(word["end"])))
+        at += len(token) + 1
+    result: dict[int, tuple[float, float]] = {}
+    for index, (_type, start, end) in enumerate(pii):
+        hit = [(s, e) for a, b, s, e in spans if a < end and start < b]
+        if hit:
+            result[index] = (min(s for s, _e in hit), max(e for _s, e in hit))
+    return result
