@@ -15,7 +15,8 @@ Per configuration:
 - **load**: seconds to load the model (median over rounds);
 - **RTF**: real-time factor, processing seconds / audio seconds, per call, the median over calls
   and rounds, and the same for the long calls only;
-- **peak RSS**: the process's high-water mark (``ru_maxrss``) after the last call, in MiB;
+- **RSS loaded**: the process's resident memory once the model is loaded (what a worker holds
+  between calls), and **peak RSS**: its high-water mark (``ru_maxrss``) after the last call, in MiB;
 - **WER**: word error rate per language (errors summed over calls / reference words);
 - **same words**: for how many calls the words equal those of the first configuration
   (faster-whisper float32 vs openai-whisper float32 should agree on all).
@@ -84,6 +85,8 @@ def _child(config: str, data_dir: str, threads: int, beam: int, calls_file: str)
     started = time.perf_counter()
     transcriber = get_transcriber(settings)
     load_s = time.perf_counter() - started
+    status = Path("/proc/self/status").read_text()
+    loaded_mib = int(status.split("VmRSS:")[1].split()[0]) / 1024
     results = []
     for call in json.loads(Path(calls_file).read_text()):
         started = time.perf_counter()
@@ -91,7 +94,7 @@ def _child(config: str, data_dir: str, threads: int, beam: int, calls_file: str)
         results.append({"key": call["key"], "seconds": time.perf_counter() - started, "language": found.language,
                         "text": found.text})
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"load_s": load_s, "peak_rss_mib": peak_mib, "calls": results}))
+    print(json.dumps({"load_s": load_s, "loaded_rss_mib": loaded_mib, "peak_rss_mib": peak_mib, "calls": results}))
 
 
 def main() -> int:
@@ -151,6 +154,7 @@ def main() -> int:
             "load_s": statistics.median(r["load_s"] for r in rounds),
             "rtf_median": statistics.median(rtf),
             "rtf_long_median": statistics.median(rtf_long),
+            "loaded_rss_mib": max(r["loaded_rss_mib"] for r in rounds),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in rounds),
             "wer": wer,
             "language_right": sum(r["language"] == by_key[r["key"]]["lang"] for r in last),
@@ -160,12 +164,12 @@ def main() -> int:
     reference = summary[configs[0]]["rtf_median"]
     print(f"\n{len(calls)} calls ({sum(c['seconds'] for c in calls):.0f} s of audio), {args.rounds} rounds, "
           f"beam {args.beam}, {args.threads} threads, CPU: {platform.processor() or platform.machine()}")
-    print(f"{'configuration':<26}{'load s':>8}{'RTF':>8}{'RTF long':>10}{'vs first':>10}{'peak RSS':>10}"
-          f"{'WER fr':>8}{'WER en':>8}{'lang ok':>9}{'same words':>12}")
+    print(f"{'configuration':<26}{'load s':>8}{'RTF':>8}{'RTF long':>10}{'vs first':>10}{'RSS loaded':>12}"
+          f"{'peak RSS':>10}{'WER fr':>8}{'WER en':>8}{'lang ok':>9}{'same words':>12}")
     for config, s in summary.items():
         print(f"{config:<26}{s['load_s']:>8.2f}{s['rtf_median']:>8.3f}{s['rtf_long_median']:>10.3f}"
-              f"{s['rtf_median'] / reference:>9.2f}x{s['peak_rss_mib']:>8.0f}Mi{s['wer']['fr']:>8.1%}"
-              f"{s['wer']['en']:>8.1%}{s['language_right']:>6}/{s['calls']}{s['same_words_as_first']:>9}/{s['calls']}")
+              f"{s['rtf_median'] / reference:>9.2f}x{s['loaded_rss_mib']:>10.0f}Mi{s['peak_rss_mib']:>8.0f}Mi"
+              f"{s['wer']['fr']:>8.1%}{s['wer']['en']:>8.1%}{s['language_right']:>6}/{s['calls']}{s['same_words_as_first']:>9}/{s['calls']}")
     result = {"benchmark": "transcribe", "at": datetime.now(UTC).isoformat(), "rounds": args.rounds,
               "beam": args.beam, "threads": args.threads, "machine": platform.platform(), "cpus": os.cpu_count(),
               "calls": [{k: v for k, v in c.items() if k != "path"} for c in calls], "summary": summary,

@@ -117,7 +117,7 @@ def test_model_is_loaded_once_per_process(whisper_settings: Settings) -> None:
 def _ecoute(settings: Settings, *args: str, model_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "ECOUTE_DATA_DIR": str(settings.data_dir), "ECOUTE_ENV": "test",
            "ECOUTE_SECRET_KEY": "k", "ECOUTE_WHISPER_MODEL_DIR": str(model_dir or settings.whisper_model_dir)}
-    return subprocess.run([ECOUTE, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run([ECOUTE, *args], env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
 def test_cli_transcribe_json(whisper_settings: Settings, call: Path) -> None:
@@ -131,6 +131,15 @@ def test_cli_transcribe_json(whisper_settings: Settings, call: Path) -> None:
         assert {"start", "end", "text", "words"} <= segment.keys()
         for word in segment["words"]:
             assert {"start", "end", "word", "probability"} <= word.keys()
+
+
+def test_cli_transcribe_with_the_other_engine(whisper_settings: Settings, call: Path) -> None:
+    done = _ecoute(whisper_settings, "transcribe", "--engine", "openai-whisper", "--language", "en", "--json",
+                   str(call))
+    assert done.returncode == 0, done.stderr
+    assert word_error_rate(SAID, json.loads(done.stdout)["text"]) < MAX_WER
+    refused = _ecoute(whisper_settings, "transcribe", "--engine", "whisper.cpp", str(call))
+    assert refused.returncode == 2 and "whisper.cpp" in refused.stderr
 
 
 def test_cli_transcribe_errors(whisper_settings: Settings, call: Path, tmp_path: Path) -> None:

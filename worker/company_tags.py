@@ -12,6 +12,7 @@ leaves alone every kind or value a person has set, including their "not this one
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Label, LabelKind, Tag, TaggerModel, TagKind, TagOrigin
 from worker import tagging
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,10 @@ def for_company(session: Session) -> CompanyTagger:
     if row is not None:
         from worker import tenant_model
 
-        model = tenant_model.TenantModel.load(row.payload)
+        try:
+            model = tenant_model.TenantModel.load(row.payload)
+        except ValueError:  # made by another version: the lexicon alone until the next retraining
+            log.warning("the company's tagging model cannot be read (%d examples): lexicon only", row.examples)
     return CompanyTagger(topics, reasons, model)
 
 

@@ -944,6 +944,14 @@ def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_
     evidence: dict[str, list[tuple[int, int]]] = {}
     topics = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence)
     sentiment, confidence = _find_sentiment(tokens, _lexicon(languages), evidence)
+    # the learned model (worker/sentiment_model.py) backs the lexicon up: it overrides a neutral
+    # (a factual complaint without emotional words) and, when sure, a feeling the lexicon misread
+    from worker import sentiment_model
+
+    signal = sentiment_model.LexiconSignal(sentiment, confidence, len(evidence.get(SATISFIED, ())),
+                                           len(evidence.get(UNHAPPY, ())))
+    probabilities = sentiment_model.model().predict_words(tokens.words, signal)
+    sentiment, confidence = sentiment_model.combine(signal, probabilities)
     return Tags(sentiment, confidence, topics, {key: sorted(set(spans)) for key, spans in evidence.items()})
 
 
