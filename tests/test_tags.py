@@ -204,3 +204,28 @@ def test_one_companys_corrections_train_only_its_own_model(app: Flask, tenants: 
             assert session.scalars(select(Tag)).all() == []
     assert (after_a.sentiment, "product" in after_a.topics) == ("unhappy", True)
     assert after_b == before_b
+
+
+def test_ecoute_tag_reads_json_lines_and_writes_one_line_each(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ecoute = str(Path(sys.executable).with_name("ecoute"))
+    lines = [{"text": "Je ne suis pas satisfait : mon colis n'est jamais arrivé. Rappelez-moi au 06 12 34 56 78.",
+              "lang": "fr"},
+             {"text": "Thank you, the technician was very helpful and fixed my boiler.", "lang": None},
+             "not an object", {"text": 12, "lang": "fr"}]
+    done = subprocess.run([ecoute, "tag"], input="\n".join(json.dumps(x) for x in lines) + "\n", text=True,
+                          capture_output=True, timeout=120, check=False,
+                          env={"PATH": "/usr/bin:/bin", "ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_SECRET_KEY": "k"})
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(out) == 4
+    assert out[0]["sentiment"] == "unhappy" and "delivery" in out[0]["topics"]
+    [phone] = out[0]["pii"]
+    assert phone["type"] == "phone" and lines[0]["text"][phone["start"]:phone["end"]] == "06 12 34 56 78"
+    assert out[1]["sentiment"] == "satisfied" and "staff" in out[1]["topics"] and out[1]["pii"] == []
+    assert "error" in out[2] and "error" in out[3]
+    assert "06 12 34 56 78" not in done.stderr
