@@ -29,6 +29,14 @@ from webapp.models import Role
 PASSWORD = "correct horse battery"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``nodb`` the tests that never reach the database (no ``database`` fixture, even indirectly):
+    Whisper, speech, the tagger's pure parts. bin/test runs them once, on the SQLite pass only."""
+    for item in items:
+        if "database" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.nodb)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", choices=("sqlite", "postgresql"), default="sqlite",
                      help="database engine the whole suite runs on")

@@ -96,3 +96,15 @@ def make_api_token(tenant_id: int, scope: TokenScope = TokenScope.INGEST, *, nam
         assert admin is not None, "make_api_token needs a tenant admin: make_user(tenant_id, role=TENANT_ADMIN)"
         new = api_tokens.create_token(session, admin, name=name or f"System {next(_seq)}", scope=scope)
         return TokenRef(new.token.id, tenant_id, new.raw, scope)
+
+
+def first_label(tenant_id: int) -> int:
+    """The id of the company's first taxonomy entry (a default topic)."""
+    from sqlalchemy import select
+
+    from webapp.models import Label
+
+    with tenancy.tenant_session(tenant_id) as session:
+        label_id = session.scalars(select(Label.id).order_by(Label.id)).first()
+        assert label_id is not None
+        return label_id

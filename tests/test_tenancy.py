@@ -82,6 +82,7 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "call_id": lambda t: factories.make_call(t.id),
     "complaint_id": lambda t: factories.make_complaint(t.id),
     "token_id": lambda t: factories.make_api_token(t.id, TokenScope.READ).id,
+    "label_id": lambda t: factories.first_label(t.id),
 }
 #: Arguments that are not object ids (covered by their own tests).
 NON_OBJECT_ARGS = {"token", "filename"}

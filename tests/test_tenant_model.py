@@ -105,12 +105,12 @@ def test_without_a_model_the_lexicon_answer_passes_unchanged(text: str) -> None:
 # --- (b) the company's phrasing is tagged like its corrections ---------------------------------
 
 @pytest.mark.parametrize(("text", "sentiment", "topic"), [
-    ("le voyant de la box clignote orange depuis deux jours", UNHAPPY, "product"),
+    # (Only phrasings the general tagger still misreads: "le voyant de la box clignote orange depuis deux
+    # jours" and "le raccordement est fait c'est carré merci" it now reads right by itself.)
     ("mon décodeur clignote en orange depuis hier", UNHAPPY, "product"),
     ("ca clignotte orange", UNHAPPY, "product"),  # the recognizer's spelling
     ("mon forfait a sauté encore", UNHAPPY, "billing"),
     ("le forfait a encore saute hier soir", UNHAPPY, "billing"),
-    ("le raccordement est fait c'est carré merci", SATISFIED, None),
     ("c'est carré de mon côté", SATISFIED, None),
 ])
 def test_new_texts_with_the_company_s_phrasing_are_tagged_like_its_corrections(
@@ -174,7 +174,7 @@ def test_a_company_s_corrections_never_reach_another_company(telecom: TenantMode
     assert grocer_after == grocer_before  # nothing learnt from one company lingers for the next
 
     grocer = TenantModel.load(grocer_after)
-    for text in ("le voyant de la box clignote orange depuis deux jours", "mon forfait a sauté encore"):
+    for text in ("mon décodeur clignote en orange depuis hier", "mon forfait a sauté encore"):
         assert tagged(text, telecom) != lexicon_answer(tag(text))
         assert tagged(text, grocer) == lexicon_answer(tag(text))
 

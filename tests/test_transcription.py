@@ -12,7 +12,6 @@ openai-whisper hears word for word what faster-whisper hears at float32 with the
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 
 from tests.audio import speech, tone
 from tests.speech import speak
+from tests.wer import word_error_rate, words
 from webapp.config import ConfigError, Settings, load_settings
 from worker.convert import CHECKPOINT_NAME, load_checkpoint
 from worker.models import install_base_model
@@ -48,25 +48,11 @@ SAID_BY_VOICE = {
 }
 
 
-def words(text: str) -> list[str]:
-    return re.sub(r"[^\w\s]", "", text.lower()).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, by edit distance over words."""
-    ref, hyp = words(reference), words(hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        current = [i]
-        for j, h in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / len(ref)
-
-
 def test_word_error_rate() -> None:
     assert word_error_rate("a b c d", "a b c d") == 0
     assert word_error_rate("a b c d", "A, b x d e") == 0.5
+    assert words("J'ai été prélevé deux fois, pour rien !") == ["j", "ai", "été", "prélevé", "deux", "fois", "pour",
+                                                                "rien"]
 
 
 def _settings(data: Path, **whisper: str) -> Settings:
@@ -133,7 +119,9 @@ def test_cli_transcribe_json(whisper_settings: Settings, call: Path) -> None:
             assert {"start", "end", "word", "probability"} <= word.keys()
 
 
-def test_cli_transcribe_with_the_other_engine(whisper_settings: Settings, call: Path) -> None:
+def test_cli_transcribe_with_the_other_engine(whisper_settings: Settings, call: Path,
+                                              openai_whisper: Transcriber) -> None:
+    """(``openai_whisper`` first: it checks that loading converts the checkpoint, which this then reuses.)"""
     done = _ecoute(whisper_settings, "transcribe", "--engine", "openai-whisper", "--language", "en", "--json",
                    str(call))
     assert done.returncode == 0, done.stderr

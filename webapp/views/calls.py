@@ -84,20 +84,21 @@ def _ingest_one(upload: FileStorage, meta: ingestion.VoiceMeta, origin: ingestio
 @bp.get("/<int:call_id>")
 @requires_role(*CURATORS)
 def call_detail(call_id: int) -> BaseResponse:
+    return render("pages/calls/detail.html", **_analysis(call_id))
+
+
+def _analysis(call_id: int) -> dict[str, Any]:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
-    return render("pages/calls/detail.html", call=call, transcript=calls.transcript_of(session, call),
-                  tags=tags.tags_of(session, tags.Target(call_id=call.id)))
+    return {"call": call, "transcript": calls.transcript_of(session, call),
+            "tags": tags.tags_of(session, tags.Target(call_id=call.id))}
 
 
 @bp.get("/<int:call_id>/analysis")
 @requires_role(*CURATORS)
 def call_analysis(call_id: int) -> BaseResponse:
     """The transcript and tags, for the call page to load once processing is over (htmx)."""
-    session = tenancy.request_session()
-    call = calls.get_call(session, call_id)
-    return render("partials/calls/_analysis.html", call=call, transcript=calls.transcript_of(session, call),
-                  tags=tags.tags_of(session, tags.Target(call_id=call.id)))
+    return render("partials/calls/_analysis.html", **_analysis(call_id))
 
 
 @bp.post("/<int:call_id>/tags")
