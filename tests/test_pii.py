@@ -98,6 +98,13 @@ def test_finds_personal_data(lang: str | None, text: str, expected: list[tuple[s
     assert found(text, lang) == expected
 
 
+def test_a_number_not_allocated_but_written_like_a_phone_is_masked() -> None:
+    """07700 900xxx is reserved by Ofcom for fiction: not a valid number, yet written as one, so masked."""
+    text = "Call me back on 07700 900123 please, or on +44 7700 900456."
+    assert [text[p.start:p.end] for p in find_pii(text, "en") if p.type == "phone"] == ["07700 900123",
+                                                                                        "+44 7700 900456"]
+
+
 @pytest.mark.parametrize(("lang", "text"), [
     # order numbers and references
     ("fr", "Ma commande 123456789 n'est jamais arrivée."),
@@ -119,6 +126,8 @@ def test_finds_personal_data(lang: str | None, text: str, expected: list[tuple[s
     ("fr", "Entre 2019 2020 2021 et 2022 j'ai eu 4 pannes."),
     ("en", "It cost $1,299.99 on 03/12/2024 at 2:30 pm."),
     ("en", "About 1,500 people were affected in 2023."),
+    ("fr", "Total 0,99 € le 03/04, rendez-vous le 04/05/2026 à 09:30."),
+    ("fr", "Mon IBAN est FR76 3000 6000 0112 3456 7890 188 mais la clé est fausse."),
     ("en", "The invoice total was 1 234 567 dollars."),
     # bad checksums and too few digits
     ("fr", "Ma carte c'est 4970 1012 3456 7894."),

@@ -202,6 +202,15 @@ def _phones(text: str) -> Iterator[PiiSpan]:
         for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
             if not _is_reference(text, found.start, found.raw_string):
                 yield PiiSpan("phone", found.start, found.end)
+        # A number written with its trunk or international prefix ("07700 900123", "+33 6 ...") that has a
+        # phone number's length but is not allocated (or is reserved, as for fiction) is still someone's
+        # idea of a phone number: for privacy, masking it beats missing it.
+        for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+            raw = found.raw_string.strip()
+            if (raw.startswith(("0", "+")) and sum(c.isdigit() for c in raw) >= 9
+                    and not _is_reference(text, found.start, found.raw_string)
+                    and not _inside_longer_number(text, found.start, found.end)):
+                yield PiiSpan("phone", found.start, found.end)
     for match in _DICTATED_DIGITS.finditer(text):
         said = match.group().lstrip()
         digits = re.sub(r"\D", "", re.sub(r"(?i)z[ée]ro", "0", said))
@@ -214,6 +223,15 @@ def _phones(text: str) -> Iterator[PiiSpan]:
             continue
         if any(_is_valid_phone(digits, region) for region in regions):
             yield PiiSpan("phone", match.start(), match.end())
+
+
+_DIGITS_BEFORE = re.compile(r"[0-9A-Z]\s?$")
+_DIGITS_AFTER = re.compile(r"^\s?[0-9]")
+
+
+def _inside_longer_number(text: str, start: int, end: int) -> bool:
+    """Whether digits or capitals run on either side (an account number, an IBAN, a serial number)."""
+    return bool(_DIGITS_BEFORE.search(text[max(0, start - 2):start]) or _DIGITS_AFTER.search(text[end:end + 2]))
 
 
 def _is_valid_phone(digits: str, region: str | None) -> bool:
