@@ -154,6 +154,29 @@ def test_written_complaints_are_tagged_by_their_job(app: Flask, tenants: dict[st
     assert ("sentiment", "unhappy") in tags and ("topic", "billing") in tags
 
 
+def test_a_complaints_tags_are_corrected_like_a_calls(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    b = tenants["b"].id
+    with app.app_context():
+        complaint_id = factories.make_complaint(b, text="My parcel arrived broken and nobody answers. Unacceptable.")
+    qm = login_as("b", Role.QUALITY_MANAGER, locale="en")
+    assert "Tags will appear here in a moment" in qm.get(f"/complaints/{complaint_id}").text
+    with app.app_context():
+        _run(tag_complaint.Handler(), TAG_COMPLAINT, b, complaint_id=complaint_id)
+    page = qm.get(f"/complaints/{complaint_id}").text
+    assert 'aria-pressed="true" data-tag="sentiment:unhappy"' in page
+    answer = qm.post(f"/complaints/{complaint_id}/tags", {"kind": "topic", "key": "after_sales", "present": "1"},
+                     headers={"HX-Request": "true"})
+    assert answer.status_code == 200 and 'aria-pressed="true" data-tag="topic:after_sales"' in answer.text
+    with app.app_context():
+        _run(tag_complaint.Handler(), TAG_COMPLAINT, b, complaint_id=complaint_id)  # the machine again
+        with tenancy.tenant_session(b) as session:
+            kept = session.scalars(select(Tag).where(Tag.complaint_id == complaint_id,
+                                                     Tag.value == "after_sales")).one()
+            assert (kept.origin, kept.rejected) == (TagOrigin.HUMAN, False)
+    assert login_as("a", Role.QUALITY_MANAGER).post(f"/complaints/{complaint_id}/tags",
+                                                    {"sentiment": "neutral"}).status_code == 404
+
+
 def test_filters_and_search_by_words(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
     a = tenants["a"].id
     with app.app_context():

@@ -12,8 +12,8 @@ from webapp.auth import requires_role
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Channel, Consent, Role, Source
-from webapp.services import calls, ingestion
-from webapp.views.helpers import accepts_large_body, actor, form_error, render
+from webapp.services import calls, ingestion, tags
+from webapp.views.helpers import accepts_large_body, actor, correct_tags, form_error, is_htmx, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
@@ -68,5 +68,21 @@ def complaint_import() -> Response:
 @bp.get("/<int:complaint_id>")
 @requires_role(*CURATORS)
 def complaint_detail(complaint_id: int) -> Response:
-    return render("pages/complaints/detail.html",
-                  complaint=calls.get_complaint(tenancy.request_session(), complaint_id))
+    session = tenancy.request_session()
+    complaint = calls.get_complaint(session, complaint_id)
+    return render("pages/complaints/detail.html", complaint=complaint,
+                  tags=tags.tags_of(session, tags.Target(complaint_id=complaint.id)))
+
+
+@bp.post("/<int:complaint_id>/tags")
+@requires_role(*CURATORS)
+def complaint_tag(complaint_id: int) -> Response:
+    """One click of a quality manager on a complaint's tags (htmx or plain form), as on a call's."""
+    session = tenancy.request_session()
+    complaint = calls.get_complaint(session, complaint_id)
+    target = tags.Target(complaint_id=complaint.id)
+    correct_tags(session, target)
+    if is_htmx():
+        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target),
+                      tag_url=url_for("complaints.complaint_tag", complaint_id=complaint.id))
+    return redirect(url_for("complaints.complaint_detail", complaint_id=complaint.id), code=303)
