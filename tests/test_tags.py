@@ -252,3 +252,23 @@ def test_ecoute_tag_reads_json_lines_and_writes_one_line_each(tmp_path) -> None:
     assert out[1]["sentiment"] == "satisfied" and "staff" in out[1]["topics"] and out[1]["pii"] == []
     assert "error" in out[2] and "error" in out[3]
     assert "06 12 34 56 78" not in done.stderr
+
+
+def test_complaints_filter_by_tags_and_words(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    b = tenants["b"].id
+    with app.app_context():
+        angry = factories.make_complaint(b, text="I was charged twice this month. Unacceptable, refund me now.")
+        happy = factories.make_complaint(b, text="Thank you, the technician was very helpful and polite.")
+        for complaint_id in (angry, happy):
+            _run(tag_complaint.Handler(), TAG_COMPLAINT, b, complaint_id=complaint_id)
+    qm = login_as("b", Role.QUALITY_MANAGER, locale="en")
+
+    def listed(query: str) -> set[int]:
+        text = qm.get(f"/complaints?{query}").text
+        return {c for c in (angry, happy) if f'href="/complaints/{c}"' in text}
+
+    assert listed("sentiment=unhappy") == {angry}
+    assert listed("topic=staff") == {happy}
+    assert listed("q=CHARGED+twice") == {angry}
+    assert listed("q=_") == set()
+    assert listed("") == {angry, happy}

@@ -108,10 +108,14 @@ def _filtered(stmt: Select[Any], f: CallFilters) -> Select[Any]:
             tagged = select(Tag.call_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
             stmt = stmt.where(Call.id.in_(tagged))
     if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        said = select(Transcript.call_id).where(Transcript.text.ilike(pattern, escape="\\"))
+        said = select(Transcript.call_id).where(Transcript.text.ilike(_contains(f.q), escape="\\"))
         stmt = stmt.where(Call.id.in_(said))
     return stmt
+
+
+def _contains(words: str) -> str:
+    """A LIKE pattern for text containing ``words``, where a typed % or _ is itself, not a wildcard."""
+    return "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _key_arg(args: Mapping[str, str], name: str) -> str:
@@ -167,9 +171,19 @@ def retry_processing(session: Session, call: Call) -> bool:
     return True
 
 
-def list_complaints(session: Session, page: int = 1) -> tuple[list[Complaint], int]:
-    total = int(session.scalar(select(func.count()).select_from(Complaint)) or 0)
-    items = list(session.scalars(select(Complaint).order_by(Complaint.received_at.desc(), Complaint.id.desc())
+def list_complaints(session: Session, page: int = 1, filters: CallFilters | None = None,
+                    ) -> tuple[list[Complaint], int]:
+    """One page of complaints, newest first, filtered by tags and words like the call list."""
+    base = select(Complaint)
+    f = filters or CallFilters()
+    for kind, value in ((TagKind.SENTIMENT, f.sentiment), (TagKind.TOPIC, f.topic), (TagKind.REASON, f.reason)):
+        if value:
+            tagged = select(Tag.complaint_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
+            base = base.where(Complaint.id.in_(tagged))
+    if f.q:
+        base = base.where(Complaint.text.ilike(_contains(f.q), escape="\\"))
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    items = list(session.scalars(base.order_by(Complaint.received_at.desc(), Complaint.id.desc())
                                  .limit(PAGE_SIZE).offset((max(1, page) - 1) * PAGE_SIZE)))
     return items, total
 

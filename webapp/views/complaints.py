@@ -11,8 +11,8 @@ from webapp import tenancy
 from webapp.auth import requires_role
 from webapp.errors import UserError
 from webapp.i18n import _
-from webapp.models import Channel, Consent, Role, Source
-from webapp.services import calls, ingestion, tags
+from webapp.models import Channel, Consent, LabelKind, Role, Source
+from webapp.services import calls, ingestion, tags, taxonomy
 from webapp.views.helpers import accepts_large_body, actor, correct_tags, form_error, is_htmx, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -25,8 +25,11 @@ def _context() -> dict[str, Any]:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    items, total = calls.list_complaints(tenancy.request_session(), page)
-    return {"complaints": items, "total": total, "page": page, "channels": list(Channel),
+    session = tenancy.request_session()
+    filters = calls.CallFilters.from_args(request.args)
+    items, total = calls.list_complaints(session, page, filters)
+    return {"complaints": items, "total": total, "page": page, "filters": filters, "channels": list(Channel),
+            "topics": taxonomy.labels(session, LabelKind.TOPIC), "reasons": taxonomy.labels(session, LabelKind.REASON),
             "consents": list(Consent), "columns": ingestion.CSV_COLUMNS}
 
 
