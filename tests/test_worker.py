@@ -442,6 +442,8 @@ def test_a_worker_killed_while_transcribing_leaves_one_result(app: Flask, settin
                 return session.get(Call, call_id).status == CallStatus.READY  # type: ignore[union-attr]
 
         wait_until(ready, 120, "the call to be ready")
+        # The handler marks the call ready, then the loop records the job done: wait for both.
+        wait_until(lambda: next(iter(rows([a]).values())).status is JobStatus.DONE, 20, "the job to be done")
         with tenancy.tenant_session(a) as session:
             transcripts = session.scalars(select(Transcript)).all()
             tags = [(t.kind, t.value) for t in session.scalars(select(Tag))]
