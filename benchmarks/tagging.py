@@ -52,7 +52,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks.results import save
+
 DATA = ROOT / "benchmarks" / "data" / "tagging_eval.jsonl"
 SENTIMENTS = ("satisfied", "unhappy", "neutral")
 TOPICS = ("delivery", "billing", "product", "staff", "waiting", "after_sales", "website")
@@ -396,11 +397,7 @@ def main() -> int:
               "slices": _slices(rows, predictions), "throughput": throughput, "targets": targets,
               "errors": errors, "predictions": predictions}
     report(result)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    for name in (f"tagging-{stamp}.json", "tagging-latest.json"):
-        (RESULTS / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {RESULTS / f'tagging-{stamp}.json'}")
+    print(f"\nwritten to {save('tagging', result)}")
     return 0
 
 

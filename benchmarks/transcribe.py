@@ -46,7 +46,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks.results import save
+
 DEFAULT_CONFIGS = "faster-whisper/float32,faster-whisper/int8,openai-whisper/float32"
 
 
@@ -174,11 +175,7 @@ def main() -> int:
               "beam": args.beam, "threads": args.threads, "machine": platform.platform(), "cpus": os.cpu_count(),
               "calls": [{k: v for k, v in c.items() if k != "path"} for c in calls], "summary": summary,
               "runs": runs}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    for name in (f"transcribe-{stamp}.json", "transcribe-latest.json"):
-        (RESULTS / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {RESULTS / f'transcribe-{stamp}.json'}")
+    print(f"\nwritten to {save('transcribe', result)}")
     return 0
 
 

@@ -24,7 +24,6 @@ CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
 def _choices() -> dict[str, Any]:
     session = tenancy.request_session()
     return {"statuses": list(CallStatus), "channels": list(Channel), "consents": list(Consent),
-            "sentiments": ["satisfied", "unhappy", "neutral"],
             "topics": taxonomy.labels(session, LabelKind.TOPIC), "reasons": taxonomy.labels(session, LabelKind.REASON)}
 
 
@@ -107,12 +106,8 @@ def call_tag(call_id: int) -> BaseResponse:
     """One click of a quality manager: a sentiment, or a topic or reason present or not (htmx or plain form)."""
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
-    target = tags.Target(call_id=call.id)
-    correct_tags(session, target)
-    if is_htmx():
-        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target),
-                      tag_url=url_for("calls.call_tag", call_id=call.id))
-    return redirect(url_for("calls.call_detail", call_id=call.id), code=303)
+    return correct_tags(session, tags.Target(call_id=call.id), tag_url=url_for("calls.call_tag", call_id=call.id),
+                        page_url=url_for("calls.call_detail", call_id=call.id))
 
 
 @bp.get("/<int:call_id>/audio")

@@ -13,7 +13,7 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Channel, Consent, LabelKind, Role, Source
 from webapp.services import calls, ingestion, tags, taxonomy
-from webapp.views.helpers import accepts_large_body, actor, correct_tags, form_error, is_htmx, render
+from webapp.views.helpers import accepts_large_body, actor, correct_tags, form_error, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
@@ -83,9 +83,6 @@ def complaint_tag(complaint_id: int) -> Response:
     """One click of a quality manager on a complaint's tags (htmx or plain form), as on a call's."""
     session = tenancy.request_session()
     complaint = calls.get_complaint(session, complaint_id)
-    target = tags.Target(complaint_id=complaint.id)
-    correct_tags(session, target)
-    if is_htmx():
-        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target),
-                      tag_url=url_for("complaints.complaint_tag", complaint_id=complaint.id))
-    return redirect(url_for("complaints.complaint_detail", complaint_id=complaint.id), code=303)
+    return correct_tags(session, tags.Target(complaint_id=complaint.id),
+                        tag_url=url_for("complaints.complaint_tag", complaint_id=complaint.id),
+                        page_url=url_for("complaints.complaint_detail", complaint_id=complaint.id))

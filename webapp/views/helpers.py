@@ -80,8 +80,11 @@ def upload_limit(s: Settings) -> int:
     return (s.max_upload_mb + 1) * MiB
 
 
-def correct_tags(session: Any, target: Any) -> None:
-    """Apply the tag correction the form posted (``sentiment=...``, or ``kind``, ``key``, ``present``)."""
+def correct_tags(session: Any, target: Any, *, tag_url: str, page_url: str) -> Response:
+    """Apply the tag correction the form posted (``sentiment=...``, or ``kind``, ``key``, ``present``),
+    then answer with the tags (htmx) or back to the page (a plain form)."""
+    from flask import redirect
+
     from webapp.services import tags
 
     form = request.form
@@ -90,3 +93,6 @@ def correct_tags(session: Any, target: Any) -> None:
     else:
         tags.set_label(session, actor(), target, form.get("kind", ""), form.get("key", ""),
                        form.get("present", "1") == "1")
+    if is_htmx():
+        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target), tag_url=tag_url)
+    return redirect(page_url, code=303)
