@@ -86,9 +86,27 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import admin, api, calls, company, complaints, health, people, room, taxonomy, tokens
+    from webapp.views import (
+        admin,
+        api,
+        calls,
+        clips,
+        company,
+        complaints,
+        health,
+        kiosk,
+        kiosks,
+        people,
+        playlists,
+        room,
+        taxonomy,
+        tokens,
+    )
     from webapp.views import auth as auth_views
 
-    for module in (health, auth_views, admin, people, calls, complaints, room, tokens, company, taxonomy, api):
+    for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
+                   taxonomy, kiosks, kiosk, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
+    # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.
+    csrf.exempt(kiosk.bp)

@@ -110,6 +110,13 @@ def rendition_keys(tenant_id: int, call_id: int, sha256: str) -> RenditionKeys:
     )
 
 
+def clip_key(tenant_id: int, sha256: str) -> str:
+    """Where a rendered clip lives: named by its content hash, so a kiosk may cache it for ever."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+        raise ValueError(f"invalid content hash for a clip key: {sha256!r}")
+    return key_for(tenant_id, "clips", f"{sha256}.webm")
+
+
 def tenant_prefix(tenant_id: int) -> str:
     """The prefix under which every object of ``tenant_id`` lives (for :meth:`Storage.delete_prefix`)."""
     if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id < 1:

@@ -301,3 +301,43 @@ def authenticate_api_token(raw: str) -> ApiToken | None:
     # Opened here rather than by request_session(), which would follow a login cookie if one came along.
     g.ecoute_session = open_session(tenant_id)
     return token
+
+
+# --- kiosk device tokens ------------------------------------------------------------------
+
+#: Every kiosk device token starts with this, then the tenant id: ``ekt_<tenant id>_<secret>``.
+KIOSK_TOKEN_PREFIX = "ekt_"  # noqa: S105 - a marker, not a secret
+_KIOSK_TOKEN = re.compile(r"ekt_([1-9][0-9]{0,11})_[A-Za-z0-9_-]{32,128}")
+
+
+def kiosk_token_tenant(raw: str) -> int | None:
+    """The tenant a kiosk token names, or None when it is not shaped like one of ours."""
+    match = _KIOSK_TOKEN.fullmatch(raw or "")
+    return int(match.group(1)) if match else None
+
+
+def authenticate_kiosk(raw: str) -> Any:
+    """Resolve a kiosk's device token to its :class:`Kiosk`, binding the request to its tenant.
+
+    As :func:`authenticate_api_token`: the lookup runs behind both walls in a short
+    transaction of its own; None — whatever the reason — for a malformed, unknown or revoked
+    token or a suspended tenant, and the request stays unbound. On success the request's
+    Session is opened bound to the kiosk's tenant (a login cookie that came along plays no
+    part) and the kiosk is returned detached. What the kiosk may read within its tenant (its
+    playlist, those clips' audio) is decided by webapp/services/kiosks.py.
+    """
+    from webapp.models import Kiosk, Tenant  # the models import this module
+
+    tenant_id = kiosk_token_tenant(raw)
+    if tenant_id is None:
+        return None
+    with tenant_session(tenant_id) as session:
+        kiosk = session.scalar(select(Kiosk).where(Kiosk.token_hash == api_token_hash(raw)))
+        tenant = session.get(Tenant, tenant_id) if kiosk is not None else None
+        if kiosk is None or kiosk.is_revoked or tenant is None or tenant.is_suspended:
+            return None
+        session.expunge(kiosk)
+        g.tenant_slug = tenant.slug
+    bind_request(tenant_id)
+    g.ecoute_session = open_session(tenant_id)
+    return kiosk

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
+from webapp.models.kiosks import Kiosk
 from webapp.models.users import User
 from webapp.tenancy import TenantScoped
 
@@ -19,6 +20,8 @@ class AuditEvent(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: None when the platform or an operator command acted.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    #: The customer room's screen that acted (a clip played), when no person did.
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id", ondelete="SET NULL"), default=None)
     #: Short dotted verb, e.g. ``user.invited``, ``user.role_changed``.
     action: Mapped[str] = mapped_column(String(40))
     #: Who or what was acted on, e.g. ``user:12``.
@@ -27,3 +30,4 @@ class AuditEvent(TenantScoped, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    kiosk: Mapped[Kiosk | None] = relationship(foreign_keys=[kiosk_id])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,10 +21,20 @@ def record(session: Session, *, tenant_id: int, actor: User | None, action: str,
     return event
 
 
+def record_play(session: Session, *, tenant_id: int, kiosk_id: int, clip_id: int, title: str,
+                at: datetime) -> AuditEvent:
+    """A kiosk played a clip in the customer room, at ``at`` (possibly while it was offline)."""
+    event = AuditEvent(tenant_id=tenant_id, kiosk_id=kiosk_id, action="clip.played", target=f"clip:{clip_id}",
+                       details={"title": title}, at=at)
+    session.add(event)
+    return event
+
+
 def recent(session: Session, limit: int = 200) -> list[AuditEvent]:
     """The tenant's latest audit events, newest first, with their actors (one query)."""
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    return list(session.scalars(select(AuditEvent).options(selectinload(AuditEvent.actor))
+    return list(session.scalars(select(AuditEvent)
+                                .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.kiosk))
                                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))

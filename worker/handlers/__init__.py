@@ -41,7 +41,7 @@ class Handler(Protocol):
 
 def registry() -> dict[str, Handler]:
     """Every job kind the worker knows, and its handler."""
-    from worker.handlers import process_call, retrain_tagger, tag_complaint
+    from worker.handlers import process_call, render_clip, retrain_tagger, tag_complaint
 
     return {process_call.KIND: process_call.Handler(), retrain_tagger.KIND: retrain_tagger.Handler(),
-            tag_complaint.KIND: tag_complaint.Handler()}
+            tag_complaint.KIND: tag_complaint.Handler(), render_clip.KIND: render_clip.Handler()}

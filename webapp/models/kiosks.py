@@ -1,0 +1,65 @@
+"""The customer room's screens: kiosks paired by a short code, each with its own token.
+
+A screen that opens ``/kiosk/`` gets a :class:`KioskPairing` (a code to show, a secret to
+keep); a tenant admin types the code, which makes a :class:`Kiosk` of their company. The
+screen then collects its device token once: only its hash is stored. The token reads that
+kiosk's playlist and those clips' audio, nothing else (webapp/tenancy.py resolves it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import Base, utcnow
+from webapp.models.clips import Playlist
+from webapp.tenancy import TenantScoped
+
+
+class KioskPairing(Base):
+    """A code shown by a screen that belongs to no company yet: not tenant-owned.
+
+    Only the secret's hash is stored; the code alone does not let anyone collect the token.
+    """
+
+    __tablename__ = "kiosk_pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 8 characters of an alphabet without look-alikes, shown as ``ABCD-EFGH``.
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    #: SHA-256 of the secret the screen keeps to collect its token.
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: Set when a tenant admin typed the code (the kiosk it made).
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), default=None)
+    kiosk_id: Mapped[int | None] = mapped_column(default=None)
+    #: When the screen collected its token: a pairing hands a token out once.
+    collected_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Kiosk(TenantScoped, Base):
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The room, as the admin named it, e.g. "Salle client Lyon".
+    name: Mapped[str] = mapped_column(String(120))
+    playlist_id: Mapped[int | None] = mapped_column(ForeignKey("playlists.id", ondelete="SET NULL"), default=None)
+    #: SHA-256 of the device token; "" until the screen collected it.
+    token_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: What the last heartbeat said.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    current_clip_id: Mapped[int | None] = mapped_column(default=None)
+    playlist_version: Mapped[str] = mapped_column(String(40), default="")
+    state: Mapped[str] = mapped_column(String(20), default="")
+
+    playlist: Mapped[Playlist | None] = relationship()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,308 @@
+"""The customer room's kiosks: pairing by code, what a kiosk may read, heartbeats and plays.
+
+Pairing: a screen that opens ``/kiosk/`` asks for a code (:func:`start_pairing`) and keeps a
+secret; a tenant admin types the code (:func:`pair`), naming the room and its playlist; the
+screen, polling with its secret, collects its device token once (:func:`collect`). Only hashes
+of the secret and the token are stored.
+
+A kiosk's token opens its own playlist's manifest and those clips' audio, nothing else of its
+tenant (tenancy.authenticate_kiosk binds the request to the tenant; this module narrows it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from webapp import tenancy
+from webapp.db import utcnow
+from webapp.errors import NotFound, UserError
+from webapp.i18n import _, force_locale
+from webapp.models import Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
+from webapp.services import audit, playlists
+
+#: No 0/O, 1/I/L: read from across a room and typed by a person.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+PAIRING_TTL = timedelta(minutes=10)
+#: How often a kiosk asks for its manifest and says it is alive (seconds).
+POLL_SECONDS = 30
+HEARTBEAT_SECONDS = 30
+#: A kiosk not heard of for this long is shown offline (three missed heartbeats).
+ONLINE_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+#: Plays reported in one heartbeat, at most (a kiosk offline for days sends its backlog in parts).
+MAX_PLAYS = 500
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_code(typed: str) -> str:
+    """The code as stored: upper case, without the dash or spaces people type."""
+    return "".join(ch for ch in typed.upper() if ch.isalnum())
+
+
+def show_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+@dataclass(frozen=True)
+class NewPairing:
+    code: str
+    secret: str
+    expires_in: int
+
+
+def start_pairing(session: Session) -> NewPairing:
+    """A fresh code for an unpaired screen (and its secret); stale codes are swept at the same time."""
+    now = utcnow()
+    session.execute(delete(KioskPairing).where(KioskPairing.expires_at < now - timedelta(days=1)))
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if session.scalar(select(KioskPairing.id).where(KioskPairing.code == code)) is None:
+            break
+    secret = secrets.token_urlsafe(32)
+    session.add(KioskPairing(code=code, secret_hash=_hash(secret), expires_at=now + PAIRING_TTL))
+    session.flush()
+    return NewPairing(code=code, secret=secret, expires_in=int(PAIRING_TTL.total_seconds()))
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise UserError(_("Name the room this screen is in."), "kiosk_name")
+    if len(name) > 120:
+        raise UserError(_("The name is too long: 120 characters at most."), "kiosk_name")
+    return name
+
+
+def _playlist(session: Session, playlist_id: str | int | None) -> Playlist | None:
+    if playlist_id in (None, ""):
+        return None
+    try:
+        playlist = session.get(Playlist, int(playlist_id))
+    except ValueError:
+        playlist = None
+    if playlist is None:
+        raise UserError(_("Choose one of your playlists."), "kiosk_playlist")
+    return playlist
+
+
+def pair(session: Session, actor: User, *, code: str, name: str, playlist_id: str | int | None) -> Kiosk:
+    """A tenant admin typed the code a screen shows: that screen becomes a kiosk of their company.
+
+    An unknown, expired or already used code gets the same message (nothing to learn by guessing).
+    """
+    name = _clean_name(name)
+    playlist = _playlist(session, playlist_id)
+    pairing = session.scalar(select(KioskPairing).where(KioskPairing.code == normalise_code(code))
+                             .with_for_update())
+    if pairing is None or pairing.expires_at < utcnow() or pairing.tenant_id is not None:
+        raise UserError(_("This code is not valid. Check it on the screen: a code lasts 10 minutes, "
+                          "and the screen shows a new one after that."), "pairing_code")
+    kiosk = Kiosk(name=name, playlist=playlist, created_by_id=actor.id)
+    session.add(kiosk)
+    session.flush()
+    pairing.tenant_id, pairing.kiosk_id = kiosk.tenant_id, kiosk.id
+    audit.record(session, tenant_id=kiosk.tenant_id, actor=actor, action="kiosk.paired", target=f"kiosk:{kiosk.id}",
+                 name=name, playlist=playlist.id if playlist else None)
+    return kiosk
+
+
+@dataclass(frozen=True)
+class PairingState:
+    """What a screen's secret stands for: not known/expired, waiting for an admin, or paired."""
+
+    status: str  #: "expired", "pending" or "paired"
+    tenant_id: int | None = None
+    kiosk_id: int | None = None
+    pairing_id: int | None = None
+
+
+def pairing_state(secret: str) -> PairingState:
+    """Look the screen's secret up (a short transaction of its own, before the request is bound)."""
+    with tenancy.tenant_session(None) as session:
+        pairing = session.scalar(select(KioskPairing).where(KioskPairing.secret_hash == _hash(secret or "")))
+        if pairing is None or pairing.expires_at < utcnow():
+            return PairingState("expired")
+        if pairing.tenant_id is None or pairing.kiosk_id is None:
+            return PairingState("pending")
+        return PairingState("paired", pairing.tenant_id, pairing.kiosk_id, pairing.id)
+
+
+def collect(session: Session, state: PairingState) -> tuple[Kiosk, str]:
+    """Hand the paired screen its device token (``session`` is bound to the kiosk's tenant).
+
+    Asked again while the code is valid (the first answer may have been lost on the way), a new
+    token replaces the previous one, which stops working.
+    """
+    kiosk = session.get(Kiosk, state.kiosk_id)
+    if kiosk is None or kiosk.is_revoked:
+        raise NotFound()
+    token = f"{tenancy.KIOSK_TOKEN_PREFIX}{kiosk.tenant_id}_{secrets.token_urlsafe(32)}"
+    kiosk.token_hash = tenancy.api_token_hash(token)
+    pairing = session.get(KioskPairing, state.pairing_id)
+    if pairing is not None:
+        pairing.collected_at = utcnow()
+    return kiosk, token
+
+
+# --- what a kiosk reads ------------------------------------------------------------------
+
+
+def _topic_labels(session: Session, locale: str) -> dict[str, str]:
+    return {label.key: label.label(locale)
+            for label in session.scalars(select(Label).where(Label.kind == LabelKind.TOPIC))}
+
+
+def _playlist_of(session: Session, kiosk: Kiosk) -> Playlist | None:
+    return playlists.get_playlist(session, kiosk.playlist_id) if kiosk.playlist_id is not None else None
+
+
+def media_url(clip: Clip) -> str:
+    """Where a kiosk fetches a clip's audio: the name holds the content hash, so it never changes."""
+    return f"/kiosk/media/{clip.id}-{clip.audio_sha256}.webm"
+
+
+def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
+    """What the kiosk plays, in play order, and a version that changes whenever any of it does.
+
+    In the company's language (the room's, not a browser's). Never the customer's name, number
+    or reference: title, sentiment, topic, product, and captions in which the render job masked
+    personal data.
+    """
+    tenant = session.get(Tenant, kiosk.tenant_id)
+    locale = tenant.default_locale if tenant is not None else "fr"
+    playlist = _playlist_of(session, kiosk)
+    clips = playlists.playable(playlist) if playlist is not None else []
+    topics = _topic_labels(session, locale) if clips else {}
+    with force_locale(locale):
+        labels = {"satisfied": _("Satisfied customer"), "unhappy": _("Unhappy customer")}
+    body: dict[str, Any] = {
+        "kiosk": {"id": kiosk.id, "name": kiosk.name},
+        "locale": locale,
+        "playlist": ({"id": playlist.id, "name": playlist.name, "mode": str(playlist.mode)}
+                     if playlist is not None else None),
+        "poll_seconds": POLL_SECONDS,
+        "heartbeat_seconds": HEARTBEAT_SECONDS,
+        "clips": [{"id": c.id, "title": c.title, "sentiment": str(c.sentiment),
+                   "sentiment_label": labels[str(c.sentiment)], "topic": topics.get(c.topic, ""),
+                   "product": c.call.product, "duration": round(c.duration_s, 2), "audio": media_url(c),
+                   "captions": c.captions} for c in clips],
+    }
+    version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    if body["playlist"] is not None:
+        body["playlist"]["version"] = version
+    return body, version
+
+
+def media(session: Session, kiosk: Kiosk, clip_id: int, sha256: str) -> Clip:
+    """A clip's audio for this kiosk: only a playable clip of its own playlist, else NotFound."""
+    playlist = _playlist_of(session, kiosk)
+    if playlist is None:
+        raise NotFound()
+    for clip in playlists.playable(playlist):
+        if clip.id == clip_id and clip.audio_sha256 == sha256:
+            return clip
+    raise NotFound()
+
+
+def _when(value: object, now: datetime) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None or at > now + timedelta(minutes=5) or at < now - timedelta(days=30):
+        return None
+    return at
+
+
+def heartbeat(session: Session, kiosk_id: int, report: dict[str, Any]) -> None:
+    """Record that the kiosk is alive, what it plays, and the plays it made since (into the audit log).
+
+    Plays made offline arrive later with their own time; plays of clips the kiosk may not play
+    (or malformed ones) are dropped.
+    """
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise NotFound()
+    now = utcnow()
+    clip_id = report.get("clip_id")
+    kiosk.last_seen_at = now
+    kiosk.current_clip_id = clip_id if isinstance(clip_id, int) and not isinstance(clip_id, bool) else None
+    kiosk.playlist_version = str(report.get("version") or "")[:40]
+    state = report.get("state")
+    kiosk.state = state if state in {"playing", "waiting", "touch", "empty"} else ""
+    plays = report.get("plays")
+    if not isinstance(plays, list) or not plays:
+        return
+    plays = [p for p in plays[:MAX_PLAYS] if isinstance(p, dict) and type(p.get("clip_id")) is int]
+    # Through the guarded Session: a clip id of another tenant is simply not found.
+    known = {c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_({p["clip_id"] for p in plays})))}
+    for play in plays:
+        clip = known.get(play["clip_id"])
+        at = _when(play.get("at"), now)
+        if clip is None or at is None:
+            continue
+        audit.record_play(session, tenant_id=kiosk.tenant_id, kiosk_id=kiosk.id, clip_id=clip.id, title=clip.title,
+                          at=at)
+
+
+# --- the tenant admin's side -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KioskStatus:
+    kiosk: Kiosk
+    is_online: bool
+    current_clip: Clip | None
+    #: Whether the kiosk runs the playlist as it is now (None when it never reported).
+    is_up_to_date: bool | None
+
+
+def list_kiosks(session: Session) -> list[KioskStatus]:
+    """Every kiosk of the tenant, newest first, with whether it is online and up to date."""
+    now = utcnow()
+    kiosks = list(session.scalars(select(Kiosk).order_by(Kiosk.revoked_at.is_not(None), Kiosk.created_at.desc())))
+    clip_ids = {k.current_clip_id for k in kiosks if k.current_clip_id is not None}
+    clips = {c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_(clip_ids)))} if clip_ids else {}
+    statuses = []
+    for kiosk in kiosks:
+        online = (not kiosk.is_revoked and kiosk.last_seen_at is not None
+                  and now - kiosk.last_seen_at <= ONLINE_WITHIN)
+        current = manifest(session, kiosk)[1] if kiosk.last_seen_at and not kiosk.is_revoked else None
+        statuses.append(KioskStatus(kiosk, online, clips.get(kiosk.current_clip_id or 0),
+                                    None if current is None else kiosk.playlist_version == current))
+    return statuses
+
+
+def get_kiosk(session: Session, kiosk_id: int) -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise NotFound()
+    return kiosk
+
+
+def update_kiosk(session: Session, actor: User, kiosk: Kiosk, *, name: str, playlist_id: str | int | None) -> None:
+    """Rename the room or change its playlist: the kiosk picks it up at its next poll."""
+    kiosk.name, kiosk.playlist = _clean_name(name), _playlist(session, playlist_id)
+    audit.record(session, tenant_id=kiosk.tenant_id, actor=actor, action="kiosk.edited", target=f"kiosk:{kiosk.id}",
+                 playlist=kiosk.playlist.id if kiosk.playlist else None)
+
+
+def revoke(session: Session, actor: User, kiosk: Kiosk) -> None:
+    """Cut a kiosk off at once: its token opens nothing from its next request on."""
+    if kiosk.is_revoked:
+        return
+    kiosk.revoked_at, kiosk.token_hash = utcnow(), ""
+    audit.record(session, tenant_id=kiosk.tenant_id, actor=actor, action="kiosk.revoked", target=f"kiosk:{kiosk.id}")

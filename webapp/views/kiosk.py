@@ -1,0 +1,160 @@
+"""The kiosk's side of the customer room: its page and files, pairing, manifest, audio, heartbeat.
+
+A paired kiosk proves itself with its device token, kept in an HttpOnly cookie scoped to
+``/kiosk`` (``Authorization: Bearer`` works too, for scripts). A login cookie opens nothing
+here, and the device token opens nothing outside (tenancy.authenticate_kiosk binds the request;
+services/kiosks.py narrows it to the kiosk's own playlist).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import segno
+from flask import Blueprint, Response, g, jsonify, render_template, request, send_from_directory, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from kiosk import FILES
+from webapp import tenancy
+from webapp.errors import AppError
+from webapp.i18n import _
+from webapp.models import Kiosk
+from webapp.services import kiosks
+from webapp.views.helpers import settings
+from webapp.views.media import audio_response
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder=str(FILES))
+F = TypeVar("F", bound=Callable[..., Any])
+
+COOKIE = "ecoute_kiosk"
+COOKIE_PATH = "/kiosk"
+COOKIE_MAX_AGE = 10 * 365 * 24 * 3600  # a screen on a wall stays paired until revoked
+ASSETS = {"player.js": "text/javascript", "kiosk.css": "text/css", "sw.js": "text/javascript"}
+
+
+class KioskError(AppError):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code)
+        self.status = status
+
+
+@functools.cache
+def _asset_version(name: str) -> str:
+    return hashlib.sha256((FILES / name).read_bytes()).hexdigest()[:12]
+
+
+def _static(name: str) -> str:
+    return url_for("kiosk.kiosk_asset", name=name, v=_asset_version(name))
+
+
+@bp.get("")
+def kiosk_root() -> BaseResponse:
+    from flask import redirect
+
+    return redirect(url_for("kiosk.kiosk_page"), code=308)  # the service worker's scope is /kiosk/
+
+
+@bp.get("/")
+def kiosk_page() -> Response:
+    lang = request.accept_languages.best_match(["fr", "en"]) or settings().default_locale
+    resp = Response(render_template("index.html", lang=lang, static=_static))
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.get("/<any(\"player.js\", \"kiosk.css\", \"sw.js\"):name>")
+def kiosk_asset(name: str) -> Response:
+    resp = send_from_directory(FILES, name, mimetype=ASSETS[name], max_age=0)
+    resp.headers["Cache-Control"] = "no-cache"  # revalidated by ETag; the service worker keeps a copy
+    return resp
+
+
+# --- pairing ------------------------------------------------------------------------------
+
+
+@bp.post("/pairings")
+def kiosk_pairing_start() -> tuple[Response, int]:
+    new = kiosks.start_pairing(tenancy.request_session())
+    return jsonify({"code": kiosks.show_code(new.code), "secret": new.secret, "expires_in": new.expires_in,
+                    "qr": url_for("kiosk.kiosk_pairing_qr", code=new.code)}), 201
+
+
+@bp.get("/pairings/<code>/qr.svg")
+def kiosk_pairing_qr(code: str) -> Response:
+    """A QR code of the admin's pairing page with the code filled in, for a phone to scan."""
+    code = kiosks.normalise_code(code)[: kiosks.CODE_LENGTH]
+    target = f"{settings().base_url}{url_for('kiosks.kiosk_list')}?code={code}"
+    svg = segno.make(target, error="m").svg_inline(scale=8, border=2, dark="#000", light="#fff")
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=600"})
+
+
+@bp.post("/pairings/claim")
+def kiosk_pairing_claim() -> BaseResponse:
+    """The screen asks with its secret whether an admin typed its code; once one has, it gets its token."""
+    body = request.get_json(silent=True) or {}
+    state = kiosks.pairing_state(str(body.get("secret", "")))
+    if state.status == "expired":
+        raise KioskError(410, "pairing_expired", _("This code has expired. The screen shows a new one."))
+    if state.status == "pending":
+        return jsonify({"status": "pending"}), 202  # type: ignore[return-value]
+    tenancy.bind_request(state.tenant_id or 0)
+    kiosk, token = kiosks.collect(tenancy.request_session(), state)
+    resp = jsonify({"status": "paired", "kiosk": {"id": kiosk.id, "name": kiosk.name}})
+    resp.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                    secure=settings().secure_cookies)
+    return resp
+
+
+# --- a paired kiosk -----------------------------------------------------------------------
+
+
+def requires_kiosk(view: F) -> F:
+    """Only a request with a valid device token reaches the view (401 ``kiosk_unpaired`` otherwise)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
+        raw = bearer.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
+        kiosk = tenancy.authenticate_kiosk(raw)
+        if kiosk is None:
+            raise KioskError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
+                                                      "administrator. Pair it again with a new code."))
+        g.ecoute_kiosk = kiosk
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _kiosk() -> Kiosk:
+    kiosk: Kiosk = g.ecoute_kiosk
+    return kiosk
+
+
+@bp.get("/manifest.json")
+@requires_kiosk
+def kiosk_manifest() -> Response:
+    body, version = kiosks.manifest(tenancy.request_session(), _kiosk())
+    resp = jsonify(body)
+    resp.set_etag(version)
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp.make_conditional(request)
+
+
+@bp.get("/media/<int:clip_id>-<sha256>.webm")
+@requires_kiosk
+def kiosk_media(clip_id: int, sha256: str) -> Response:
+    clip = kiosks.media(tenancy.request_session(), _kiosk(), clip_id, sha256)
+    resp = audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)
+    resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # the name holds the content hash
+    return resp
+
+
+@bp.post("/heartbeat")
+@requires_kiosk
+def kiosk_heartbeat() -> tuple[str, int]:
+    report = request.get_json(silent=True)
+    kiosks.heartbeat(tenancy.request_session(), _kiosk().id, report if isinstance(report, dict) else {})
+    return "", 204

@@ -1,0 +1,71 @@
+"""Tenant admin: the customer room's screens — pair one by its code, give it a playlist, watch it, revoke it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.auth import requires_role
+from webapp.errors import UserError
+from webapp.i18n import _
+from webapp.models import Role
+from webapp.services import kiosks, playlists
+from webapp.views.helpers import actor, form_error, is_htmx, render
+
+bp = Blueprint("kiosks", __name__, url_prefix="/settings/kiosks")
+
+
+def _context() -> dict[str, Any]:
+    session = tenancy.request_session()
+    return {"kiosks": kiosks.list_kiosks(session), "playlists": [p for p, _n in playlists.list_playlists(session)]}
+
+
+@bp.get("")
+@requires_role(Role.TENANT_ADMIN)
+def kiosk_list() -> Response:
+    """The kiosks and the pairing form (``?code=`` fills it in: the screen's QR code points here)."""
+    if is_htmx() and request.headers.get("HX-Target") == "kiosk-rows":
+        return render("partials/kiosks/_rows.html", **_context())
+    form = {"code": kiosks.show_code(kiosks.normalise_code(request.args.get("code", ""))[:8])
+            if request.args.get("code") else ""}
+    return render("pages/kiosks/list.html", form=form, **_context())
+
+
+@bp.post("")
+@requires_role(Role.TENANT_ADMIN)
+def kiosk_pair() -> Response:
+    try:
+        kiosk = kiosks.pair(tenancy.request_session(), actor(), code=request.form.get("code", ""),
+                            name=request.form.get("name", ""), playlist_id=request.form.get("playlist_id"))
+    except UserError as err:
+        return form_error("pages/kiosks/list.html", err, **_context())
+    flash(_("The screen “%(name)s” is paired: it starts playing within a few seconds.", name=kiosk.name), "success")
+    return redirect(url_for("kiosks.kiosk_list"), code=303)
+
+
+@bp.post("/<int:kiosk_id>")
+@requires_role(Role.TENANT_ADMIN)
+def kiosk_update(kiosk_id: int) -> Response:
+    session = tenancy.request_session()
+    kiosk = kiosks.get_kiosk(session, kiosk_id)
+    try:
+        kiosks.update_kiosk(session, actor(), kiosk, name=request.form.get("name", ""),
+                            playlist_id=request.form.get("playlist_id"))
+    except UserError as err:
+        return form_error("pages/kiosks/list.html", err, **_context())
+    flash(_("Saved. The screen picks the change up within a minute."), "success")
+    return redirect(url_for("kiosks.kiosk_list"), code=303)
+
+
+@bp.post("/<int:kiosk_id>/revoke")
+@requires_role(Role.TENANT_ADMIN)
+def kiosk_revoke(kiosk_id: int) -> Response:
+    session = tenancy.request_session()
+    kiosk = kiosks.get_kiosk(session, kiosk_id)
+    kiosks.revoke(session, actor(), kiosk)
+    flash(_("The screen “%(name)s” is unpaired: it stops playing and shows a new pairing code.", name=kiosk.name),
+          "success")
+    return redirect(url_for("kiosks.kiosk_list"), code=303)
