@@ -227,14 +227,12 @@
       return Object.assign({}, clip, {captions: lines});
     });
     m = Object.assign({}, m, {clips: captioned});
-    if (!manifest || !playing()) {
-      // Nothing is playing (start-up, empty playlist, waiting): no clip to finish first.
-      var wasEmpty = !manifest || !clipsOf(manifest).length;
+    if (!playing()) {
+      // Nothing is playing (start-up, empty playlist): no clip to finish first.
       manifest = m;
       pending = null;
       observed.version = versionOf(m);
-      if (wasEmpty || !clipsOf(m).length) begin(gen);
-      else prepareNext();
+      begin(gen);
     } else if (!sameContent(newest(), m)) {
       pending = m;      // adopted when the current clip ends: a clip is never cut
       prepareNext();
@@ -438,7 +436,7 @@
   // The clips in the order they will play from now on (to cache the next ones first).
   function upcomingClips(m) {
     var clips = clipsOf(m);
-    var then = m === manifest ? following() : {index: 0};
+    var then = following();
     var start = then.manifest === m && then.index >= 0 ? then.index : 0;
     return clips.slice(start).concat(clips.slice(0, start));
   }

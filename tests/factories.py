@@ -108,3 +108,106 @@ def first_label(tenant_id: int) -> int:
         label_id = session.scalars(select(Label.id).order_by(Label.id)).first()
         assert label_id is not None
         return label_id
+
+
+# --- calls, clips, playlists and kiosks of the customer room ----------------------------------
+
+
+def _admin(session: object) -> User:
+    admin = session.scalars(  # type: ignore[attr-defined]
+        select(User).where(User.role.in_([Role.TENANT_ADMIN, Role.QUALITY_MANAGER])).order_by(User.id)).first()
+    assert admin is not None, "needs a tenant admin or quality manager: make_user(tenant_id, role=TENANT_ADMIN)"
+    return admin  # type: ignore[no-any-return]
+
+
+def make_processed_call(tenant_id: int, wav: Path, *, consent: str = "yes", product: str = "",
+                        language: str = "") -> int:
+    """A call of real speech, ingested and processed by the real ``process_call`` job (Whisper included)."""
+    from worker.handlers import JobContext, process_call
+
+    with wav.open("rb") as stream, tenancy.tenant_session(tenant_id) as session:
+        meta = ingestion.clean_meta({"product": product, "consent": consent, "language_hint": language})
+        done = ingestion.ingest_call(session, current_app.config["ECOUTE"], tenant_id, stream=stream,
+                                     filename=wav.name, meta=meta, origin=ingestion.Origin(Source.BROWSER))
+        call_id = done.call.id
+    process_call.Handler().run(JobContext(job_id=0, kind=process_call.KIND, tenant_id=tenant_id,
+                                          payload={"call_id": call_id}, attempt=1, max_attempts=5,
+                                          settings=current_app.config["ECOUTE"]))
+    return call_id
+
+
+def make_ready_call(tenant_id: int, *, consent: str = "yes", seconds: float = 4.0) -> int:
+    """A call of a generated tone, marked ready with a one-segment transcript (no Whisper): for
+    tests that need a clip row, not its sound."""
+    from webapp.models import Call, CallStatus, Consent, Transcript
+
+    call_id = make_call(tenant_id, seconds=seconds)
+    with tenancy.tenant_session(tenant_id) as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        call.status, call.consent = CallStatus.READY, Consent(consent)
+        words = [{"start": i * 0.5, "end": i * 0.5 + 0.4, "word": f" mot{i}", "probability": 0.9}
+                 for i in range(int(seconds * 2) - 1)]
+        session.add(Transcript(call_id=call_id, language="fr", language_probability=1.0,
+                               text=" ".join(w["word"].strip() for w in words), engine="test",
+                               segments=[{"start": 0.0, "end": seconds, "text": "", "words": words}]))
+    return call_id
+
+
+def make_clip(tenant_id: int, call_id: int, *, start: float = 0.0, end: float = 2.0, title: str | None = None,
+              sentiment: str = "satisfied", render: bool = False, approve: bool = False) -> int:
+    """A clip made through the service by the company's first curator; ``render`` runs the real
+    ``render_clip`` job, ``approve`` approves it (which needs ``render`` and consent "yes")."""
+    from webapp.models import Call
+    from webapp.services import clips
+    from worker.handlers import JobContext, render_clip
+
+    with tenancy.tenant_session(tenant_id) as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        clip = clips.create_clip(session, _admin(session), call, clips.ClipDraft(
+            start=start, end=end, title=title or f"Clip {next(_seq)}", sentiment=sentiment))
+        clip_id = clip.id
+    if render:
+        render_clip.Handler().run(JobContext(job_id=0, kind=render_clip.KIND, tenant_id=tenant_id,
+                                             payload={"clip_id": clip_id}, attempt=1, max_attempts=5,
+                                             settings=current_app.config["ECOUTE"]))
+    if approve:
+        with tenancy.tenant_session(tenant_id) as session:
+            clips.approve(session, _admin(session), clips.get_clip(session, clip_id))
+    return clip_id
+
+
+def make_playlist(tenant_id: int, clip_ids: list[int] = (), *, name: str | None = None,  # type: ignore[assignment]
+                  mode: str = "alternate") -> int:
+    """A playlist of the given (approved) clips, in that order."""
+    from webapp.services import clips, playlists
+
+    with tenancy.tenant_session(tenant_id) as session:
+        actor = _admin(session)
+        playlist = playlists.create_playlist(session, actor, name=name or f"Playlist {next(_seq)}", mode=mode)
+        for clip_id in clip_ids:
+            playlists.add_clip(session, actor, playlist, clips.get_clip(session, clip_id))
+        return playlist.id
+
+
+@dataclass(frozen=True)
+class KioskRef:
+    id: int
+    tenant_id: int
+    token: str  #: the device token, as the screen holds it in its cookie
+
+
+def make_kiosk(tenant_id: int, playlist_id: int | None = None, *, name: str | None = None) -> KioskRef:
+    """A kiosk paired the way a screen is: a code asked for, typed by an admin, the token collected."""
+    from webapp.services import kiosks
+
+    with tenancy.tenant_session(None) as session:
+        new = kiosks.start_pairing(session)
+    with tenancy.tenant_session(tenant_id) as session:
+        kiosks.pair(session, _admin(session), code=new.code, name=name or f"Room {next(_seq)}",
+                    playlist_id=playlist_id)
+    state = kiosks.pairing_state(new.secret)
+    with tenancy.tenant_session(tenant_id) as session:
+        kiosk, token = kiosks.collect(session, state)
+        return KioskRef(kiosk.id, tenant_id, token)

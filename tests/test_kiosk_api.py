@@ -1,0 +1,235 @@
+"""The kiosk's HTTP side: pairing by code, the device token, the manifest, clips' audio, heartbeats.
+
+A kiosk's token reads its own playlist and those clips' audio, nothing else: not another
+playlist, not another company's clip, not a page of the web app, not the API. A revoked token
+stops at once. Clips are rendered by the real ``render_clip`` job (real ffmpeg).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from tests import factories
+from tests.conftest import Client, TenantSet
+from webapp import tenancy
+from webapp.db import utcnow
+from webapp.models import AuditEvent, Call, Consent, Kiosk, KioskPairing, Role
+from webapp.services import clips as clip_service
+from webapp.services import kiosks as kiosk_service
+
+
+@pytest.fixture
+def room(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, int]:
+    """Company A: two satisfied and two unhappy rendered, approved clips in one playlist (satisfied
+    first), one more approved clip in another playlist; company B: one approved clip and a playlist."""
+    with app.app_context():
+        a, b = tenants["a"].id, tenants["b"].id
+        call = factories.make_ready_call(a, seconds=12.0)
+        ids = [factories.make_clip(a, call, start=i * 2.0, end=i * 2.0 + 1.8, sentiment=s, render=True, approve=True)
+               for i, s in enumerate(["satisfied", "satisfied", "unhappy", "unhappy"])]
+        other = factories.make_clip(a, call, start=9.0, end=11.0, render=True, approve=True)
+        theirs = factories.make_clip(b, factories.make_ready_call(b), render=True, approve=True)
+        return {"s1": ids[0], "s2": ids[1], "u1": ids[2], "u2": ids[3], "other": other, "theirs": theirs,
+                "call": call, "playlist": factories.make_playlist(a, ids), "other_playlist":
+                factories.make_playlist(a, [other]), "their_playlist": factories.make_playlist(b, [theirs])}
+
+
+def _kiosk(app: Flask, tenant_id: int, playlist_id: int | None) -> tuple[factories.KioskRef, Client]:
+    with app.app_context():
+        ref = factories.make_kiosk(tenant_id, playlist_id)
+    client = Client(app.test_client())
+    client.raw.set_cookie("ecoute_kiosk", ref.token, path="/kiosk")
+    return ref, client
+
+
+def test_a_screen_is_paired_by_the_code_it_shows(app: Flask, tenants: dict[str, TenantSet],
+                                                 room: dict[str, int], login_as: object) -> None:
+    screen = app.test_client()
+    started = screen.post("/kiosk/pairings")
+    assert started.status_code == 201
+    code, secret = started.json["code"], started.json["secret"]  # type: ignore[index]
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
+    assert screen.post("/kiosk/pairings/claim", json={"secret": secret}).status_code == 202
+    assert screen.get("/kiosk/manifest.json").status_code == 401
+
+    qr = screen.get(started.json["qr"])  # type: ignore[index]
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    prefilled = admin.get(f"/settings/kiosks?code={code.replace('-', '').lower()}")
+    assert f'value="{code}"' in prefilled.text
+    paired = admin.post("/settings/kiosks", {"code": code.lower(), "name": "Salle client Lyon",
+                                             "playlist_id": str(room["playlist"])})
+    assert paired.status_code == 303
+
+    done = screen.post("/kiosk/pairings/claim", json={"secret": secret})
+    assert done.status_code == 200 and done.json["status"] == "paired"  # type: ignore[index]
+    cookie = done.headers["Set-Cookie"]
+    assert "ecoute_kiosk=ekt_" in cookie and "HttpOnly" in cookie and "Path=/kiosk" in cookie
+    assert "SameSite=Strict" in cookie
+    manifest = screen.get("/kiosk/manifest.json")
+    assert manifest.status_code == 200
+    assert manifest.json["kiosk"]["name"] == "Salle client Lyon"  # type: ignore[index]
+    assert [c["id"] for c in manifest.json["clips"]] == [room["s1"], room["u1"], room["s2"], room["u2"]]  # type: ignore[index]
+
+    # The code is used: typing it again (here, or in another company) pairs nothing more.
+    again = login_as("b", Role.TENANT_ADMIN).post(  # type: ignore[operator]
+        "/settings/kiosks", {"code": code, "name": "Intrus", "playlist_id": ""})
+    assert again.status_code == 422 and "not valid" in again.text
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        assert session.scalars(select(Kiosk)).all() == []
+
+
+def test_wrong_or_expired_codes_are_refused_alike(app: Flask, tenants: dict[str, TenantSet],
+                                                  login_as: object) -> None:
+    screen = app.test_client()
+    started = screen.post("/kiosk/pairings").json
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    wrong = admin.post("/settings/kiosks", {"code": "ABCD-EFGH", "name": "Salle", "playlist_id": ""})
+    with app.app_context(), tenancy.tenant_session(None) as session:
+        session.execute(update(KioskPairing).values(expires_at=utcnow() - timedelta(seconds=1)))
+    expired = admin.post("/settings/kiosks", {"code": started["code"], "name": "Salle", "playlist_id": ""})  # type: ignore[index]
+    assert wrong.status_code == expired.status_code == 422
+    message = "This code is not valid"
+    assert message in wrong.text and message in expired.text
+    assert screen.post("/kiosk/pairings/claim", json={"secret": started["secret"]}).status_code == 410  # type: ignore[index]
+    assert screen.post("/kiosk/pairings/claim", json={"secret": "made-up"}).status_code == 410
+    blank = admin.post("/settings/kiosks", {"code": started["code"], "name": " ", "playlist_id": ""})  # type: ignore[index]
+    assert blank.status_code == 422 and "Name the room" in blank.text
+
+
+def test_the_manifest_alternates_masks_nothing_private_and_changes_with_the_playlist(
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int]) -> None:
+    _ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    first = kiosk.get("/kiosk/manifest.json")
+    body = first.json
+    assert body is not None and first.headers["ETag"]
+    assert [c["sentiment"] for c in body["clips"]] == ["satisfied", "unhappy", "satisfied", "unhappy"]
+    assert body["clips"][0]["sentiment_label"] == "Client satisfait"  # company A speaks French
+    clip = body["clips"][0]
+    assert set(clip) == {"id", "title", "sentiment", "sentiment_label", "topic", "product", "duration", "audio",
+                         "captions"}
+    assert clip["captions"] and all(0 <= c["start"] <= c["end"] <= clip["duration"] + 0.05 for c in clip["captions"])
+    assert re.fullmatch(rf"/kiosk/media/{clip['id']}-[0-9a-f]{{64}}\.webm", clip["audio"])
+    assert kiosk.get("/kiosk/manifest.json", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        admin = session.scalars(select(factories.User).where(factories.User.role == Role.TENANT_ADMIN)).first()
+        assert admin is not None
+        clip_service.retire(session, admin, clip_service.get_clip(session, room["u1"]))
+    changed = kiosk.get("/kiosk/manifest.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert [c["id"] for c in changed.json["clips"]] == [room["s1"], room["u2"], room["s2"]]  # type: ignore[index]
+
+    # Consent withdrawn: the call's clips leave the room too.
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        session.execute(update(Call).where(Call.id == room["call"]).values(consent=Consent.NO))
+    assert kiosk.get("/kiosk/manifest.json").json["clips"] == []  # type: ignore[index]
+
+
+def test_the_token_opens_its_own_clips_and_nothing_else(app: Flask, tenants: dict[str, TenantSet],
+                                                        room: dict[str, int]) -> None:
+    ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    clips = kiosk.get("/kiosk/manifest.json").json["clips"]  # type: ignore[index]
+    audio = kiosk.get(clips[0]["audio"])
+    assert audio.status_code == 200 and audio.mimetype == "audio/webm" and audio.data[:4] == b"\x1aE\xdf\xa3"
+    assert "immutable" in audio.headers["Cache-Control"]
+    part = kiosk.get(clips[0]["audio"], headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.data) == 100
+
+    def audio_url(clip_id: int, tenant_id: int) -> str:
+        with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+            return kiosk_service.media_url(clip_service.get_clip(session, clip_id))
+
+    mine_elsewhere = kiosk.get(audio_url(room["other"], tenants["a"].id))  # A's clip, another playlist
+    theirs = kiosk.get(audio_url(room["theirs"], tenants["b"].id))  # B's clip
+    wrong_hash = kiosk.get(re.sub(r"-[0-9a-f]{64}", "-" + "0" * 64, clips[0]["audio"]))
+    assert mine_elsewhere.status_code == theirs.status_code == wrong_hash.status_code == 404
+    assert mine_elsewhere.json == theirs.json == wrong_hash.json
+
+    # The device token is no login: the web app's pages and the API do not open with it.
+    bearer = {"Authorization": f"Bearer {ref.token}"}
+    for url in ("/calls", "/clips", "/playlists", f"/calls/{room['call']}", f"/clips/{room['s1']}",
+                "/settings/kiosks", "/room"):
+        page = app.test_client().get(url, headers=bearer)
+        assert page.status_code == 302 and "/login" in page.headers["Location"], url
+    assert app.test_client().get(f"/api/v1/calls/{room['call']}", headers=bearer).status_code == 401
+    # ... and a person's login opens no kiosk endpoint.
+    person = Client(app.test_client())
+    person.login(tenants["a"].users[Role.TENANT_ADMIN].email)
+    assert person.get("/kiosk/manifest.json").status_code == 401
+    assert person.get(clips[0]["audio"]).status_code == 401
+
+
+def test_a_revoked_kiosk_stops_at_once(app: Flask, tenants: dict[str, TenantSet], room: dict[str, int],
+                                       login_as: object) -> None:
+    ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    audio = kiosk.get("/kiosk/manifest.json").json["clips"][0]["audio"]  # type: ignore[index]
+    assert kiosk.get(audio).status_code == 200
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    assert admin.post(f"/settings/kiosks/{ref.id}/revoke").status_code == 303
+    for response in (kiosk.get("/kiosk/manifest.json"), kiosk.get(audio),
+                     kiosk.raw.post("/kiosk/heartbeat", json={"state": "playing"})):
+        assert response.status_code == 401 and response.json["code"] == "kiosk_unpaired"  # type: ignore[index]
+    listing = admin.get("/settings/kiosks")
+    assert "Désappairé" in listing.text or "Unpaired" in listing.text
+
+
+def test_heartbeats_show_on_the_admin_page_and_plays_go_to_the_journal(
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int], login_as: object) -> None:
+    ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    version = kiosk.get("/kiosk/manifest.json").json["playlist"]["version"]  # type: ignore[index]
+    played_at = (utcnow() - timedelta(minutes=3)).isoformat().replace("+00:00", "Z")  # played while offline
+    beat = kiosk.raw.post("/kiosk/heartbeat", json={
+        "clip_id": room["u1"], "version": version, "state": "playing",
+        "plays": [{"clip_id": room["s1"], "at": played_at}, {"clip_id": room["theirs"], "at": played_at},
+                  {"clip_id": "x"}, "junk", {"clip_id": room["u1"], "at": "not a date"}]})
+    assert beat.status_code == 204
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        row = session.get(Kiosk, ref.id)
+        assert row is not None and row.current_clip_id == room["u1"] and row.state == "playing"
+        plays = session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")).all()
+        assert [(p.target, p.kiosk_id) for p in plays] == [(f"clip:{room['s1']}", ref.id)]
+        assert abs((plays[0].at - utcnow()).total_seconds() - (-180)) < 5
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")).all() == []
+
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    row = re.search(rf'<tr id="kiosk-{ref.id}".*?</tr>', admin.get("/settings/kiosks").text, re.S)
+    assert row is not None and 'data-online="yes"' in row.group(0)
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        session.execute(update(Kiosk).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    row = re.search(rf'<tr id="kiosk-{ref.id}".*?</tr>', admin.get("/settings/kiosks").text, re.S)
+    assert row is not None and 'data-online="no"' in row.group(0)
+    journal = admin.get("/people/journal")
+    assert journal.status_code == 200
+
+
+def test_changing_a_kiosks_playlist_reaches_it(app: Flask, tenants: dict[str, TenantSet], room: dict[str, int],
+                                               login_as: object) -> None:
+    ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    their = admin.post(f"/settings/kiosks/{ref.id}", {"name": "Salle", "playlist_id": str(room["their_playlist"])})
+    assert their.status_code == 422  # another company's playlist is not one of ours
+    moved = admin.post(f"/settings/kiosks/{ref.id}", {"name": "Salle", "playlist_id": str(room["other_playlist"])})
+    assert moved.status_code == 303
+    assert [c["id"] for c in kiosk.get("/kiosk/manifest.json").json["clips"]] == [room["other"]]  # type: ignore[index]
+    staff = login_as("a", Role.STAFF)  # type: ignore[operator]
+    assert staff.get("/settings/kiosks").status_code == 403
+    assert login_as("a", Role.QUALITY_MANAGER).get("/settings/kiosks").status_code == 403  # type: ignore[operator]
+
+
+def test_the_kiosk_page_and_its_files_are_served(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/kiosk").status_code == 308
+    page = client.get("/kiosk/", headers={"Accept-Language": "fr"})
+    assert page.status_code == 200 and 'lang="fr"' in page.text
+    for name, kind in (("player.js", "text/javascript"), ("sw.js", "text/javascript"), ("kiosk.css", "text/css")):
+        served = client.get(f"/kiosk/{name}")
+        assert served.status_code == 200 and served.mimetype == kind and served.data
+    assert client.get("/kiosk/other.js").status_code == 404
