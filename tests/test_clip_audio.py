@@ -256,6 +256,7 @@ def test_rendering_twice_replaces_the_file_with_the_same_bytes(sources: dict[str
     first_bytes = target.read_bytes()
     second = clip_audio.render(sources["loud"], target, 1.0, 3.0, mute=[(2.0, 2.5)], timeout=60)
     assert second == first  # libopus and the bit-exact WebM muxer are deterministic
+    assert abs(first.loudness_lufs - renditions.TARGET_LUFS) <= 1.0  # a 2 s clip too
     assert target.read_bytes() == first_bytes
     assert [p.name for p in target.parent.iterdir()] == ["clip.webm"]  # no temporary file left behind
 

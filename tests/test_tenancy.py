@@ -20,7 +20,22 @@ from tests import factories
 from tests.conftest import Client, DatabaseUnderTest, TenantSet
 from webapp import tenancy
 from webapp.db import Base
-from webapp.models import ApiToken, AuditEvent, Call, Complaint, Role, Tenant, TokenScope, Transcript, User, UserToken
+from webapp.models import (
+    ApiToken,
+    AuditEvent,
+    Call,
+    Clip,
+    Complaint,
+    Kiosk,
+    Playlist,
+    PlaylistItem,
+    Role,
+    Tenant,
+    TokenScope,
+    Transcript,
+    User,
+    UserToken,
+)
 
 MISSING_ID = 987654
 
@@ -83,9 +98,12 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "complaint_id": lambda t: factories.make_complaint(t.id),
     "token_id": lambda t: factories.make_api_token(t.id, TokenScope.READ).id,
     "label_id": lambda t: factories.first_label(t.id),
+    "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id)),
+    "playlist_id": lambda t: factories.make_playlist(t.id),
+    "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
 }
-#: Arguments that are not object ids (covered by their own tests).
-NON_OBJECT_ARGS = {"token", "filename"}
+#: Arguments that are not object ids (covered by their own tests: the kiosk's in test_kiosk_api.py).
+NON_OBJECT_ARGS = {"token", "filename", "code", "name", "sha256"}
 
 
 def _routes(app: Flask) -> Iterator[tuple[Rule, str]]:
@@ -127,7 +145,8 @@ def objects(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, dict[str, in
 def _snapshot(app: Flask) -> list[tuple[Any, ...]]:
     with app.app_context(), tenancy.all_tenants_session() as session:
         rows: list[tuple[Any, ...]] = []
-        for model in (Tenant, User, UserToken, AuditEvent, Call, Complaint, ApiToken, Transcript):
+        for model in (Tenant, User, UserToken, AuditEvent, Call, Complaint, ApiToken, Transcript, Clip, Playlist,
+                      PlaylistItem, Kiosk):
             rows += [tuple(getattr(o, c.key) for c in model.__table__.columns)  # type: ignore[attr-defined]
                      for o in session.scalars(select(model).order_by(model.id))]
         return rows
@@ -143,6 +162,10 @@ def _is_api(rule: Rule) -> bool:
     return rule.rule.startswith("/api/")
 
 
+def _is_kiosk(rule: Rule) -> bool:
+    return rule.rule.startswith("/kiosk/")
+
+
 def _bearer(app: Flask, tenant_id: int) -> dict[str, str]:
     """Headers bearing a new ingest token of the tenant, used once already (its ``last_used_at`` is set)."""
     with app.app_context():
@@ -153,13 +176,16 @@ def _bearer(app: Flask, tenant_id: int) -> dict[str, str]:
 
 @pytest.mark.parametrize("who", ["anonymous", *[r.value for r in
                                                 (Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF)],
-                                 "platform_admin", "api_token"])
+                                 "platform_admin", "api_token", "kiosk_token"])
 def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenants: dict[str, TenantSet],
                                                                objects: dict[str, dict[str, int]], who: str) -> None:
     client = Client(app.test_client())
     headers: dict[str, str] = {}
     if who == "api_token":
         headers = _bearer(app, tenants["a"].id)  # tenant A's system, sending its token everywhere
+    elif who == "kiosk_token":
+        with app.app_context():  # tenant A's kiosk, sending its device token everywhere
+            headers = {"Authorization": f"Bearer {factories.make_kiosk(tenants['a'].id).token}"}
     elif who != "anonymous":
         role = Role(who)
         home = tenants["platform"] if role == Role.PLATFORM_ADMIN else tenants["a"]
@@ -179,7 +205,11 @@ def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenan
             # Only a token opens the API; a login cookie is no credential there.
             assert theirs.status_code == (404 if who == "api_token" else 401), label
             assert theirs.get_json()["code"] == ("not_found" if who == "api_token" else "unauthorized"), label
-        elif who in ("anonymous", "api_token"):
+        elif _is_kiosk(rule):
+            # Only a kiosk's device token opens the kiosk's endpoints (its own clips: test_kiosk_api.py).
+            expected = (404, "not_found") if who == "kiosk_token" else (401, "kiosk_unpaired")
+            assert (theirs.status_code, theirs.get_json()["code"]) == expected, label
+        elif who in ("anonymous", "api_token", "kiosk_token"):
             assert theirs.status_code in (302, 400), label  # to the login page (or CSRF refusal)
         else:
             assert theirs.status_code in (403, 404), label
@@ -198,6 +228,8 @@ def test_the_matrix_would_see_a_leak(app: Flask, tenants: dict[str, TenantSet],
     system = Client(app.test_client())
     bearer = _bearer(app, tenants["a"].id)
     for rule, method in _id_rules(app):
+        if _is_kiosk(rule):
+            continue  # a kiosk reaching its own clips: test_kiosk_api.py
         arg = next(a for a in rule.arguments if a in OBJECT_ARGS)
         client = root if arg == "tenant_id" else system if _is_api(rule) else admin
         headers = bearer if _is_api(rule) else {}
@@ -279,3 +311,20 @@ def test_owner_role_is_bound_by_rls_too(rls: tuple[DatabaseUnderTest, int, int])
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0  # FORCE ROW LEVEL SECURITY
     engine.dispose()
+
+
+def test_every_tenant_table_but_jobs_is_under_row_level_security(rls: tuple[DatabaseUnderTest, int, int]) -> None:
+    """A table added without ``rls.enable`` in its migration would be visible to every tenant."""
+    from webapp.tenancy import TenantScoped
+
+    pg, _a, _b = rls
+    scoped = {m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)} - {"jobs"}
+    assert {"clips", "playlists", "playlist_items", "kiosks", "calls", "users"} <= scoped
+    engine = create_engine(pg.owner_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.policyname) "
+                                 "FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname "
+                                 "WHERE c.relname = ANY(:names) GROUP BY 1, 2, 3"), {"names": list(scoped)}).all()
+    engine.dispose()
+    assert {r[0] for r in rows} == scoped
+    assert [r[0] for r in rows if not (r[1] and r[2] and r[3] == 1)] == []

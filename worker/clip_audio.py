@@ -34,8 +34,10 @@ PAD_BEFORE_SECONDS = 0.12
 PAD_AFTER_SECONDS = 0.20
 #: Fade in and out, so that a clip cut mid-breath never starts or stops with a click.
 FADE_SECONDS = 0.15
-#: True-peak ceiling (dBTP), as for the call pages; Opus overshoots a little, so there is room left.
+#: True-peak ceiling (dBTP), as for the call pages.
 TRUE_PEAK_DB = -1.5
+#: Opus's decoded peaks overshoot its input's by a few tenths of a dB: gains are chosen this much under the ceiling.
+CODEC_MARGIN_DB = 0.5
 #: loudnorm's loudness-range target only decides whether it may apply one linear gain (the clip's range must
 #: not exceed it); a clip keeps its own dynamics, so the bar is set at loudnorm's maximum.
 LOUDNESS_RANGE_LU = 50.0
@@ -285,15 +287,16 @@ class _Loudness:
     def fits(self) -> bool:
         """Whether one static gain reaches the target without pushing the peaks over the ceiling.
 
-        loudnorm's own condition for ``linear=true`` (``af_loudnorm.c``, ``init``); when it does not hold,
-        loudnorm quietly falls back to its dynamic mode, which on speech lands about 1 LU short.
+        loudnorm's own condition for ``linear=true`` (``af_loudnorm.c``, ``init``), with the codec's margin
+        on top; when loudnorm's does not hold, it quietly falls back to its dynamic mode, which on speech
+        lands about 1 LU short.
         """
-        return self.true_peak + TARGET_LUFS - self.integrated <= TRUE_PEAK_DB
+        return self.true_peak + TARGET_LUFS - self.integrated <= TRUE_PEAK_DB - CODEC_MARGIN_DB
 
     def loudnorm(self) -> str:
         """The second pass: the measured values back into loudnorm, for one linear gain."""
-        # loudnorm takes measured_LRA=0 for "not measured" and then refuses linear mode, but 0 is what it
-        # measures on a clip shorter than its 3 s short-term window: every clip of 1 to 3 s.
+        # loudnorm takes measured_LRA=0 for "not measured" and then refuses linear mode, but 0 is also what
+        # it measures on a clip of steady level or a few seconds long (its short-term window is 3 s).
         return (f"loudnorm=I={TARGET_LUFS}:TP={TRUE_PEAK_DB}:LRA={LOUDNESS_RANGE_LU}"
                 f":measured_I={self.integrated:.2f}:measured_TP={self.true_peak:.2f}"
                 f":measured_LRA={max(self.loudness_range, 0.01):.2f}:measured_thresh={self.threshold:.2f}"
@@ -349,7 +352,7 @@ def _normalised(cut: Path, folder: Path, deadline: float) -> tuple[Path, list[st
     if measured.integrated <= SILENCE_LUFS:  # "-inf" parses too: nothing to scale, and no gain to compute
         return cut, []
     current, gain = cut, TARGET_LUFS - measured.integrated + LIMIT_HEADROOM_DB
-    for attempt in range(0):
+    for attempt in range(LIMIT_ATTEMPTS):
         if measured.fits():
             break
         current = folder / f"limited{attempt}.wav"
