@@ -103,6 +103,38 @@ AUDIT_LABELS = {
     "label.retired": _l("Topic or reason retired"),
     "label.restored": _l("Topic or reason used again"),
     "tag.corrected": _l("Tags corrected"),
+    "call.consent_changed": _l("Customer consent changed"),
+    "clip.created": _l("Clip made"),
+    "clip.edited": _l("Clip edited"),
+    "clip.approved": _l("Clip approved for the room"),
+    "clip.retired": _l("Clip retired"),
+    "clip.listened": _l("Clip listened to"),
+    "clip.played": _l("Clip played in the room"),
+    "playlist.created": _l("Playlist created"),
+    "playlist.edited": _l("Playlist renamed or changed"),
+    "playlist.deleted": _l("Playlist deleted"),
+    "playlist.clip_added": _l("Clip added to a playlist"),
+    "playlist.clip_removed": _l("Clip removed from a playlist"),
+    "playlist.reordered": _l("Playlist reordered"),
+    "kiosk.paired": _l("Screen paired"),
+    "kiosk.edited": _l("Screen changed"),
+    "kiosk.revoked": _l("Screen unpaired"),
+}
+
+CLIP_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "approved": _l("Approved"),
+    "retired": _l("Retired"),
+}
+#: Where the worker is with a clip's audio.
+RENDER_STATUS_LABELS = {
+    "pending": _l("Being prepared"),
+    "ready": _l("Ready"),
+    "failed": _l("Failed"),
+}
+PLAYLIST_MODE_LABELS = {
+    "alternate": _l("Alternate satisfied and unhappy"),
+    "ordered": _l("As ordered"),
 }
 
 TOKEN_SCOPE_LABELS = {
@@ -167,7 +199,8 @@ def label(kind: str, value: str) -> str:
     labels = {"status": CALL_STATUS_LABELS, "channel": CHANNEL_LABELS, "consent": CONSENT_LABELS,
               "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS, "failure": FAILURE_LABELS,
               "sentiment": SENTIMENT_LABELS, "pii": PII_LABELS, "speaker": SPEAKER_LABELS,
-              "stereo_layout": STEREO_LAYOUT_LABELS}[kind]
+              "stereo_layout": STEREO_LAYOUT_LABELS, "clip_status": CLIP_STATUS_LABELS,
+              "render_status": RENDER_STATUS_LABELS, "playlist_mode": PLAYLIST_MODE_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 
@@ -183,6 +216,11 @@ def format_size(size: int) -> str:
     """A byte count as people read it, in the interface's language: "9,5 ko", "12.3 MB"."""
     value, unit = (size / 1_000_000, "digital-megabyte") if size >= 1_000_000 else (size / 1000, "digital-kilobyte")
     return str(format_unit(round(value, 1), unit, length="short", locale=str(get_locale() or "en")))
+
+
+def format_seconds(seconds: float) -> str:
+    """A length or a moment in seconds, to the tenth, as people read it: "12,5 s", "12.5 sec"."""
+    return str(format_unit(round(seconds, 1), "duration-second", length="short", locale=str(get_locale() or "en")))
 
 
 def error_title(status: int) -> str:
@@ -201,6 +239,7 @@ def init_app(app: Flask) -> None:
         format_datetime=lambda value: format_datetime(value, "short"),
         format_date=lambda value: format_date(value, "medium"),
         format_size=format_size,
+        format_seconds=format_seconds,
         current_locale=lambda: str(get_locale() or current_app.config["ECOUTE"].default_locale),
         topic_label=lambda topic_id: _topic_label(topic_id, str(get_locale() or "en")),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import secrets
+
+from flask import Flask, Response, g
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -18,7 +20,24 @@ CSP = "; ".join([
 ])
 
 
+def style_nonce() -> str:
+    """A nonce this response's CSP accepts on ``<style>`` elements (not on style attributes), made on first use.
+
+    For a library that styles its own shadow DOM with a ``<style>`` element (wavesurfer.js on the
+    call page, given the nonce as its ``cspNonce`` option); pages that never ask keep the plain CSP.
+    """
+    if "style_nonce" not in g:
+        g.style_nonce = secrets.token_urlsafe(18)
+    return str(g.style_nonce)
+
+
+def _policy() -> str:
+    nonce = g.get("style_nonce")
+    return CSP if nonce is None else CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["style_nonce"] = style_nonce
     secure = app.config["ECOUTE"].secure_cookies
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -32,7 +51,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", _policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -15,22 +15,24 @@ from __future__ import annotations
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests import factories
 from tests.browser.conftest import ConsoleWatch, LiveServer, OpenPage
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
+from tests.speech import speak
 from webapp import tenancy
-from webapp.models import Role, User
+from webapp.models import Call, Role, Transcript, User
 from webapp.services import clips as clip_service
 from webapp.services import kiosks as kiosk_service
 
@@ -125,23 +127,70 @@ class Room:
     clips: dict[int, str] = field(default_factory=dict)  #: clip id -> sentiment, in playlist order
 
 
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest says: poll and beat every 2 s (not 30), so that changes reach the screen quickly."""
+    monkeypatch.setattr(kiosk_service, "POLL_SECONDS", 2)
+    monkeypatch.setattr(kiosk_service, "HEARTBEAT_SECONDS", 2)
+
+
+#: Two customers, one call each (neural French speech, transcribed by the real Whisper): each call
+#: gives two clips of two sentences, so each clip has at least two caption lines.
+SAID = {
+    "satisfied": "Bonjour, je voulais vous remercier. Le colis est arrivé ce matin. "
+                 "Le livreur était très aimable. Tout fonctionne parfaitement.",
+    "unhappy": "Bonjour, ma commande n'est toujours pas arrivée. J'ai déjà appelé trois fois. "
+               "Personne ne me rappelle. C'est vraiment inadmissible.",
+}
+
+
+def second_sentence_end(tenant_id: int, call_id: int) -> tuple[float, float]:
+    """Where the call's second sentence ends (half-way to the next word), and the call's length."""
+    with tenancy.tenant_session(tenant_id) as session:
+        call = session.get(Call, call_id)
+        transcript = session.scalars(select(Transcript).where(Transcript.call_id == call_id)).one()
+        assert call is not None
+        words = [w for segment in transcript.segments for w in segment["words"]]
+        ends = [i for i, w in enumerate(words[:-1]) if re.search(r"[.!?]$", w["word"].strip())]
+        assert len(ends) >= 2, [w["word"] for w in words]
+        k = ends[1]
+        return (words[k]["end"] + words[k + 1]["start"]) / 2, call.duration_seconds
+
+
 @pytest.fixture
-def room(app: Flask, tenants: dict[str, TenantSet]) -> Room:
-    """Four rendered, approved clips (satisfied, satisfied, unhappy, unhappy) in an alternating playlist."""
+def room(app: Flask, tenants: dict[str, TenantSet], tmp_path: Path) -> Room:
+    """Four rendered, approved clips (satisfied, satisfied, unhappy, unhappy: the playlist's order)
+    in an alternating playlist, cut from two calls of real speech at their middle."""
     tenant_id = tenants["a"].id
     made: dict[int, str] = {}
     with app.app_context():
-        for sentiment in ("satisfied", "satisfied", "unhappy", "unhappy"):
-            call_id = factories.make_ready_call(tenant_id, seconds=4.0)
-            clip_id = factories.make_clip(tenant_id, call_id, start=0.0, end=3.0, sentiment=sentiment,
-                                          render=True, approve=True)
-            made[clip_id] = sentiment
+        for sentiment, text in SAID.items():
+            call_id = factories.make_processed_call(tenant_id, speak(tmp_path / f"{sentiment}.wav", text, "fr"),
+                                                    product="Box Fibre", language="fr")
+            split, duration = second_sentence_end(tenant_id, call_id)
+            halves = ((0.0, split), (split, duration))
+            for n, (start, end) in enumerate(halves, start=1):
+                clip_id = factories.make_clip(tenant_id, call_id, start=start, end=end, sentiment=sentiment,
+                                              title=f"{sentiment} {n}", render=True, approve=True)
+                made[clip_id] = sentiment
         name = "Voix de la semaine"
         playlist_id = factories.make_playlist(tenant_id, list(made), name=name)
     return Room(tenant_id, playlist_id, name, made)
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def cached_urls(page: Page, part: str) -> list[str]:
+    """The URLs containing ``part`` in any of the page's caches (read by the test itself)."""
+    urls: list[str] = page.evaluate("""async (part) => {
+        const urls = [];
+        for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+        }
+        return urls.filter(url => url.includes(part));
+    }""", part)
+    return urls
 
 
 def observed(page: Page) -> dict[str, Any]:
@@ -172,6 +221,27 @@ def assert_audio_advances(page: Page) -> None:
     after = (page.get_attribute("#player", "data-clip-id"), audio_time(page))
     assert after != before, (before, after)
     assert page.evaluate(f"() => !{CURRENT_AUDIO}.paused")
+
+
+def line_at(lines: list[dict[str, Any]], t: float) -> str:
+    """The caption the screen should show at ``t``: the last line started by then ("" before the first)."""
+    said = [line["text"] for line in lines if line["start"] <= t]
+    return str(said[-1]) if said else ""
+
+
+def assert_captions_follow_the_voice(page: Page, captions: dict[int, list[dict[str, Any]]], samples: int) -> None:
+    """At several moments, #caption is the line being said at the current <audio>'s time (give or
+    take a frame's lag)."""
+    for _ in range(samples):
+        now = page.evaluate(f"""() => ({{id: Number(document.getElementById('player').dataset.clipId),
+                                         t: {CURRENT_AUDIO}.currentTime, ended: {CURRENT_AUDIO}.ended,
+                                         caption: document.getElementById('caption').textContent}})""")
+        lines, t = captions[now["id"]], now["t"]
+        expected = {line_at(lines, t - 0.3), line_at(lines, t), line_at(lines, t + 0.05)}
+        if t < 0.3 or now["ended"]:
+            expected.add("")  # cleared at a clip's end, until the next one's first line
+        assert now["caption"] in expected, (now, lines)
+        page.wait_for_timeout(350)
 
 
 def pair_screen(admin: Page, app: Flask, code: str, room_name: str, playlist: str) -> None:
@@ -217,18 +287,28 @@ def test_a_paired_screen_plays_the_playlist_by_itself_with_captions(
     assert_audio_advances(kiosk)
     expect(kiosk.locator("#clip-title")).not_to_be_empty()
 
+    with app.app_context(), tenancy.tenant_session(room.tenant_id) as session:
+        (status,) = kiosk_service.list_kiosks(session)
+        manifest, _version = kiosk_service.manifest(session, status.kiosk)
+    captions = {clip["id"]: clip["captions"] for clip in manifest["clips"]}
+    assert all(len(lines) >= 2 for lines in captions.values()), captions
+    assert_captions_follow_the_voice(kiosk, captions, samples=12)
+
     started = wait_for_plays(kiosk, 4)
-    assert set(started[:4]) == set(room.clips), (started, room.clips)
+    assert sorted(started[:4]) == sorted(room.clips), (started, room.clips)
     seen = kiosk.evaluate("() => window.__seen")
-    sentiments = [c["sentiment"] for c in seen["clips"]][:4]
-    # Alternating: never the same sentiment twice in a row, both present.
-    assert sentiments in (["satisfied", "unhappy"] * 2, ["unhappy", "satisfied"] * 2), sentiments
-    assert [room.clips[int(c["id"])] for c in seen["clips"][:4]] == sentiments
-    assert len(seen["captions"]) >= 4, seen["captions"]
-    # The indicator says it in words, not only in colour.
-    expect(kiosk.locator("#sentiment-label")).not_to_be_empty()
+    # The playlist holds satisfied, satisfied, unhappy, unhappy: the room hears them in turn.
+    sentiments = [clip["sentiment"] for clip in seen["clips"][:4]]
+    assert sentiments == ["satisfied", "unhappy", "satisfied", "unhappy"], seen["clips"]
+    assert [room.clips[int(clip["id"])] for clip in seen["clips"][:4]] == sentiments
+    # Every line of the first three clips was shown, in order (the fourth may still be playing).
+    said = [line["text"] for clip in seen["clips"][:3] for line in captions[int(clip["id"])]]
+    assert seen["captions"][:len(said)] == said, (seen["captions"], said)
+    # The indicator says it in words too, not only in colour.
+    label = kiosk.locator("#sentiment-label")
+    expect(label).to_have_text(re.compile(".+"))
     gaps = observed(kiosk)["gaps"]
-    assert gaps and sorted(gaps)[len(gaps) // 2] <= 300, gaps
+    assert len(gaps) >= 3 and sorted(gaps)[len(gaps) // 2] <= 300, gaps
 
 
 def test_the_screen_plays_on_offline_then_drops_a_retired_clip(
@@ -260,6 +340,7 @@ def test_the_screen_plays_on_offline_then_drops_a_retired_clip(
 
     # Meanwhile a quality manager retires a clip; the network and the server come back.
     retired = next(iter(room.clips))
+    version = observed(kiosk)["version"]
     with app.app_context(), tenancy.tenant_session(room.tenant_id) as session:
         manager = session.get(User, tenants["a"].users[Role.QUALITY_MANAGER].id)
         assert manager is not None
@@ -270,32 +351,28 @@ def test_the_screen_plays_on_offline_then_drops_a_retired_clip(
     gone = f"/kiosk/media/{retired}-"
     kiosk.wait_for_function("(gone) => !window.ecouteKiosk.cached.some(url => url.startsWith(gone))",
                             arg=gone, timeout=10_000)
-    with app.app_context(), tenancy.tenant_session(room.tenant_id) as session:
-        kiosk_id = session.scalars(kiosk_service.list_kiosks.__globals__["select"](  # placeholder
-            kiosk_service.Kiosk.id)).first()
-    del kiosk_id
-    version = kiosk.evaluate("() => window.ecouteKiosk.version")
     kiosk.wait_for_function("(v) => window.ecouteKiosk.version !== v", arg=version, timeout=30_000)
     adopted = len(plays(kiosk))
     later = wait_for_plays(kiosk, adopted + 4)[adopted:]
     assert retired not in later, (retired, later)
-    cached = kiosk.evaluate("""async (gone) => {
-        const names = await caches.keys(), urls = [];
-        for (const name of names) for (const r of await (await caches.open(name)).keys()) urls.push(r.url);
-        return urls.filter(u => u.includes(gone));
-    }""", gone)
-    assert cached == []
+    assert cached_urls(kiosk, gone) == []
 
 
 def test_an_unpaired_screen_shows_a_new_code(
         app: Flask, tenants: dict[str, TenantSet], room: Room, new_page: OpenPage, console: ConsoleWatch) -> None:
     kiosk = paired_kiosk(new_page, app, tenants, room)
     wait_for_plays(kiosk, 1, timeout_s=15)
-    first_code = kiosk.evaluate("() => document.getElementById('pairing-code').textContent")
-    with app.app_context(), tenancy.tenant_session(room.tenant_id) as session:
-        admin = session.get(User, tenants["a"].users[Role.TENANT_ADMIN].id)
-        assert admin is not None
-        (status,) = kiosk_service.list_kiosks(session)
-        kiosk_service.revoke(session, admin, status.kiosk)
-    console.allow(r"status of 401")
-    del first_code
+    kiosk.wait_for_function("() => window.ecouteKiosk.cached.some(url => url.startsWith('/kiosk/media/'))")
+    console.allow(r"status of 401")  # the screen's next request after the admin unpaired it
+
+    fr = translator(app, "fr")
+    admin = new_page()
+    log_in(admin, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    admin.goto("/settings/kiosks")
+    admin.locator("tr", has_text="Salle client Lyon").get_by_role("button", name=fr("Unpair")).click()
+
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "pairing", timeout=10_000)
+    expect(kiosk.locator("#pairing-code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+    assert kiosk.evaluate(f"() => {CURRENT_AUDIO}.paused")
+    assert cached_urls(kiosk, "/kiosk/media/") == []
+    assert kiosk.evaluate("() => localStorage.getItem('ecoute-kiosk.paired')") is None

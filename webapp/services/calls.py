@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from webapp import storage
 from webapp.config import Settings
-from webapp.errors import NotFound
-from webapp.models import Call, CallStatus, Channel, Complaint, Tag, TagKind, Transcript
+from webapp.errors import NotFound, UserError
+from webapp.i18n import _
+from webapp.models import Call, CallStatus, Channel, Complaint, Consent, Tag, TagKind, Transcript, User
+from webapp.services import audit
 
 PAGE_SIZE = 25
 #: Statuses that will still change without anyone acting: the list keeps polling while one is shown.
@@ -153,6 +155,35 @@ def playback_of(settings: Settings, call: Call) -> tuple[str, str, int] | None:
         return key, "audio/webm", storage.get_storage(settings).size(key)
     except storage.ObjectMissing:
         return None
+
+
+def peaks_of(settings: Settings, call: Call) -> bytes | None:
+    """The waveform peaks the worker computed for ``call`` (JSON, see ``worker.renditions.peaks_json``);
+    None until the call is processed. The browser draws the waveform from them without decoding the audio."""
+    if call.status != CallStatus.READY:
+        return None
+    key = storage.rendition_keys(call.tenant_id, call.id, call.sha256).peaks
+    try:
+        return b"".join(storage.get_storage(settings).read_range(key))
+    except storage.ObjectMissing:
+        return None
+
+
+def set_consent(session: Session, actor: User, call: Call, value: str) -> None:
+    """Record what the customer said about reusing ``call`` (yes, no, unknown), as a quality manager learnt it.
+
+    Only a "yes" lets the call's approved clips play in the customer room: changing it to anything
+    else takes them out of every room at the kiosks' next sync (``Clip.is_playable``).
+    """
+    try:
+        consent = Consent(value)
+    except ValueError:
+        raise UserError(_("Customer consent must be yes, no or unknown."), "consent_invalid") from None
+    if consent == call.consent:
+        return
+    before, call.consent = call.consent, consent
+    audit.record(session, tenant_id=call.tenant_id, actor=actor, action="call.consent_changed",
+                 target=f"call:{call.id}", before=str(before), after=str(consent))
 
 
 def retry_processing(session: Session, call: Call) -> bool:

@@ -129,13 +129,21 @@ def update_clip(session: Session, actor: User, clip: Clip, draft: ClipDraft) -> 
     return clip
 
 
-def approval_refusal(clip: Clip) -> str | None:
-    """Why ``clip`` cannot be approved for the room now, in the reader's words; None if it can."""
-    if clip.call.consent == Consent.NO:
+def consent_refusal(call: Call) -> str | None:
+    """Why no clip of ``call`` can be approved, as far as its customer's consent goes; None if it can."""
+    if call.consent == Consent.NO:
         return str(_("The customer refused that this call be reused: its clips cannot be played in the room."))
-    if clip.call.consent != Consent.YES:
+    if call.consent != Consent.YES:
         return str(_("The customer's consent to reuse this call is not recorded. Set consent to \"yes\" on the call "
                  "once the customer has agreed, then approve the clip."))
+    return None
+
+
+def approval_refusal(clip: Clip) -> str | None:
+    """Why ``clip`` cannot be approved for the room now, in the reader's words; None if it can."""
+    refusal = consent_refusal(clip.call)
+    if refusal is not None:
+        return refusal
     if clip.render_status == RenderStatus.PENDING:
         return str(_("The clip is still being prepared. Try again in a few seconds."))
     if clip.render_status == RenderStatus.FAILED:

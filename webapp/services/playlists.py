@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session, selectinload
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
-from webapp.models import Clip, ClipSentiment, ClipStatus, Playlist, PlaylistItem, PlaylistMode, User
+from webapp.models import (
+    Clip,
+    ClipSentiment,
+    ClipStatus,
+    Consent,
+    Playlist,
+    PlaylistItem,
+    PlaylistMode,
+    RenderStatus,
+    User,
+)
 from webapp.services import audit
 
 
@@ -141,3 +151,24 @@ def rotation(mode: PlaylistMode, clips: Sequence[Clip]) -> list[Clip]:
 def playable(playlist: Playlist) -> list[Clip]:
     """The clips of ``playlist`` a room may play now, in rotation order."""
     return rotation(playlist.mode, [item.clip for item in playlist.items if item.clip.is_playable])
+
+
+def playlists_of(session: Session, clip: Clip) -> list[Playlist]:
+    """The playlists ``clip`` is in, by name."""
+    return list(session.scalars(select(Playlist).join(PlaylistItem, PlaylistItem.playlist_id == Playlist.id)
+                                .where(PlaylistItem.clip_id == clip.id).order_by(Playlist.name)))
+
+
+def silence_reason(clip: Clip) -> str | None:
+    """Why the room will not play ``clip`` now (the negation of ``Clip.is_playable``, in words); None if it will."""
+    if clip.status == ClipStatus.RETIRED:
+        return str(_("Retired: it no longer plays in the room."))
+    if clip.status != ClipStatus.APPROVED:
+        return str(_("Not approved."))
+    if clip.call.consent != Consent.YES:
+        return str(_("The customer's consent is not \"yes\" any more."))
+    if clip.render_status == RenderStatus.FAILED:
+        return str(_("Its audio could not be prepared."))
+    if clip.render_status != RenderStatus.READY:
+        return str(_("Its audio is still being prepared."))
+    return None

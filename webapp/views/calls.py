@@ -10,11 +10,20 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webapp import tenancy
 from webapp.auth import requires_role
-from webapp.errors import UserError
-from webapp.i18n import _
-from webapp.models import CallStatus, Channel, Consent, LabelKind, Role, Source
-from webapp.services import audit, calls, ingestion, tags, taxonomy
-from webapp.views.helpers import accepts_large_body, actor, correct_tags, is_htmx, render, settings, upload_limit
+from webapp.errors import NotFound, UserError
+from webapp.i18n import _, label
+from webapp.models import Call, CallStatus, Channel, ClipSentiment, Consent, LabelKind, RenderStatus, Role, Source
+from webapp.services import audit, calls, clips, ingestion, tags, taxonomy
+from webapp.views.helpers import (
+    accepts_large_body,
+    actor,
+    correct_tags,
+    form_error,
+    is_htmx,
+    render,
+    settings,
+    upload_limit,
+)
 from webapp.views.media import audio_response
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
@@ -89,8 +98,23 @@ def call_detail(call_id: int) -> BaseResponse:
 def _analysis(call_id: int) -> dict[str, Any]:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
-    return {"call": call, "transcript": calls.transcript_of(session, call),
-            "tags": tags.tags_of(session, tags.Target(call_id=call.id))}
+    found = tags.tags_of(session, tags.Target(call_id=call.id))
+    return {"call": call, "transcript": calls.transcript_of(session, call), "tags": found,
+            **_clipping(session, call, found)}
+
+
+def _clipping(session: Any, call: Call, found: tags.TagView) -> dict[str, Any]:
+    """What the call page needs to cut clips: the form's choices and defaults (the call's tags), its clips."""
+    sentiment = found.sentiment.value if found.sentiment is not None else ""
+    return {"topics": taxonomy.labels(session, LabelKind.TOPIC, active_only=True),
+            "clip_defaults": {"sentiment": sentiment if sentiment in set(ClipSentiment) else "",
+                              "topic": found.topics[0].value if found.topics else ""},
+            "consent_refusal": clips.consent_refusal(call), **_call_clips(session, call)}
+
+
+def _call_clips(session: Any, call: Call) -> dict[str, Any]:
+    made = clips.clips_of_call(session, call)
+    return {"clips": made, "clips_pending": any(c.render_status == RenderStatus.PENDING for c in made)}
 
 
 @bp.get("/<int:call_id>/analysis")
@@ -146,3 +170,68 @@ def call_status(call_id: int) -> BaseResponse:
         resp.headers["HX-Trigger"] = "call-processed"
     return resp
 
+
+
+@bp.get("/<int:call_id>/peaks.json")
+@requires_role(*CURATORS)
+def call_peaks(call_id: int) -> BaseResponse:
+    """The waveform's peaks, computed by the worker: the browser draws them instead of decoding the call."""
+    call = calls.get_call(tenancy.request_session(), call_id)
+    peaks = calls.peaks_of(settings(), call)
+    if peaks is None:
+        raise NotFound()
+    resp = Response(peaks, mimetype="application/json")
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp
+
+
+@bp.post("/<int:call_id>/consent")
+@requires_role(*CURATORS)
+def call_consent(call_id: int) -> BaseResponse:
+    """The customer's answer about reusing the call, as a quality manager learnt it (plain form)."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    try:
+        calls.set_consent(session, actor(), call, request.form.get("consent", ""))
+    except UserError as err:
+        return form_error("pages/calls/detail.html", err, error_in="consent", **_analysis(call.id))
+    flash(_("Consent saved: %(consent)s.", consent=label("consent", call.consent)), "success")
+    return redirect(url_for("calls.call_detail", call_id=call.id), code=303)
+
+
+@bp.get("/<int:call_id>/clips")
+@requires_role(*CURATORS)
+def call_clip_list(call_id: int) -> BaseResponse:
+    """The call's clips (htmx: the rows polled while one is being prepared; 286 once all are done)."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    if not is_htmx():
+        return redirect(url_for("calls.call_detail", call_id=call.id, _anchor="call-clips"), code=303)
+    context = _call_clips(session, call)
+    if request.headers.get("HX-Target") != "call-clip-rows":
+        return render("partials/clips/_call_clips.html", call=call, **context)
+    resp = render("partials/clips/_call_clip_rows.html", call=call, **context)
+    if not context["clips_pending"]:
+        resp.status_code = 286  # htmx: stop polling, every clip is rendered (or failed)
+    return resp
+
+
+@bp.post("/<int:call_id>/clips")
+@requires_role(*CURATORS)
+def call_clip_create(call_id: int) -> BaseResponse:
+    """A new clip of this call (a plain form, or htmx: the call's clips come back, the form is emptied)."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    try:
+        clip = clips.create_clip(session, actor(), call, clips.ClipDraft.from_form(request.form))
+    except UserError as err:
+        resp = form_error("pages/calls/detail.html", err, partial="partials/clips/_form.html", error_in="clip",
+                          **_analysis(call.id))
+        if is_htmx():
+            resp.headers["HX-Retarget"], resp.headers["HX-Reswap"] = "#clip-form", "outerHTML"
+        return resp
+    done = _("Clip “%(title)s” saved as a draft: its audio is being prepared.", title=clip.title)
+    if is_htmx():
+        return render("partials/clips/_created.html", message=done, **_analysis(call.id))
+    flash(done, "success")
+    return redirect(url_for("calls.call_detail", call_id=call.id, _anchor="call-clips"), code=303)

@@ -1,13 +1,151 @@
-"""Placeholder: being written (issue #7)."""
+"""Clips: the quality team's list of the moments cut for the customer room, one clip, its audio.
+
+Clips are made on the call page (views/calls.py, ``call_clip_create``); here they are found,
+edited, approved for the room (only with the customer's consent) and retired.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from werkzeug.wrappers import Response
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from webapp import tenancy
+from webapp.auth import requires_role
+from webapp.errors import NotFound, UserError
+from webapp.i18n import _
+from webapp.models import Clip, ClipSentiment, ClipStatus, LabelKind, RenderStatus, Role, User
+from webapp.services import audit, clips, playlists, taxonomy
+from webapp.views.helpers import actor, form_error, is_htmx, render, settings
+from webapp.views.media import audio_response
 
 bp = Blueprint("clips", __name__, url_prefix="/clips")
+CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+
+
+def _topics() -> dict[str, Any]:
+    return {"topics": taxonomy.labels(tenancy.request_session(), LabelKind.TOPIC, active_only=True)}
 
 
 @bp.get("")
-def clip_list() -> Response:
-    return Response("")
+@requires_role(*CURATORS)
+def clip_list() -> BaseResponse:
+    page = clips.list_clips(tenancy.request_session(), clips.ClipFilters.from_args(request.args))
+    if is_htmx() and request.headers.get("HX-Target") == "clip-rows":
+        resp = render("partials/clips/_rows.html", page=page)
+        if not page.has_pending:
+            resp.status_code = 286  # htmx: stop polling, every clip shown is rendered
+        return resp
+    return render("pages/clips/list.html", partial="partials/clips/_results.html", page=page,
+                  statuses=list(ClipStatus), sentiments=list(ClipSentiment), **_topics())
+
+
+def _detail(clip: Clip) -> dict[str, Any]:
+    session = tenancy.request_session()
+    inside = playlists.playlists_of(session, clip)
+    people = {uid: session.get(User, uid) for uid in {clip.created_by_id, clip.approved_by_id} if uid is not None}
+    return {"clip": clip, "call": clip.call, "refusal": clips.approval_refusal(clip), "playlists_in": inside,
+            "playlist_choices": [p for p, _n in playlists.list_playlists(session) if p not in inside],
+            "created_by": people.get(clip.created_by_id) if clip.created_by_id else None,
+            "approved_by": people.get(clip.approved_by_id) if clip.approved_by_id else None,
+            "clip_defaults": {"start": f"{clip.start_s:.2f}", "end": f"{clip.end_s:.2f}", "title": clip.title,
+                              "sentiment": str(clip.sentiment), "topic": clip.topic, "note": clip.note},
+            **_topics()}
+
+
+@bp.get("/<int:clip_id>")
+@requires_role(*CURATORS)
+def clip_detail(clip_id: int) -> BaseResponse:
+    clip = clips.get_clip(tenancy.request_session(), clip_id)
+    return render("pages/clips/detail.html", **_detail(clip))
+
+
+@bp.post("/<int:clip_id>")
+@requires_role(*CURATORS)
+def clip_update(clip_id: int) -> BaseResponse:
+    """Change a clip's words or edges; new edges mean new audio and, if it was approved, a new approval."""
+    session = tenancy.request_session()
+    clip = clips.get_clip(session, clip_id)
+    edges, was_approved = (clip.start_s, clip.end_s), clip.status == ClipStatus.APPROVED
+    try:
+        clips.update_clip(session, actor(), clip, clips.ClipDraft.from_form(request.form))
+    except UserError as err:
+        return form_error("pages/clips/detail.html", err, error_in="edit", **_detail(clip))
+    if (clip.start_s, clip.end_s) == edges:
+        flash(_("Saved."), "success")
+    elif was_approved:
+        flash(_("Saved. The clip's audio is being prepared again, and the clip is back to draft: "
+                "approve it again once you have listened to it."), "success")
+    else:
+        flash(_("Saved. The clip's audio is being prepared again."), "success")
+    return redirect(url_for("clips.clip_detail", clip_id=clip.id), code=303)
+
+
+@bp.post("/<int:clip_id>/approve")
+@requires_role(*CURATORS)
+def clip_approve(clip_id: int) -> BaseResponse:
+    session = tenancy.request_session()
+    clip = clips.get_clip(session, clip_id)
+    try:
+        clips.approve(session, actor(), clip)
+    except UserError as err:
+        return form_error("pages/clips/detail.html", err, error_in="approve", **_detail(clip))
+    flash(_("Approved: the clip can now be added to the room's playlists."), "success")
+    return redirect(url_for("clips.clip_detail", clip_id=clip.id), code=303)
+
+
+@bp.post("/<int:clip_id>/retire")
+@requires_role(*CURATORS)
+def clip_retire(clip_id: int) -> BaseResponse:
+    session = tenancy.request_session()
+    clip = clips.get_clip(session, clip_id)
+    clips.retire(session, actor(), clip)
+    flash(_("Retired: the room's screens stop playing this clip at their next update."), "success")
+    return redirect(url_for("clips.clip_detail", clip_id=clip.id), code=303)
+
+
+@bp.post("/<int:clip_id>/playlists")
+@requires_role(*CURATORS)
+def clip_add_to_playlist(clip_id: int) -> BaseResponse:
+    """Put this clip at the end of the playlist chosen in the form (the clip page's "Add to playlist")."""
+    session = tenancy.request_session()
+    clip = clips.get_clip(session, clip_id)
+    try:
+        playlist_id = int(request.form.get("playlist_id", ""))
+    except ValueError:
+        return form_error("pages/clips/detail.html", UserError(_("Choose a playlist."), "playlist_missing"),
+                          error_in="playlist", **_detail(clip))
+    playlist = playlists.get_playlist(session, playlist_id)
+    try:
+        playlists.add_clip(session, actor(), playlist, clip)
+    except UserError as err:
+        return form_error("pages/clips/detail.html", err, error_in="playlist", **_detail(clip))
+    flash(_("Added to the playlist “%(name)s”.", name=playlist.name), "success")
+    return redirect(url_for("clips.clip_detail", clip_id=clip.id), code=303)
+
+
+@bp.get("/<int:clip_id>/status")
+@requires_role(*CURATORS)
+def clip_status(clip_id: int) -> BaseResponse:
+    """The clip's render status, polled by its page while the worker prepares the audio (htmx)."""
+    clip = clips.get_clip(tenancy.request_session(), clip_id)
+    resp = render("partials/clips/_render_status.html", clip=clip)
+    if clip.render_status != RenderStatus.PENDING:
+        resp.status_code = 286  # polling stops; the page reloads to show the player and captions
+        resp.headers["HX-Refresh"] = "true"
+    return resp
+
+
+@bp.get("/<int:clip_id>/audio")
+@requires_role(*CURATORS)
+def clip_audio(clip_id: int) -> Response:
+    """The clip as the room will hear it (404 until the worker rendered it); listening is journalled."""
+    session = tenancy.request_session()
+    clip = clips.get_clip(session, clip_id)
+    if clip.render_status != RenderStatus.READY or not clip.audio_key:
+        raise NotFound()
+    if not request.range or request.range.ranges[0][0] == 0:
+        audit.record(session, tenant_id=clip.tenant_id, actor=actor(), action="clip.listened",
+                     target=f"clip:{clip.id}")
+    return audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)

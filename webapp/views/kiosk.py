@@ -72,7 +72,7 @@ def kiosk_page() -> Response:
 
 
 @bp.get("/<any(\"player.js\", \"kiosk.css\", \"sw.js\"):name>")
-def kiosk_asset(name: str) -> Response:
+def kiosk_asset(name: str) -> BaseResponse:
     data, version = _asset(name)
     resp = Response(data, mimetype=ASSETS[name])
     resp.set_etag(version)
@@ -143,7 +143,7 @@ def _kiosk() -> Kiosk:
 
 @bp.get("/manifest.json")
 @requires_kiosk
-def kiosk_manifest() -> Response:
+def kiosk_manifest() -> BaseResponse:
     body, version = kiosks.manifest(tenancy.request_session(), _kiosk())
     resp = jsonify(body)
     resp.set_etag(version)
