@@ -118,6 +118,15 @@ def test_captions_are_lines_in_clip_time_broken_at_sentences_length_pauses_and_s
     ]
 
 
+def test_a_sentences_last_word_stays_on_its_line_rather_than_alone() -> None:
+    said = ("Cela fait trois semaines que j'attends ma commande. "
+            "J'ai appelé quatre fois et personne de votre service ne rappelle.")
+    words = [w(text, 0.3 * i, 0.3 * i + 0.25) for i, text in enumerate(said.split())]
+    lines = [line["text"] for line in clip_audio.captions(words, 0.0, 0.3 * len(words))]
+    assert lines == ["Cela fait trois semaines que j'attends ma commande.",  # 51 characters: "commande." not alone
+                     "J'ai appelé quatre fois et personne de", "votre service ne rappelle."]  # past 56: broken
+
+
 def test_a_run_of_masked_words_shows_one_mask_and_nothing_of_them() -> None:
     lines = clip_audio.captions(CALL, 6.8, 9.0, masked=PHONE_NUMBER)
     text = " ".join(line["text"] for line in lines)

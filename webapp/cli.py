@@ -223,17 +223,39 @@ def demo(force: bool) -> None:
 def _print_demo(force: bool) -> None:
     from webapp import tenancy
     from webapp.i18n import role_label
-    from webapp.services.demo import refresh_demo
+    from webapp.services.demo import demo_tenant_id, refresh_demo
 
     settings = _settings()
     if settings.is_prod and not force:
         raise click.UsageError("refusing to create demo logins in production (ECOUTE_ENV=prod); add --force")
-    with _app(), tenancy.all_tenants_session() as session:
-        logins = refresh_demo(session)
+    with _app():
+        with tenancy.all_tenants_session() as session:
+            logins = refresh_demo(session)
+            demo_id = demo_tenant_id(session)
+        _seed_demo_room(demo_id)
         click.echo("\nDemo company “Maison Démo” is ready. Logins:")
         for role, email, password in logins:
             click.echo(f"  {role_label(role):<32} {email:<28} {password}")
-    click.echo(f"\nOpen {settings.base_url}/login\n")
+    click.echo(f"\nOpen {settings.base_url}/login — and {settings.base_url}/kiosk/ in another window for a "
+               "customer room screen (pair it at Settings › Screens).\n")
+
+
+def _seed_demo_room(tenant_id: int) -> None:
+    """The demo company's calls, clips and playlist, made once by the real pipeline (about a minute)."""
+    from worker import demo_room
+
+    sys.path.insert(0, str(ROOT))  # the checkout's test voices speak the demo calls
+    try:
+        from tests.speech import speak
+    except ImportError:  # an installation without the checkout's tests: no demo calls
+        return
+    click.echo("Preparing the demo company's calls and customer room (first time only)…")
+    try:
+        if demo_room.seed_room(tenant_id, lambda path, text: speak(path, text, "fr")):
+            click.echo(f"  {len(demo_room.CALLS)} calls transcribed, their clips in the playlist "
+                       f"“{demo_room.PLAYLIST}”.")
+    except AppError as err:  # e.g. no Whisper model yet: the worker processes the calls when it can
+        click.echo(f"  The demo calls are stored but not processed yet ({err.message}); the worker will do it.")
 
 
 @main.command()

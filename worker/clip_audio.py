@@ -57,6 +57,8 @@ HIGHPASS_HZ = 50
 SILENCE_LUFS = -70.0
 
 #: Caption lines: at most about this many characters, a new line after a pause this long (seconds).
+#: How far past LINE_CHARACTERS a line may run to end its sentence.
+LINE_OVERRUN = 14
 LINE_CHARACTERS = 42
 LINE_GAP_SECONDS = 0.8
 #: What a word touching a personal-data span shows instead of itself.
@@ -194,6 +196,15 @@ def _join(texts: list[str]) -> str:
     return line
 
 
+def _too_long(line: list[Word], word: Word) -> bool:
+    """Whether ``word`` would make ``line`` too long; a sentence's last word may overrun a little
+    rather than sit alone on the next line ("ma" / "commande.")."""
+    length = len(_join([w.text for w in line] + [word.text]))
+    if _SENTENCE_END.search(word.text):
+        return length > LINE_CHARACTERS + LINE_OVERRUN
+    return length > LINE_CHARACTERS
+
+
 def captions(words: list[Word], start: float, end: float, *,
              masked: Sequence[tuple[float, float]] = ()) -> list[dict[str, Any]]:  # Any: JSON for the kiosk
     """Caption lines of the clip ``[start, end]``: ``{"start", "end", "text"}``, in seconds of the clip.
@@ -210,8 +221,7 @@ def captions(words: list[Word], start: float, end: float, *,
     for word in kept:
         line = groups[-1] if groups else None
         if (line is None or word.speaker != line[-1].speaker or word.start - line[-1].end > LINE_GAP_SECONDS
-                or _SENTENCE_END.search(line[-1].text)
-                or len(_join([w.text for w in line] + [word.text])) > LINE_CHARACTERS):
+                or _SENTENCE_END.search(line[-1].text) or _too_long(line, word)):
             groups.append([word])
         else:
             line.append(word)

@@ -45,3 +45,10 @@ def refresh_demo(session: Session) -> list[tuple[Role, str, str]]:
         tenants.upsert_active_user(session, home, email=email, role=role, password=password, name=name)
         logins.append((role, email, password))
     return logins
+
+
+def demo_tenant_id(session: Session) -> int:
+    """The demo company's id (after :func:`refresh_demo`)."""
+    tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
+    assert tenant_id is not None, "refresh_demo first"
+    return tenant_id
