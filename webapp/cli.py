@@ -215,12 +215,13 @@ def platform_admin_create(email: str, name: str) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Allow it even with ECOUTE_ENV=prod.")
-def demo(force: bool) -> None:
+@click.option("--room", is_flag=True, help="Also give it calls, clips and a playlist (once; about a minute).")
+def demo(force: bool, room: bool) -> None:
     """Create or refresh the demo company and print its logins (new passwords each time)."""
-    _print_demo(force)
+    _print_demo(force, room=room)
 
 
-def _print_demo(force: bool) -> None:
+def _print_demo(force: bool, *, room: bool) -> None:
     from webapp import tenancy
     from webapp.i18n import role_label
     from webapp.services.demo import demo_tenant_id, refresh_demo
@@ -232,7 +233,8 @@ def _print_demo(force: bool) -> None:
         with tenancy.all_tenants_session() as session:
             logins = refresh_demo(session)
             demo_id = demo_tenant_id(session)
-        _seed_demo_room(demo_id)
+        if room:
+            _seed_demo_room(demo_id)
         click.echo("\nDemo company “Maison Démo” is ready. Logins:")
         for role, email, password in logins:
             click.echo(f"  {role_label(role):<32} {email:<28} {password}")
@@ -279,7 +281,7 @@ def run() -> None:
 
     settings = _settings()
     migrate.upgrade(settings)
-    _print_demo(force=False)
+    _print_demo(force=False, room=True)
     bin_dir = Path(sys.executable).parent
     gunicorn = [str(bin_dir / "gunicorn"), "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"]
     sys.exit(_supervise([gunicorn, [str(bin_dir / "ecoute"), "worker"]],

@@ -47,7 +47,8 @@ def _context(kind: str, tenant_id: int, payload: dict[str, int]) -> JobContext:
                       settings=current_app.config["ECOUTE"])
 
 
-def seed_room(tenant_id: int, speak: Callable[[Path, str], Path]) -> bool:
+def seed_room(tenant_id: int, speak: Callable[[Path, str], Path],
+              calls: tuple[tuple[str, str, str, str], ...] = CALLS) -> bool:
     """Give the demo company its calls, clips and playlist, once; ``speak(path, text)`` writes a
     French recording of ``text``. Returns False (doing nothing) when the company has calls."""
     with tenancy.tenant_session(tenant_id) as session:
@@ -55,7 +56,7 @@ def seed_room(tenant_id: int, speak: Callable[[Path, str], Path]) -> bool:
             return False
     made: list[tuple[int, str, str]] = []
     with tempfile.TemporaryDirectory() as folder:
-        for n, (title, sentiment, product, text) in enumerate(CALLS, start=1):
+        for n, (title, sentiment, product, text) in enumerate(calls, start=1):
             wav = Path(folder) / f"appel-demo-{n}.wav"
             speak(wav, text)
             with wav.open("rb") as stream, tenancy.tenant_session(tenant_id) as session:
