@@ -233,3 +233,15 @@ def test_the_kiosk_page_and_its_files_are_served(app: Flask) -> None:
         served = client.get(f"/kiosk/{name}")
         assert served.status_code == 200 and served.mimetype == kind and served.data
     assert client.get("/kiosk/other.js").status_code == 404
+
+
+def test_one_address_cannot_hoard_pairing_codes(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kiosk_service, "MAX_PENDING", 2)
+    screen = app.test_client()
+    assert [screen.post("/kiosk/pairings").status_code for _ in range(2)] == [201, 201]
+    refused = screen.post("/kiosk/pairings")
+    assert refused.status_code == 429 and refused.json["code"] == "too_many_pairings"  # type: ignore[index]
+    other = app.test_client().post("/kiosk/pairings", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 201  # another network is not held back
+    with app.app_context(), tenancy.tenant_session(None) as session:
+        assert len(session.scalars(select(KioskPairing)).all()) == 3

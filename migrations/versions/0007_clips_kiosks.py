@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=8), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
     sa.Column('expires_at', webapp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=True),
     sa.Column('kiosk_id', sa.Integer(), nullable=True),
     sa.Column('collected_at', webapp.db.UTCDateTime(timezone=True), nullable=True),
@@ -38,6 +39,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('kiosk_pairings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kiosk_pairings_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kiosk_pairings_requested_by'), ['requested_by'], unique=False)
 
     op.create_table('playlists',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -166,6 +168,7 @@ def downgrade() -> None:
 
     op.drop_table('playlists')
     with op.batch_alter_table('kiosk_pairings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kiosk_pairings_requested_by'))
         batch_op.drop_index(batch_op.f('ix_kiosk_pairings_expires_at'))
 
     op.drop_table('kiosk_pairings')

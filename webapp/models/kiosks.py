@@ -32,6 +32,8 @@ class KioskPairing(Base):
     #: SHA-256 of the secret the screen keeps to collect its token.
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: Hash of the address that asked for it: one address may hold only so many codes at once.
+    requested_by: Mapped[str] = mapped_column(String(64), default="", index=True)
     #: Set when a tenant admin typed the code (the kiosk it made).
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), default=None)
     kiosk_id: Mapped[int | None] = mapped_column(default=None)

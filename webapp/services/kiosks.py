@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from webapp import tenancy
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
-from webapp.i18n import _, force_locale
+from webapp.i18n import _, _l, force_locale
 from webapp.models import Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
 from webapp.services import audit, playlists
 
@@ -37,8 +37,19 @@ POLL_SECONDS = 30
 HEARTBEAT_SECONDS = 30
 #: A kiosk not heard of for this long is shown offline (three missed heartbeats).
 ONLINE_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+#: Live, unused codes one address may hold (a screen needs one; a room of screens behind one router, a few).
+MAX_PENDING = 30
 #: Plays reported in one heartbeat, at most (a kiosk offline for days sends its backlog in parts).
 MAX_PLAYS = 500
+
+
+class TooManyPairings(UserError):
+    status = 429
+    code = "too_many_pairings"
+
+    def __init__(self) -> None:
+        super().__init__(_l("Too many pairing codes were asked for from this network. Wait 10 minutes, "
+                            "or pair the screens already showing a code."))
 
 
 def _hash(secret: str) -> str:
@@ -61,16 +72,25 @@ class NewPairing:
     expires_in: int
 
 
-def start_pairing(session: Session) -> NewPairing:
-    """A fresh code for an unpaired screen (and its secret); stale codes are swept at the same time."""
+def start_pairing(session: Session, requested_by: str = "") -> NewPairing:
+    """A fresh code for an unpaired screen (and its secret); stale codes are swept at the same time.
+
+    ``requested_by`` (a hash of the client's address) may hold :data:`MAX_PENDING` live codes at
+    once — a screen needs one; this keeps an anonymous caller from filling the table.
+    """
     now = utcnow()
     session.execute(delete(KioskPairing).where(KioskPairing.expires_at < now - timedelta(days=1)))
+    live = session.scalar(select(func.count()).select_from(KioskPairing).where(
+        KioskPairing.requested_by == requested_by, KioskPairing.expires_at > now, KioskPairing.tenant_id.is_(None)))
+    if requested_by and (live or 0) >= MAX_PENDING:
+        raise TooManyPairings()
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if session.scalar(select(KioskPairing.id).where(KioskPairing.code == code)) is None:
             break
     secret = secrets.token_urlsafe(32)
-    session.add(KioskPairing(code=code, secret_hash=_hash(secret), expires_at=now + PAIRING_TTL))
+    session.add(KioskPairing(code=code, secret_hash=_hash(secret), expires_at=now + PAIRING_TTL,
+                             requested_by=requested_by))
     session.flush()
     return NewPairing(code=code, secret=secret, expires_in=int(PAIRING_TTL.total_seconds()))
 

@@ -22,8 +22,8 @@ from webapp import tenancy
 from webapp.errors import AppError
 from webapp.i18n import _
 from webapp.models import Kiosk
-from webapp.services import kiosks
-from webapp.views.helpers import settings
+from webapp.services import kiosks, throttle
+from webapp.views.helpers import client_ip, settings
 from webapp.views.media import audio_response
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder=str(FILES))
@@ -85,7 +85,7 @@ def kiosk_asset(name: str) -> BaseResponse:
 
 @bp.post("/pairings")
 def kiosk_pairing_start() -> tuple[Response, int]:
-    new = kiosks.start_pairing(tenancy.request_session())
+    new = kiosks.start_pairing(tenancy.request_session(), throttle.key("ip", client_ip()))
     return jsonify({"code": kiosks.show_code(new.code), "secret": new.secret, "expires_in": new.expires_in,
                     "qr": url_for("kiosk.kiosk_pairing_qr", code=new.code)}), 201
 
