@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -94,9 +95,11 @@ def kiosk_pairing_start() -> tuple[Response, int]:
 def kiosk_pairing_qr(code: str) -> Response:
     """A QR code of the admin's pairing page with the code filled in, for a phone to scan."""
     code = kiosks.normalise_code(code)[: kiosks.CODE_LENGTH]
-    target = f"{settings().base_url}{url_for('kiosks.kiosk_list')}?code={code}"
-    svg = segno.make(target, error="m").svg_inline(scale=8, border=2, dark="#000", light="#fff")
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=600"})
+    base = settings().base_url or request.host_url.rstrip("/")
+    target = f"{base}{url_for('kiosks.kiosk_list')}?code={code}"
+    svg = io.BytesIO()  # a whole SVG document (XML declaration, namespace): it is loaded as an image
+    segno.make(target, error="m").save(svg, kind="svg", scale=8, border=2, dark="#000", light="#fff")
+    return Response(svg.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=600"})
 
 
 @bp.post("/pairings/claim")
