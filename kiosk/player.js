@@ -25,9 +25,12 @@
   };
   var CLAIM_EVERY_MS = 2000;
   var RETRY_MS = 5000;
+  var REFUSED_RETRY_MS = 30000;
   var MAX_QUEUED_PLAYS = 5000;
   var PLAYS_PER_HEARTBEAT = 500;       // the server reads that many per heartbeat
   var DEFAULT_POLL_S = 30;
+  var MAX_OBSERVED = 1000;
+  var UPDATE_CHECK_MS = 10 * 60 * 1000;
 
   var body = document.body;
   var $ = function (id) { return document.getElementById(id); };
@@ -51,6 +54,11 @@
   }
   function forget(key) {
     try { localStorage.removeItem(key); } catch (e) { /* nothing to forget */ }
+  }
+  // A screen runs for months: what it keeps for observers stays bounded.
+  function remember(list, item) {
+    list.push(item);
+    if (list.length > MAX_OBSERVED) list.splice(0, list.length - MAX_OBSERVED);
   }
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
   function text(name) { return body.getAttribute("data-text-" + name) || ""; }
@@ -85,13 +93,16 @@
 
   // --- pairing ---------------------------------------------------------------------------
 
+  // A new code: the pairing, or {failed: "network"} (no network) or {failed: "refused"} (the
+  // server said no: too many codes asked from this address, or a passing error).
   function newPairing() {
     return request("POST", "/kiosk/pairings", {}).then(function (response) {
-      if (!response || response.status !== 201) return null;
+      if (!response) return {failed: "network"};
+      if (response.status !== 201) return {failed: "refused"};
       return response.json().then(function (p) {
         return {code: p.code, secret: p.secret, qr: p.qr, expiresAt: Date.now() + (p.expires_in || 600) * 1000};
       });
-    }).catch(function () { return null; });
+    }).catch(function () { return {failed: "refused"}; });
   }
 
   function showCode(pairing) {
@@ -116,10 +127,11 @@
         forget(KEYS.pairing);
         pairing = await newPairing();
         if (gen !== generation) return;
-        if (!pairing) {
+        if (pairing.failed) {
           hideCode();
-          status.textContent = text("no-network");
-          await sleep(RETRY_MS);
+          status.textContent = text(pairing.failed === "network" ? "no-network" : "no-code");
+          await sleep(pairing.failed === "network" ? RETRY_MS : REFUSED_RETRY_MS);
+          pairing = null;
           continue;
         }
         save(KEYS.pairing, pairing);
@@ -174,7 +186,7 @@
   var pollTimer = null, heartbeatTimer = null, syncing = null;
 
   function clipsOf(m) { return m && Array.isArray(m.clips) ? m.clips : []; }
-  function versionOf(m) { return m && m.playlist ? m.playlist.version || null : null; }
+  function versionOf(m) { return (m && ((m.playlist && m.playlist.version) || m.version)) || null; }
   // Two manifests play the same thing when their playlist and clips are equal; the version
   // says so already, this also covers a manifest without playlist (no version).
   function sameContent(a, b) {
@@ -265,7 +277,7 @@
       }
       for (var j = 0; j < wanted.length && gen === generation && navigator.onLine; j++) {
         if (have.has(pathOf(wanted[j]))) continue;
-        var stored = await storeClip(cache, wanted[j]);
+        var stored = await storeClip(cache, wanted[j], gen);
         if (stored === "unpaired") { await unpair(); return; }
         if (stored === "offline") break;
       }
@@ -293,7 +305,7 @@
 
   // Fetch one clip whole (no Range: the Cache API refuses a 206) and store it if its bytes
   // match the SHA-256 in its name. Returns "stored", "offline", "unpaired" or "failed".
-  async function storeClip(cache, url) {
+  async function storeClip(cache, url, gen) {
     var response;
     try {
       response = await fetch(new Request(url, {credentials: "same-origin"}));
@@ -305,7 +317,7 @@
     if (response.status !== 200) return "failed";
     try {
       var bytes = await response.clone().arrayBuffer();
-      if (!(await hashMatches(url, bytes))) return "failed";
+      if (!(await hashMatches(url, bytes)) || gen !== generation) return "failed";
       await cache.put(url, response);
       return "stored";
     } catch (e) {
@@ -321,11 +333,31 @@
     return hex === named[1];
   }
 
+  // A screen never reloads by itself: when a new version of this page is deployed, reload at the
+  // next clip boundary (the position is kept, so it resumes there).
+  var updateReady = false, updateCheckedAt = Date.now();
+
+  async function checkForUpdate() {
+    if (updateReady || Date.now() - updateCheckedAt < UPDATE_CHECK_MS || !navigator.onLine) return;
+    updateCheckedAt = Date.now();
+    try {
+      var response = await fetch(SHELL_URL, {credentials: "same-origin", cache: "no-store"});
+      if (!response.ok) return;
+      var html = await response.text();
+      var mine = [];
+      document.querySelectorAll("script[src], link[rel=stylesheet][href]").forEach(function (el) {
+        var url = pathOf(el.getAttribute("src") || el.getAttribute("href"));
+        if (url.indexOf("/kiosk/") === 0) mine.push(url);
+      });
+      updateReady = mine.some(function (url) { return html.indexOf('"' + url.replace(/&/g, "&amp;") + '"') < 0; });
+    } catch (e) { /* offline: next time */ }
+  }
+
   function schedulePoll(gen) {
     clearTimeout(pollTimer);
     pollTimer = setTimeout(function () {
       if (gen !== generation) return;
-      sync(gen).then(function () { if (gen === generation) schedulePoll(gen); });
+      sync(gen).then(checkForUpdate).then(function () { if (gen === generation) schedulePoll(gen); });
     }, pollSeconds * 1000);
   }
 
@@ -335,7 +367,7 @@
 
   function queuePlay(clip) {
     var at = new Date();
-    observed.plays.push({clip_id: clip.id, at_ms: at.getTime()});
+    remember(observed.plays, {clip_id: clip.id, at_ms: at.getTime()});
     var queue = load(KEYS.plays) || [];
     queue.push({clip_id: clip.id, at: at.toISOString().replace(/\.\d{3}Z$/, "Z")});
     save(KEYS.plays, queue.slice(-MAX_QUEUED_PLAYS));
@@ -592,6 +624,11 @@
       observed.version = versionOf(manifest);
     }
     if (then.index < 0) { stopAudio(); show("empty"); return; }
+    if (updateReady) {
+      save(KEYS.position, {clipId: clipsOf(manifest)[then.index].id, time: 0});
+      location.reload();
+      return;
+    }
     startClip(then.index, 0, gen);
   }
 
@@ -600,7 +637,7 @@
       if (element !== current || !currentClip) return;
       failures = 0;
       if (observed.firstAudioMs === null) observed.firstAudioMs = performance.now();
-      if (endedAt !== null) { observed.gaps.push(Math.round(performance.now() - endedAt)); endedAt = null; }
+      if (endedAt !== null) { remember(observed.gaps, Math.round(performance.now() - endedAt)); endedAt = null; }
       if (!startedClip) {
         startedClip = true;
         if (countsAsPlay) queuePlay(currentClip);

@@ -133,6 +133,18 @@ def test_the_manifest_alternates_masks_nothing_private_and_changes_with_the_play
     assert kiosk.get("/kiosk/manifest.json").json["clips"] == []  # type: ignore[index]
 
 
+def test_a_kiosk_without_a_playlist_is_up_to_date_once_it_reports(app: Flask, tenants: dict[str, TenantSet],
+                                                                   login_as: object) -> None:
+    ref, kiosk = _kiosk(app, tenants["a"].id, None)
+    body = kiosk.get("/kiosk/manifest.json").json
+    assert body is not None and body["playlist"] is None and body["clips"] == [] and body["version"]
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    assert kiosk.raw.post("/kiosk/heartbeat", json={"version": "stale", "state": "empty"}).status_code == 204
+    assert 'data-behind="yes"' in admin.get("/settings/kiosks").text
+    assert kiosk.raw.post("/kiosk/heartbeat", json={"version": body["version"], "state": "empty"}).status_code == 204
+    assert 'data-behind="yes"' not in admin.get("/settings/kiosks").text
+
+
 def test_the_token_opens_its_own_clips_and_nothing_else(app: Flask, tenants: dict[str, TenantSet],
                                                         room: dict[str, int]) -> None:
     ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])

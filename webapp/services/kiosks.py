@@ -219,6 +219,7 @@ def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
                    "captions": c.captions} for c in clips],
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    body["version"] = version  # also when there is no playlist: "nothing to play" is a version too
     if body["playlist"] is not None:
         body["playlist"]["version"] = version
     return body, version
