@@ -15,6 +15,8 @@ PAGES = {
     "/complaints": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/calls/upload": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/calls": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/clips": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/playlists": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/account": set(Role),
     "/settings/api-tokens": {Role.TENANT_ADMIN},

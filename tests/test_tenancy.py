@@ -90,15 +90,28 @@ def test_bulk_update_is_confined(app: Flask, tenants: dict[str, TenantSet]) -> N
 
 # --- the route matrix ----------------------------------------------------------------------
 
+def _processed_call(tenant_id: int) -> int:
+    """A call the worker has processed (renditions and waveform peaks made): every call URL has something to serve."""
+    from flask import current_app
+
+    from worker.handlers import JobContext, process_call
+
+    call_id = factories.make_ready_call(tenant_id, seconds=2.0)
+    process_call.Handler().run(JobContext(job_id=0, kind=process_call.KIND, tenant_id=tenant_id,
+                                          payload={"call_id": call_id}, attempt=1, max_attempts=1,
+                                          settings=current_app.config["ECOUTE"]))
+    return call_id
+
+
 #: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
 OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
     "tenant_id": lambda t: t.id,
-    "call_id": lambda t: factories.make_call(t.id),
+    "call_id": lambda t: _processed_call(t.id),
     "complaint_id": lambda t: factories.make_complaint(t.id),
     "token_id": lambda t: factories.make_api_token(t.id, TokenScope.READ).id,
     "label_id": lambda t: factories.first_label(t.id),
-    "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id)),
+    "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True),  # audio to serve
     "playlist_id": lambda t: factories.make_playlist(t.id),
     "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
 }

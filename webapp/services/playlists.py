@@ -124,6 +124,7 @@ def move_clip(session: Session, actor: User, playlist: Playlist, clip_id: int, o
     items.insert(target, items.pop(index))
     for position, item in enumerate(items):
         item.position = position
+    playlist.items.sort(key=lambda item: item.position)  # the loaded list follows, for whoever reads it next
     _touch(session, actor, playlist, "playlist.reordered", clip=clip_id)
 
 

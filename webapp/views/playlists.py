@@ -47,9 +47,9 @@ def playlist_create() -> Response:
 
 def _detail(playlist: Playlist) -> dict[str, Any]:
     """The playlist with what its page shows: clips that can be added, those the room will not play, the order."""
-    inside = {item.clip_id for item in playlist.items}
+    inside = {item.clip.id for item in playlist.items}  # item.clip_id is None until a clip just added is flushed
     addable = [c for c in clips.approved_clips(tenancy.request_session()) if c.id not in inside]
-    silent = {item.clip_id: reason for item in playlist.items
+    silent = {item.clip.id: reason for item in playlist.items
               if (reason := playlists.silence_reason(item.clip)) is not None}
     return {"playlist": playlist, "modes": list(PlaylistMode), "addable": addable, "silent": silent,
             "play_order": playlists.playable(playlist)}
