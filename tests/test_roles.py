@@ -22,12 +22,18 @@ PAGES = {
     "/settings/api-tokens": {Role.TENANT_ADMIN},
     "/settings/company": {Role.TENANT_ADMIN},
     "/settings/taxonomy": {Role.TENANT_ADMIN},
+    "/settings/kiosks": {Role.TENANT_ADMIN},
 }
 PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}
 #: The integrator API: authenticated by an API token (webapp.views.api.requires_token), never by a login.
 TOKEN_ROUTES = {"/api/v1/calls", "/api/v1/calls/<int:call_id>", "/api/v1/complaints",
                 "/api/v1/complaints/<int:complaint_id>"}
+#: What an unpaired screen reaches: the kiosk's page and files, and pairing (webapp.views.kiosk).
+KIOSK_PUBLIC = {"/kiosk", "/kiosk/", '/kiosk/<any("player.js", "kiosk.css", "sw.js"):name>', "/kiosk/pairings",
+                "/kiosk/pairings/<code>/qr.svg", "/kiosk/pairings/claim"}
+#: A paired screen: its device token (webapp.views.kiosk.requires_kiosk), never a login.
+KIOSK_ROUTES = {"/kiosk/manifest.json", "/kiosk/media/<int:clip_id>-<sha256>.webm", "/kiosk/heartbeat"}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -48,8 +54,13 @@ def test_anonymous_is_sent_to_login(client: Client) -> None:
 
 def test_every_route_is_public_on_purpose_or_role_checked(app: Flask) -> None:
     assert TOKEN_ROUTES <= {rule.rule for rule in app.url_map.iter_rules()}, "a token route has gone"
+    assert KIOSK_ROUTES | KIOSK_PUBLIC <= {rule.rule for rule in app.url_map.iter_rules()}, "a kiosk route has gone"
     for rule in app.url_map.iter_rules():
-        if rule.rule in PUBLIC:
+        if rule.rule in PUBLIC | KIOSK_PUBLIC:
+            continue
+        if rule.rule in KIOSK_ROUTES:
+            view = app.view_functions[rule.endpoint]
+            assert getattr(view, "ecoute_kiosk_only", False), f"{rule.rule} has no @requires_kiosk"
             continue
         view = app.view_functions[rule.endpoint]
         if rule.rule in TOKEN_ROUTES:
@@ -58,6 +69,7 @@ def test_every_route_is_public_on_purpose_or_role_checked(app: Flask) -> None:
             assert not getattr(view, "ecoute_roles", None), f"{rule.rule}: a login must not open the API"
             continue
         assert not rule.rule.startswith("/api/"), f"{rule.rule}: list it in TOKEN_ROUTES (with @requires_token)"
+        assert not rule.rule.startswith("/kiosk"), f"{rule.rule}: list it in KIOSK_ROUTES or KIOSK_PUBLIC"
         assert getattr(view, "ecoute_roles", None), \
             f"{rule.rule} has no @requires_role: add one, or list it in PUBLIC"
 

@@ -136,6 +136,7 @@ def requires_kiosk(view: F) -> F:
         g.ecoute_kiosk = kiosk
         return view(*args, **kwargs)
 
+    wrapper.ecoute_kiosk_only = True  # type: ignore[attr-defined]  # read by the role tests
     return wrapper  # type: ignore[return-value]
 
 
