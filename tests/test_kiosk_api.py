@@ -221,6 +221,12 @@ def test_heartbeats_show_on_the_admin_page_and_plays_go_to_the_journal(
     assert row is not None and 'data-online="no"' in row.group(0)
     journal = admin.get("/people/journal")
     assert journal.status_code == 200
+    plays = admin.get("/people/journal?view=plays").text
+    people = admin.get("/people/journal?view=people").text
+    name = re.search(r'<tr id="kiosk-\d+" data-kiosk="\d+">\s*<td>([^<]+)</td>', admin.get("/settings/kiosks").text)
+    assert name is not None
+    assert f"Écran : {name.group(1)}" in plays and f"Écran : {name.group(1)}" not in people
+    assert "Écran appairé" in people and "Écran appairé" not in plays
 
 
 def test_changing_a_kiosks_playlist_reaches_it(app: Flask, tenants: dict[str, TenantSet], room: dict[str, int],

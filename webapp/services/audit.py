@@ -24,17 +24,29 @@ def record(session: Session, *, tenant_id: int, actor: User | None, action: str,
 def record_play(session: Session, *, tenant_id: int, kiosk_id: int, clip_id: int, title: str,
                 at: datetime) -> AuditEvent:
     """A kiosk played a clip in the customer room, at ``at`` (possibly while it was offline)."""
-    event = AuditEvent(tenant_id=tenant_id, kiosk_id=kiosk_id, action="clip.played", target=f"clip:{clip_id}",
+    event = AuditEvent(tenant_id=tenant_id, kiosk_id=kiosk_id, action=PLAYED, target=f"clip:{clip_id}",
                        details={"title": title}, at=at)
     session.add(event)
     return event
 
 
-def recent(session: Session, limit: int = 200) -> list[AuditEvent]:
-    """The tenant's latest audit events, newest first, with their actors (one query)."""
+#: The journal's views: everything, what people did, or what the room's screens played.
+JOURNAL_VIEWS = ("all", "people", "plays")
+PLAYED = "clip.played"
+
+
+def recent(session: Session, limit: int = 200, view: str = "all") -> list[AuditEvent]:
+    """The tenant's latest audit events, newest first, with their actors (one query).
+
+    ``view`` "people" leaves out the room's plays (a screen plays thousands a day, which would
+    hide people's actions), "plays" shows only them.
+    """
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    return list(session.scalars(select(AuditEvent)
-                                .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.kiosk))
-                                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
+    stmt = select(AuditEvent).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.kiosk))
+    if view == "people":
+        stmt = stmt.where(AuditEvent.action != PLAYED)
+    elif view == "plays":
+        stmt = stmt.where(AuditEvent.action == PLAYED)
+    return list(session.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))

@@ -34,7 +34,9 @@ def people_list() -> Response:
 @bp.get("/journal")
 @requires_role(Role.TENANT_ADMIN)
 def people_journal() -> Response:
-    return render("pages/people/journal.html", events=audit.recent(tenancy.request_session()))
+    view = request.args.get("view", "all")
+    view = view if view in audit.JOURNAL_VIEWS else "all"
+    return render("pages/people/journal.html", events=audit.recent(tenancy.request_session(), view=view), view=view)
 
 
 @bp.post("/invite")
