@@ -96,12 +96,12 @@ def test_wrong_or_expired_codes_are_refused_alike(app: Flask, tenants: dict[str,
         session.execute(update(KioskPairing).values(expires_at=utcnow() - timedelta(seconds=1)))
     expired = admin.post("/settings/kiosks", {"code": started["code"], "name": "Salle", "playlist_id": ""})  # type: ignore[index]
     assert wrong.status_code == expired.status_code == 422
-    message = "This code is not valid"
+    message = "Ce code n&#39;est pas valide"  # company A speaks French
     assert message in wrong.text and message in expired.text
     assert screen.post("/kiosk/pairings/claim", json={"secret": started["secret"]}).status_code == 410  # type: ignore[index]
     assert screen.post("/kiosk/pairings/claim", json={"secret": "made-up"}).status_code == 410
     blank = admin.post("/settings/kiosks", {"code": started["code"], "name": " ", "playlist_id": ""})  # type: ignore[index]
-    assert blank.status_code == 422 and "Name the room" in blank.text
+    assert blank.status_code == 422 and "Nommez la salle" in blank.text
 
 
 def test_the_manifest_alternates_masks_nothing_private_and_changes_with_the_playlist(

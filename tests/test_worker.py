@@ -393,7 +393,8 @@ def test_ecoute_run_serves_and_works_then_stops_both_on_sigterm(app: Flask, tena
     port = _free_port()
     with app.app_context():
         job_id = enqueue(a, "record", "before-start", path=str(out))
-        run = spawn("run", ECOUTE_PORT=str(port), ECOUTE_WEB_WORKERS="1")
+        # The demo room (a minute of speech and Whisper) has its own test: tests/test_demo_room.py.
+        run = spawn("run", "--no-demo-room", ECOUTE_PORT=str(port), ECOUTE_WEB_WORKERS="1")
         wait_until(lambda: _http_status(f"http://127.0.0.1:{port}/healthz") == 200, 30, "the web app")
         wait_until(lambda: rows([a])[job_id].status is JobStatus.DONE, 20, "the worker to run the job")
     run.popen.send_signal(signal.SIGTERM)

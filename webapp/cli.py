@@ -270,7 +270,8 @@ def serve() -> None:
 
 
 @main.command()
-def run() -> None:
+@click.option("--no-demo-room", is_flag=True, help="Do not make the demo company's calls and clips (they take a minute).")
+def run(no_demo_room: bool) -> None:
     """Migrate, refresh the demo company, print its logins, then serve and run a worker (the README's run command).
 
     gunicorn and ``ecoute worker`` run as two child processes of this one. SIGTERM or
@@ -281,7 +282,7 @@ def run() -> None:
 
     settings = _settings()
     migrate.upgrade(settings)
-    _print_demo(force=False, room=True)
+    _print_demo(force=False, room=not no_demo_room)
     bin_dir = Path(sys.executable).parent
     gunicorn = [str(bin_dir / "gunicorn"), "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"]
     sys.exit(_supervise([gunicorn, [str(bin_dir / "ecoute"), "worker"]],
