@@ -268,3 +268,13 @@ def s3_server() -> Iterator[Any]:
 
     with S3Server() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kiosk_manifests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kiosk manifests are not reused between requests in tests (ids repeat across tests; tests
+    change a playlist and read the result at once); tests/test_kiosk_api.py checks the reuse."""
+    from webapp.services import kiosks
+
+    monkeypatch.setattr(kiosks, "MANIFEST_CACHE_SECONDS", 0.0)
+    kiosks._manifests.clear()

@@ -264,3 +264,23 @@ def test_one_address_cannot_hoard_pairing_codes(app: Flask, monkeypatch: pytest.
     assert other.status_code == 201  # another network is not held back
     with app.app_context(), tenancy.tenant_session(None) as session:
         assert len(session.scalars(select(KioskPairing)).all()) == 3
+
+
+def test_a_manifest_is_reused_briefly_but_a_revoked_token_stops_at_once(
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int], login_as: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kiosk_service, "MANIFEST_CACHE_SECONDS", 60.0)
+    clock = [1000.0]
+    monkeypatch.setattr(kiosk_service.time, "monotonic", lambda: clock[0])
+    ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    before = kiosk.get("/kiosk/manifest.json").headers["ETag"]
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        admin = session.scalars(select(factories.User).where(factories.User.role == Role.TENANT_ADMIN)).first()
+        assert admin is not None
+        clip_service.retire(session, admin, clip_service.get_clip(session, room["u1"]))
+    assert kiosk.get("/kiosk/manifest.json").headers["ETag"] == before  # reused
+    clock[0] += 61
+    after = kiosk.get("/kiosk/manifest.json")
+    assert after.headers["ETag"] != before and room["u1"] not in [c["id"] for c in after.json["clips"]]  # type: ignore[index]
+    login_as("a", Role.TENANT_ADMIN).post(f"/settings/kiosks/{ref.id}/revoke")  # type: ignore[operator]
+    assert kiosk.get("/kiosk/manifest.json").status_code == 401

@@ -270,7 +270,7 @@ def serve() -> None:
 
 
 @main.command()
-@click.option("--no-demo-room", is_flag=True, help="Do not make the demo company's calls and clips (they take a minute).")
+@click.option("--no-demo-room", is_flag=True, help="Skip the demo company's calls and clips (a minute).")
 def run(no_demo_room: bool) -> None:
     """Migrate, refresh the demo company, print its logins, then serve and run a worker (the README's run command).
 

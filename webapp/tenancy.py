@@ -319,25 +319,29 @@ def kiosk_token_tenant(raw: str) -> int | None:
 def authenticate_kiosk(raw: str) -> Any:
     """Resolve a kiosk's device token to its :class:`Kiosk`, binding the request to its tenant.
 
-    As :func:`authenticate_api_token`: the lookup runs behind both walls in a short
-    transaction of its own; None — whatever the reason — for a malformed, unknown or revoked
-    token or a suspended tenant, and the request stays unbound. On success the request's
-    Session is opened bound to the kiosk's tenant (a login cookie that came along plays no
-    part) and the kiosk is returned detached. What the kiosk may read within its tenant (its
-    playlist, those clips' audio) is decided by webapp/services/kiosks.py.
+    The lookup runs in the request's own Session, opened here bound to the tenant the token
+    names (so behind both walls; a login cookie that came along plays no part): a kiosk polls
+    every few seconds, and one connection and one transaction per request is what it can afford.
+    Returns None — whatever the reason — for a malformed, unknown or revoked token or a suspended
+    tenant; the Session is then closed and the request left unbound. On success the kiosk stays
+    attached to the request's Session. What the kiosk may read within its tenant (its playlist,
+    those clips' audio) is decided by webapp/services/kiosks.py.
     """
     from webapp.models import Kiosk, Tenant  # the models import this module
 
     tenant_id = kiosk_token_tenant(raw)
     if tenant_id is None:
         return None
-    with tenant_session(tenant_id) as session:
-        kiosk = session.scalar(select(Kiosk).where(Kiosk.token_hash == api_token_hash(raw)))
-        tenant = session.get(Tenant, tenant_id) if kiosk is not None else None
-        if kiosk is None or kiosk.is_revoked or tenant is None or tenant.is_suspended:
-            return None
-        session.expunge(kiosk)
-        g.tenant_slug = tenant.slug
-    bind_request(tenant_id)
-    g.ecoute_session = open_session(tenant_id)
+    if "ecoute_session" in g:
+        raise RuntimeError("the request's Session is already open; authenticate the kiosk before first use")
+    session = open_session(tenant_id)
+    kiosk = session.scalar(select(Kiosk).where(Kiosk.token_hash == api_token_hash(raw)))
+    tenant = session.get(Tenant, tenant_id) if kiosk is not None else None
+    if kiosk is None or kiosk.is_revoked or tenant is None or tenant.is_suspended:
+        session.rollback()
+        session.close()
+        return None
+    g.tenant_slug = tenant.slug
+    g.ecoute_bound_tenant = tenant_id
+    g.ecoute_session = session
     return kiosk

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -192,6 +193,32 @@ def media_url(clip: Clip) -> str:
     return f"/kiosk/media/{clip.id}-{clip.audio_sha256}.webm"
 
 
+#: How long a process reuses a kiosk's manifest (seconds). Kiosks poll every POLL_SECONDS, so a
+#: change reaches a screen within POLL_SECONDS + this (under the minute promised); a revoked
+#: token is refused at once all the same (the token is looked up on every request).
+MANIFEST_CACHE_SECONDS = 10.0
+_manifests: dict[tuple[int, int, str, str, int | None], tuple[float, dict[str, Any], str]] = {}
+
+
+def cached_manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
+    """:func:`manifest`, reused for :data:`MANIFEST_CACHE_SECONDS` by this process.
+
+    Building it reads the playlist, its clips and calls, and the taxonomy: most polls are
+    answered "not modified", and they need only its version.
+    """
+    key = (kiosk.tenant_id, kiosk.id, kiosk.token_hash, kiosk.name, kiosk.playlist_id)
+    now = time.monotonic()
+    hit = _manifests.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    body, version = manifest(session, kiosk)
+    if MANIFEST_CACHE_SECONDS > 0:
+        if len(_manifests) > 10_000:  # revoked and renamed kiosks leave keys behind
+            _manifests.clear()
+        _manifests[key] = (now + MANIFEST_CACHE_SECONDS, body, version)
+    return body, version
+
+
 def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
     """What the kiosk plays, in play order, and a version that changes whenever any of it does.
 
@@ -248,15 +275,12 @@ def _when(value: object, now: datetime) -> datetime | None:
     return at
 
 
-def heartbeat(session: Session, kiosk_id: int, report: dict[str, Any]) -> None:
+def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any]) -> None:
     """Record that the kiosk is alive, what it plays, and the plays it made since (into the audit log).
 
     Plays made offline arrive later with their own time; plays of clips the kiosk may not play
     (or malformed ones) are dropped.
     """
-    kiosk = session.get(Kiosk, kiosk_id)
-    if kiosk is None:
-        raise NotFound()
     now = utcnow()
     clip_id = report.get("clip_id")
     kiosk.last_seen_at = now

@@ -148,7 +148,7 @@ def _kiosk() -> Kiosk:
 @bp.get("/manifest.json")
 @requires_kiosk
 def kiosk_manifest() -> BaseResponse:
-    body, version = kiosks.manifest(tenancy.request_session(), _kiosk())
+    body, version = kiosks.cached_manifest(tenancy.request_session(), _kiosk())
     resp = jsonify(body)
     resp.set_etag(version)
     resp.headers["Cache-Control"] = "no-cache"
@@ -168,5 +168,5 @@ def kiosk_media(clip_id: int, sha256: str) -> Response:
 @requires_kiosk
 def kiosk_heartbeat() -> tuple[str, int]:
     report = request.get_json(silent=True)
-    kiosks.heartbeat(tenancy.request_session(), _kiosk().id, report if isinstance(report, dict) else {})
+    kiosks.heartbeat(tenancy.request_session(), _kiosk(), report if isinstance(report, dict) else {})
     return "", 204
