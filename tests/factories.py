@@ -60,23 +60,26 @@ def make_platform_admin(*, email: str, password: str) -> UserRef:
 
 
 def make_call(tenant_id: int, *, external_id: str | None = None, product: str = "", seconds: float = 0.5,
-              bulk: bool = False) -> int:
+              bulk: bool = False, customer_ref: str = "") -> int:
     """A call stored through the ingestion service from a tiny generated WAV (a different tone each time)."""
     with tempfile.TemporaryDirectory() as folder:
         wav = tone(Path(folder) / "call.wav", seconds=seconds, frequency=200 + 7 * next(_seq))
         with wav.open("rb") as stream, tenancy.tenant_session(tenant_id) as session:
-            meta = ingestion.clean_meta({"product": product, "external_id": external_id or ""})
+            meta = ingestion.clean_meta({"product": product, "external_id": external_id or "",
+                                         "customer_ref": customer_ref})
             done = ingestion.ingest_call(session, current_app.config["ECOUTE"], tenant_id, stream=stream,
                                          filename=wav.name, meta=meta, origin=ingestion.Origin(Source.BROWSER),
                                          bulk=bulk)
             return done.call.id
 
 
-def make_complaint(tenant_id: int, *, text: str | None = None, external_id: str | None = None) -> int:
+def make_complaint(tenant_id: int, *, text: str | None = None, external_id: str | None = None,
+                   customer_ref: str = "") -> int:
     with tenancy.tenant_session(tenant_id) as session:
         complaint, _duplicate = ingestion.create_complaint(
             session, text=text or f"Complaint number {next(_seq)}: the oven stopped working.",
-            meta=ingestion.clean_meta({"external_id": external_id or "", "channel": "email"}),
+            meta=ingestion.clean_meta({"external_id": external_id or "", "channel": "email",
+                                       "customer_ref": customer_ref}),
             origin=ingestion.Origin(Source.BROWSER))
         return complaint.id
 

@@ -76,6 +76,28 @@ def test_platform_admin_create_and_demo(app: Flask, ecoute, tenants: dict[str, T
     assert homes == {"/admin/tenants", "/people", "/calls", "/room"}
 
 
+def test_tenant_retention_erases_what_expired_now(app: Flask, ecoute, tenants: dict[str, TenantSet]) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from tests import factories
+    from webapp import tenancy
+    from webapp.db import utcnow
+    from webapp.models import Call
+
+    with app.app_context():
+        old, recent = factories.make_call(tenants["a"].id), factories.make_call(tenants["a"].id)
+        with tenancy.tenant_session(tenants["a"].id) as session:
+            session.execute(update(Call).where(Call.id == old).values(received_at=utcnow() - timedelta(days=181)))
+    done = ecoute("tenant", "retention", "tenant-a")
+    assert done.returncode == 0, done.stderr
+    assert "tenant-a: 1 call(s) and 0 complaint(s) erased" in done.stdout
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        assert list(session.scalars(select(Call.id))) == [recent]
+    assert ecoute("tenant", "retention", "nope").returncode == 1
+
+
 def test_bad_arguments_and_settings_fail_clearly(ecoute, tenants: dict[str, TenantSet]) -> None:
     missing = ecoute("user", "create", "--tenant", "nope", "--email", "a@b.test", "--role", "staff")
     assert missing.returncode == 1 and "No company has the short name 'nope'" in missing.stderr

@@ -140,6 +140,19 @@ def tenant_suspend(slug: str, reactivate: bool) -> None:
         click.echo(f"{found.slug} is {'active' if reactivate else 'suspended'}.")
 
 
+@tenant.command("retention")
+@click.argument("slug")
+@_fail_cleanly
+def tenant_retention(slug: str) -> None:
+    """Erase now what has passed the company's retention period (the worker also does it daily)."""
+    from webapp.services import erasure
+
+    with _app():
+        done = erasure.expire(_tenant_id(slug))
+    click.echo(f"{slug}: {done.calls} call(s) and {done.complaints} complaint(s) erased; "
+               "the worker deletes their files.")
+
+
 def _tenant_id(slug: str) -> int:
     from webapp import tenancy
     from webapp.errors import NotFound

@@ -135,6 +135,8 @@ class Settings:
     worker_poll_s: float = 1.0
     #: On SIGTERM, how long a worker lets its current jobs finish before putting them back in the queue.
     worker_grace_s: int = 30
+    #: How often a worker checks whether today's retention jobs are queued, in seconds (0: never).
+    retention_check_s: float = 3600.0
     #: Claim loops (threads) of one worker process; ``ecoute worker --concurrency`` overrides it.
     worker_concurrency: int = 1
     #: ``module:callable`` returning the worker's handlers by job kind; tests and benchmarks
@@ -257,6 +259,7 @@ _PARSERS: dict[str, Any] = {
     "WORKER_POLL_S": ("worker_poll_s", _seconds),
     "WORKER_GRACE_S": ("worker_grace_s", _int),
     "WORKER_CONCURRENCY": ("worker_concurrency", lambda n, v: _int(n, v, 1)),
+    "RETENTION_CHECK_S": ("retention_check_s", lambda n, v: float(_int(n, v, 0))),
     "WORKER_HANDLERS": ("worker_handlers", _import_path),
     "WHISPER_MODEL_DIR": ("whisper_model_dir", lambda n, v: Path(v)),
     "WHISPER_ENGINE": ("whisper_engine", lambda n, v: _choice(n, v, WHISPER_ENGINES)),

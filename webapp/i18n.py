@@ -108,6 +108,10 @@ AUDIT_LABELS = {
     "clip.edited": _l("Clip edited"),
     "clip.approved": _l("Clip approved for the room"),
     "clip.retired": _l("Clip retired"),
+    "call.erased": _l("Call erased"),
+    "complaint.erased": _l("Complaint erased"),
+    "customer.erased": _l("A customer's data erased"),
+    "tenant.retention_changed": _l("Retention period changed"),
     "clip.listened": _l("Clip listened to"),
     "clip.played": _l("Clip played in the room"),
     "playlist.created": _l("Playlist created"),
@@ -171,6 +175,12 @@ SPEAKER_LABELS = {
     "agent": _l("Agent"),
     "customer": _l("Customer"),
 }
+ERASURE_REASON_LABELS = {
+    "customer_request": _l("The customer asked for it"),
+    "not_needed": _l("Recorded by mistake, or no longer needed"),
+    "retention": _l("End of the retention period"),
+}
+
 STEREO_LAYOUT_LABELS = {
     "agent_left": _l("Agent on the left channel, customer on the right"),
     "agent_right": _l("Agent on the right channel, customer on the left"),
@@ -200,7 +210,8 @@ def label(kind: str, value: str) -> str:
               "audit": AUDIT_LABELS, "token_scope": TOKEN_SCOPE_LABELS, "failure": FAILURE_LABELS,
               "sentiment": SENTIMENT_LABELS, "pii": PII_LABELS, "speaker": SPEAKER_LABELS,
               "stereo_layout": STEREO_LAYOUT_LABELS, "clip_status": CLIP_STATUS_LABELS,
-              "render_status": RENDER_STATUS_LABELS, "playlist_mode": PLAYLIST_MODE_LABELS}[kind]
+              "render_status": RENDER_STATUS_LABELS, "playlist_mode": PLAYLIST_MODE_LABELS,
+              "erasure_reason": ERASURE_REASON_LABELS}[kind]
     return str(labels.get(str(value), value))
 
 

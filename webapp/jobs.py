@@ -50,6 +50,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    delete,
     func,
     or_,
     select,
@@ -130,6 +131,22 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, payload: dict[
               max_attempts=max_attempts)
     session.add(job)
     return job
+
+
+def forget(session: Session, *, kind: str, field: str, ids: Collection[int]) -> int:
+    """Delete the jobs of ``kind`` whose payload's ``field`` is one of ``ids``: those of erased rows.
+
+    Whatever their status: a queued one would find nothing to do, a done one would keep a key
+    that an id coming back (SQLite reuses the highest id once its row is gone) would collide with.
+    A worker running one loses its lease (its finish is refused), as when another worker took it.
+    ``session`` must be bound to the jobs' tenant. Returns how many were deleted.
+    """
+    if not ids:
+        return 0
+    result = session.execute(
+        delete(Job).where(Job.kind == kind, Job.payload[field].as_integer().in_(sorted(ids)))
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of a DELETE
 
 
 # --- the worker's side -------------------------------------------------------------------

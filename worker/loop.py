@@ -40,6 +40,7 @@ from flask import Flask
 from webapp import jobs
 from webapp.config import Settings
 from webapp.errors import AppError, PermanentError, RetryableError
+from webapp.services import erasure
 from worker.handlers import Handler, JobContext
 from worker.logs import job_logging
 
@@ -117,6 +118,8 @@ class Worker:
         self._lock = threading.Lock()
         #: The job each loop is running, by worker id; read by the main thread when the grace period ends.
         self._running: dict[str, jobs.ClaimedJob] = {}
+        #: When the first loop next queues the daily retention jobs (monotonic; at once at start).
+        self._next_retention = 0.0
 
     # --- one job ----------------------------------------------------------------------
 
@@ -177,11 +180,28 @@ class Worker:
 
     # --- claim loops ------------------------------------------------------------------
 
+    def schedule_retention(self) -> None:
+        """Queue today's retention jobs when it is time (every ``retention_check_s``; 0: never).
+
+        Only when this worker runs them: a worker given other handlers (tests, benchmarks) leaves
+        the queue alone. Each company gets one a day whatever the number of workers (a unique key).
+        """
+        every = self.settings.retention_check_s
+        if not every or erasure.APPLY_RETENTION not in self.handlers or time.monotonic() < self._next_retention:
+            return
+        self._next_retention = time.monotonic() + every
+        queued = erasure.schedule_retention()
+        if queued:
+            log.info("retention queued for %d company(ies)", queued)
+
     def _loop(self, worker_id: str) -> None:
         poll_s = self.settings.worker_poll_s
+        first = worker_id.endswith(":0")
         with self.app.app_context():
             while not self._stopping.is_set():
                 try:
+                    if first:
+                        self.schedule_retention()
                     job = self.claim(worker_id)
                     if job is None:
                         if self.once:

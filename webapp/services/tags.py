@@ -85,7 +85,7 @@ def tags_of(session: Session, target: Target) -> TagView:
     return view
 
 
-def _retrain_later(session: Session) -> None:
+def retrain_later(session: Session) -> None:
     """At most one retraining job per minute per company, whatever the number of corrections."""
     minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
     jobs.enqueue(session, kind=RETRAIN_KIND, idempotency_key=f"retrain:{minute}", payload={},
@@ -100,7 +100,7 @@ def set_sentiment(session: Session, actor: User, target: Target, value: str) -> 
                     origin=TagOrigin.HUMAN, created_by_id=actor.id))
     audit.record(session, tenant_id=actor.tenant_id, actor=actor, action="tag.corrected", target=target.name,
                  sentiment=value)
-    _retrain_later(session)
+    retrain_later(session)
 
 
 def set_label(session: Session, actor: User, target: Target, kind: str, key: str, present: bool) -> None:
@@ -117,7 +117,7 @@ def set_label(session: Session, actor: User, target: Target, kind: str, key: str
                     origin=TagOrigin.HUMAN, rejected=not present, created_by_id=actor.id))
     audit.record(session, tenant_id=actor.tenant_id, actor=actor, action="tag.corrected", target=target.name,
                  **{kind: key, "present": present})
-    _retrain_later(session)
+    retrain_later(session)
 
 
 def counts(session: Session, kind: TagKind) -> Counter[str]:

@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from webapp import tenancy
 from webapp.auth import requires_role
 from webapp.errors import NotFound, UserError
-from webapp.i18n import _, label
+from webapp.i18n import _, label, ngettext
 from webapp.models import Call, CallStatus, Channel, ClipSentiment, Consent, LabelKind, RenderStatus, Role, Source
-from webapp.services import audit, calls, clips, ingestion, tags, taxonomy
+from webapp.services import audit, calls, clips, erasure, ingestion, tags, taxonomy
 from webapp.views.helpers import (
     accepts_large_body,
     actor,
@@ -100,7 +100,7 @@ def _analysis(call_id: int) -> dict[str, Any]:
     call = calls.get_call(session, call_id)
     found = tags.tags_of(session, tags.Target(call_id=call.id))
     return {"call": call, "transcript": calls.transcript_of(session, call), "tags": found,
-            **_clipping(session, call, found)}
+            "kept_until": erasure.erase_by(actor().tenant, call.received_at), **_clipping(session, call, found)}
 
 
 def _clipping(session: Any, call: Call, found: tags.TagView) -> dict[str, Any]:
@@ -235,3 +235,39 @@ def call_clip_create(call_id: int) -> BaseResponse:
         return render("partials/clips/_created.html", message=done, **_analysis(call.id))
     flash(done, "success")
     return redirect(url_for("calls.call_detail", call_id=call.id, _anchor="call-clips"), code=303)
+
+
+def _erasure(session: Any, call: Call) -> dict[str, Any]:
+    """What the confirmation page says erasing ``call`` takes with it."""
+    found = erasure.call_footprint(session, call)
+    erased = [_("The recording, its renditions and its transcript"), _("Its tags")]
+    if found.clips:
+        erased.append(ngettext("%(num)d clip made from it", "%(num)d clips made from it", found.clips))
+    warning = (ngettext("%(num)d of them is in a playlist: it leaves the customer room's screens at their next sync.",
+                        "%(num)d of them are in a playlist: they leave the customer room's screens at their next sync.",
+                        found.in_playlists) if found.in_playlists else None)
+    return {"heading": _("Erase call #%(id)d", id=call.id), "erased": erased, "warning": warning,
+            "reasons": erasure.PERSON_REASONS, "action_url": url_for("calls.call_erase", call_id=call.id),
+            "back_url": url_for("calls.call_detail", call_id=call.id), "back_label": _("Back to the call")}
+
+
+@bp.get("/<int:call_id>/erase")
+@requires_role(*CURATORS)
+def call_erase_form(call_id: int) -> BaseResponse:
+    session = tenancy.request_session()
+    return render("pages/erasure/confirm.html", form={}, **_erasure(session, calls.get_call(session, call_id)))
+
+
+@bp.post("/<int:call_id>/erase")
+@requires_role(*CURATORS)
+def call_erase(call_id: int) -> BaseResponse:
+    """Erase the call for good, with its clips (the customer asked, or it is not needed)."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    context = _erasure(session, call)
+    try:
+        erasure.erase_call(session, actor(), call, request.form.get("reason", ""))
+    except UserError as err:
+        return form_error("pages/erasure/confirm.html", err, **context)
+    flash(_("Call #%(id)d erased, with its clips. Its files are being deleted.", id=call_id), "success")
+    return redirect(url_for("calls.call_list"), code=303)

@@ -12,7 +12,7 @@ from webapp.auth import requires_role
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Channel, Consent, LabelKind, Role, Source
-from webapp.services import calls, ingestion, tags, taxonomy
+from webapp.services import calls, erasure, ingestion, tags, taxonomy
 from webapp.views.helpers import accepts_large_body, actor, correct_tags, form_error, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -74,7 +74,8 @@ def complaint_detail(complaint_id: int) -> Response:
     session = tenancy.request_session()
     complaint = calls.get_complaint(session, complaint_id)
     return render("pages/complaints/detail.html", complaint=complaint,
-                  tags=tags.tags_of(session, tags.Target(complaint_id=complaint.id)))
+                  tags=tags.tags_of(session, tags.Target(complaint_id=complaint.id)),
+                  kept_until=erasure.erase_by(actor().tenant, complaint.received_at))
 
 
 @bp.post("/<int:complaint_id>/tags")
@@ -86,3 +87,32 @@ def complaint_tag(complaint_id: int) -> Response:
     return correct_tags(session, tags.Target(complaint_id=complaint.id),
                         tag_url=url_for("complaints.complaint_tag", complaint_id=complaint.id),
                         page_url=url_for("complaints.complaint_detail", complaint_id=complaint.id))
+
+
+def _erasure(complaint_id: int) -> dict[str, Any]:
+    return {"heading": _("Erase complaint #%(id)d", id=complaint_id),
+            "erased": [_("The text of the complaint"), _("Its tags")], "warning": None,
+            "reasons": erasure.PERSON_REASONS,
+            "action_url": url_for("complaints.complaint_erase", complaint_id=complaint_id),
+            "back_url": url_for("complaints.complaint_detail", complaint_id=complaint_id),
+            "back_label": _("Back to the complaint")}
+
+
+@bp.get("/<int:complaint_id>/erase")
+@requires_role(*CURATORS)
+def complaint_erase_form(complaint_id: int) -> Response:
+    complaint = calls.get_complaint(tenancy.request_session(), complaint_id)
+    return render("pages/erasure/confirm.html", form={}, **_erasure(complaint.id))
+
+
+@bp.post("/<int:complaint_id>/erase")
+@requires_role(*CURATORS)
+def complaint_erase(complaint_id: int) -> Response:
+    session = tenancy.request_session()
+    complaint = calls.get_complaint(session, complaint_id)
+    try:
+        erasure.erase_complaint(session, actor(), complaint, request.form.get("reason", ""))
+    except UserError as err:
+        return form_error("pages/erasure/confirm.html", err, **_erasure(complaint_id))
+    flash(_("Complaint #%(id)d erased.", id=complaint_id), "success")
+    return redirect(url_for("complaints.complaint_list"), code=303)

@@ -41,7 +41,15 @@ class Handler(Protocol):
 
 def registry() -> dict[str, Handler]:
     """Every job kind the worker knows, and its handler."""
-    from worker.handlers import process_call, render_clip, retrain_tagger, tag_complaint
+    from worker.handlers import (
+        apply_retention,
+        process_call,
+        purge_media,
+        render_clip,
+        retrain_tagger,
+        tag_complaint,
+    )
 
     return {process_call.KIND: process_call.Handler(), retrain_tagger.KIND: retrain_tagger.Handler(),
-            tag_complaint.KIND: tag_complaint.Handler(), render_clip.KIND: render_clip.Handler()}
+            tag_complaint.KIND: tag_complaint.Handler(), render_clip.KIND: render_clip.Handler(),
+            purge_media.KIND: purge_media.Handler(), apply_retention.KIND: apply_retention.Handler()}

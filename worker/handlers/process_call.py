@@ -52,6 +52,10 @@ class Handler:
             self._transcribe(ctx, store, call, keys)
         self._tag(ctx, call.id)
         self._set_status(ctx, call.id, CallStatus.READY, reason="")
+        if self._load(ctx) is None:
+            # Erased while being processed: its purge may have run before these files were written.
+            for key in (*keys.all(), *keys.asr_channels):
+                store.delete(key)
 
     def failed(self, ctx: JobContext, reason: str) -> None:
         call_id = int(ctx.payload["call_id"])
