@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Web threads (gunicorn's) and claim loops of one process share these; a writer waits for SQLite's lock anyway.
+_SQLITE_POOL: dict[str, Any] = {"pool_size": 8, "max_overflow": 8, "pool_timeout": 30}
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; on SQLite, turn on foreign keys and WAL for every connection."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+        # Connections are kept and reused (a pool per process), as on PostgreSQL: opening one, with its
+        # pragmas, and closing it (which may checkpoint the WAL) cost more than a kiosk's whole request.
+        # An in-memory database has nothing to share between connections: one each, opened as needed.
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               poolclass=NullPool if memory else QueuePool, **({} if memory else _SQLITE_POOL))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # Any: DB-API objects
@@ -73,6 +82,9 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts the database and survives any crash of the app; only a
+            # power cut may lose the last commits (fsync at checkpoints rather than at every commit).
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 

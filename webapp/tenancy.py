@@ -17,6 +17,7 @@ the admin views; reviewers grep for it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import ForeignKey, select, text
+from sqlalchemy import ForeignKey, bindparam, select, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -316,6 +317,13 @@ def kiosk_token_tenant(raw: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+@functools.cache
+def _kiosk_lookup(kiosk: Any, tenant: Any) -> Any:
+    """The kiosk of a token hash with its tenant (built once; the guard adds the tenant's criteria)."""
+    return select(kiosk, tenant).join(tenant, tenant.id == kiosk.tenant_id).where(
+        kiosk.token_hash == bindparam("token_hash"))
+
+
 def authenticate_kiosk(raw: str) -> Any:
     """Resolve a kiosk's device token to its :class:`Kiosk`, binding the request to its tenant.
 
@@ -335,8 +343,9 @@ def authenticate_kiosk(raw: str) -> Any:
     if "ecoute_session" in g:
         raise RuntimeError("the request's Session is already open; authenticate the kiosk before first use")
     session = open_session(tenant_id)
-    kiosk = session.scalar(select(Kiosk).where(Kiosk.token_hash == api_token_hash(raw)))
-    tenant = session.get(Tenant, tenant_id) if kiosk is not None else None
+    # One statement for the kiosk and its tenant: a screen polls, and this runs on every request.
+    found = session.execute(_kiosk_lookup(Kiosk, Tenant), {"token_hash": api_token_hash(raw)}).first()
+    kiosk, tenant = found if found is not None else (None, None)
     if kiosk is None or kiosk.is_revoked or tenant is None or tenant.is_suspended:
         session.rollback()
         session.close()

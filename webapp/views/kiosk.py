@@ -149,10 +149,11 @@ def _kiosk() -> Kiosk:
 @requires_kiosk
 def kiosk_manifest() -> BaseResponse:
     body, version = kiosks.cached_manifest(tenancy.request_session(), _kiosk())
-    resp = jsonify(body)
+    # Most polls find nothing new: answer those without serialising the manifest.
+    resp = Response(status=304) if request.if_none_match.contains(version) else jsonify(body)
     resp.set_etag(version)
     resp.headers["Cache-Control"] = "no-cache"
-    return resp.make_conditional(request)
+    return resp
 
 
 @bp.get("/media/<int:clip_id>-<sha256>.webm")
