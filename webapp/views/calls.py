@@ -23,6 +23,7 @@ from webapp.views.helpers import (
     render,
     settings,
     upload_limit,
+    writes_on_read,
 )
 from webapp.views.media import audio_response
 
@@ -136,6 +137,7 @@ def call_tag(call_id: int) -> BaseResponse:
 
 @bp.get("/<int:call_id>/audio")
 @requires_role(*CURATORS)
+@writes_on_read
 def call_audio(call_id: int) -> Response:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)

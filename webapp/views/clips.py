@@ -17,7 +17,7 @@ from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Clip, ClipSentiment, ClipStatus, LabelKind, RenderStatus, Role, User
 from webapp.services import audit, clips, playlists, taxonomy
-from webapp.views.helpers import actor, form_error, is_htmx, render, settings
+from webapp.views.helpers import actor, form_error, is_htmx, render, settings, writes_on_read
 from webapp.views.media import audio_response
 
 bp = Blueprint("clips", __name__, url_prefix="/clips")
@@ -139,6 +139,7 @@ def clip_status(clip_id: int) -> BaseResponse:
 
 @bp.get("/<int:clip_id>/audio")
 @requires_role(*CURATORS)
+@writes_on_read
 def clip_audio(clip_id: int) -> Response:
     """The clip as the room will hear it (404 until the worker rendered it); listening is journalled."""
     session = tenancy.request_session()
