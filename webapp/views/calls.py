@@ -266,10 +266,9 @@ def call_erase(call_id: int) -> BaseResponse:
     """Erase the call for good, with its clips (the customer asked, or it is not needed)."""
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
-    context = _erasure(session, call)
     try:
         erasure.erase_call(session, actor(), call, request.form.get("reason", ""))
-    except UserError as err:
-        return form_error("pages/erasure/confirm.html", err, **context)
+    except UserError as err:  # refused before anything changed: the call and its clips are all still there
+        return form_error("pages/erasure/confirm.html", err, **_erasure(session, call))
     flash(_("Call #%(id)d erased, with its clips. Its files are being deleted.", id=call_id), "success")
     return redirect(url_for("calls.call_list"), code=303)
