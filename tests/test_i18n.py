@@ -9,6 +9,7 @@ running bin/i18n fails here rather than showing up in English in production.
 from __future__ import annotations
 
 import re
+import runpy
 import shlex
 import shutil
 import subprocess
@@ -154,3 +155,34 @@ def test_compiled_french_catalog_answers_in_french(tmp_path: Path) -> None:
     assert translations.ngettext(*day, 0) % {"num": 0} == "0 jour"
     assert translations.ngettext(*day, 1) % {"num": 1} == "1 jour"
     assert translations.ngettext(*day, 2) % {"num": 2} == "2 jours"
+
+
+NBSP_BEFORE = re.compile(r"[^\u00a0\u202f]([:;!?»])(?=\s|$)")
+PLAIN_AFTER_GUILLEMET = re.compile(r"«(?![\u00a0\u202f])")
+
+
+def test_french_strings_have_a_no_break_space_before_high_punctuation(french: Catalog) -> None:
+    """« : ; ! ? » take a no-break space before them in French (and « after), never a plain one that
+    lets the sign wrap alone onto the next line. bin/french-typography fixes the catalog."""
+    wrong = []
+    for message in _messages(french):
+        for text in _forms(message.string):
+            # A colon glued to a word is code in our strings ("Authorization: Bearer").
+            spaced = re.sub(r"\w:(?=\S)|\w: (?=Bearer|application/)", "", text)
+            if re.search(r" [:;!?»]", spaced) or PLAIN_AFTER_GUILLEMET.search(spaced) or any(
+                sign != ":" for sign in NBSP_BEFORE.findall(spaced)
+            ):
+                wrong.append(text)
+    assert not wrong, f"{len(wrong)} French strings lack a no-break space, e.g. {wrong[:3]}"
+
+
+def test_typography_fixer_puts_no_break_spaces_where_french_wants_them() -> None:
+    script = ROOT / "bin" / "french-typography"
+    typeset = runpy.run_path(str(script), run_name="french_typography")["typeset"]
+    assert callable(typeset)
+    assert typeset("Mot de passe oublié ?") == "Mot de passe oublié\u00a0?"
+    assert typeset("Attention!") == "Attention\u00a0!"
+    expected = "Le champ «\u00a0nom\u00a0»\u00a0: trop long\u00a0; désolé"
+    assert typeset("Le champ « nom » : trop long ; désolé") == expected
+    assert typeset("En-tête « Authorization: Bearer »") == "En-tête «\u00a0Authorization: Bearer\u00a0»"
+    assert typeset("https://exemple.fr/?q=1") == "https://exemple.fr/?q=1"
