@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
@@ -124,11 +127,29 @@ def locale_set() -> Response:
     return redirect(_safe_next(request.form.get("next")) or url_for("auth.home"), code=303)
 
 
+#: Characters a browser drops or chokes on in a URL (tabs, newlines, NUL...): never in a ``next``.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _safe_next(target: str | None) -> str | None:
-    """A path on this site to go back to; anything else (other hosts included) is ignored."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A path on this site to go back to, exactly as it will be sent in ``Location``; else None.
+
+    The check runs on what Werkzeug will emit (``iri_to_uri``, which drops tabs and newlines as
+    browsers do), not on what arrived: ``/<tab>/evil.example`` would otherwise pass as a path and
+    leave as ``//evil.example``. A path that decodes to ``//`` or holds a backslash or a control
+    character is refused too, whatever a proxy or browser might make of it.
+    """
+    if not target or _CONTROL.search(target) or "\\" in target or not target.startswith("/") \
+            or target.startswith("//"):
         return None
-    return target
+    emitted = iri_to_uri(target)
+    parts = urlsplit(emitted)
+    if parts.scheme or parts.netloc or not emitted.startswith("/") or emitted.startswith("//"):
+        return None
+    decoded = unquote(parts.path)
+    if decoded.startswith("//") or "\\" in decoded or _CONTROL.search(decoded):
+        return None
+    return emitted
 
 
 @bp.get("/account")
