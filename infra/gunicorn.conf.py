@@ -31,6 +31,9 @@ control_socket_disable = True
 
 accesslog = "-"
 errorlog = "-"
+# Masks reset and invitation tokens, pairing codes, and personal data in queries (customer_ref=,
+# q=) in the request line, path, query and Referer of each access line (issue #13, item 7).
+logger_class = "webapp.logs.AccessLogger"
 loglevel = _settings.log_level.lower()
 # %(M)s: duration in ms. The request id is the one the app echoes (webapp/logs.py) and puts
 # on each of its own log lines, so an access line leads to them.
