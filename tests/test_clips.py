@@ -350,11 +350,16 @@ def test_the_clip_audio_is_served_once_rendered_and_listening_is_journalled(
     rest = qm.get(f"/clips/{clip_id}/audio", headers={"Range": "bytes=100-"})
     assert rest.status_code == 206 and rest.data == audio.data[100:]
     with app.app_context():
+        assert actions(a, "clip.listened") == []  # served is not heard: the page's script says when it plays
+    started = qm.raw.post(f"/clips/{clip_id}/listened", headers={"X-CSRFToken": qm.csrf_token()})
+    assert started.status_code == 204
+    with app.app_context():
         listened = actions(a, "clip.listened")
     me = tenants["a"].users[Role.QUALITY_MANAGER].id
     assert [(e.target, e.actor_id) for e in listened] == [(f"clip:{clip_id}", me)]
     page = unescape(qm.get(f"/clips/{clip_id}").text)
-    assert f'<audio id="clip-player" controls preload="metadata" src="/clips/{clip_id}/audio">' in page
+    assert (f'<audio id="clip-player" controls preload="metadata" src="/clips/{clip_id}/audio"'
+            f' data-listen-url="/clips/{clip_id}/listened">') in page
     assert clip.captions
     for line in clip.captions:
         assert line["text"] in page

@@ -1,9 +1,10 @@
-"""The database layer: on SQLite, a GET that writes takes the write lock up front.
+"""The database layer: on SQLite, a request that writes takes the write lock up front.
 
 A read transaction that then writes fails at once ("database is locked") if another transaction
-committed in between: SQLite's busy timeout does not apply to that upgrade. Listening to a call is
-a GET that journals the listen; here another writer commits while that request is between its read
-and its write, as the worker does when it finishes a job while someone presses play.
+committed in between: SQLite's busy timeout does not apply to that upgrade. Journalling a listen
+reads (was it heard in the last half hour?) then writes; here another writer commits while that
+request is between its read and its write, as the worker does when it finishes a job while someone
+presses play.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def test_listening_while_another_transaction_commits_is_journalled(
         return real_record(*args, **kwargs)
 
     monkeypatch.setattr(audit, "record", record_after_another_commit)
-    response = qm.get(f"/calls/{call_id}/audio")
+    response = qm.raw.post(f"/calls/{call_id}/listened", headers={"X-CSRFToken": qm.csrf_token()})
     for writer in writers:
         writer.join(timeout=30)
-    assert response.status_code == 200, response.text[:300]
+    assert response.status_code == 204, response.text[:300]
     with app.app_context(), tenancy.tenant_session(a) as session:
         counts = dict(session.execute(select(AuditEvent.action, func.count()).group_by(AuditEvent.action)).all())
     assert (counts.get("call.listened"), counts.get("test.concurrent")) == (1, 1)

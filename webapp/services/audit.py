@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.db import utcnow
 from webapp.models import AuditEvent, User
 
 
@@ -19,6 +21,27 @@ def record(session: Session, *, tenant_id: int, actor: User | None, action: str,
     event = AuditEvent(tenant_id=tenant_id, actor_id=actor_id, action=action, target=target, details=details)
     session.add(event)
     return event
+
+
+#: A person's listens to one call or clip within this long are one listen (issue #13: pausing and
+#: playing again, or reopening the page, is not another listen).
+LISTEN_WINDOW = timedelta(minutes=30)
+
+
+def record_listen(session: Session, *, actor: User, action: str, target: str) -> bool:
+    """Journal that ``actor`` started playing ``target`` (``call:12``), unless they already did in the
+    last :data:`LISTEN_WINDOW`; returns whether a listen was recorded.
+
+    Called when playback really starts (the page's script says so), never when the audio is merely
+    downloaded: browsers preload it when a page opens.
+    """
+    recent_listen = session.scalar(
+        select(AuditEvent.id).where(AuditEvent.actor_id == actor.id, AuditEvent.action == action,
+                                    AuditEvent.target == target, AuditEvent.at > utcnow() - LISTEN_WINDOW).limit(1))
+    if recent_listen is not None:
+        return False
+    record(session, tenant_id=actor.tenant_id, actor=actor, action=action, target=target)
+    return True
 
 
 def record_play(session: Session, *, tenant_id: int, kiosk_id: int, clip_id: int, title: str,

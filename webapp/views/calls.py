@@ -23,9 +23,8 @@ from webapp.views.helpers import (
     render,
     settings,
     upload_limit,
-    writes_on_read,
 )
-from webapp.views.media import audio_response
+from webapp.views.media import audio_response, listen_started
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
@@ -137,17 +136,20 @@ def call_tag(call_id: int) -> BaseResponse:
 
 @bp.get("/<int:call_id>/audio")
 @requires_role(*CURATORS)
-@writes_on_read
 def call_audio(call_id: int) -> Response:
-    session = tenancy.request_session()
-    call = calls.get_call(session, call_id)
-    if not request.range or request.range.ranges[0][0] == 0:
-        audit.record(session, tenant_id=call.tenant_id, actor=actor(), action="call.listened",
-                     target=f"call:{call.id}")
+    call = calls.get_call(tenancy.request_session(), call_id)
     playback = calls.playback_of(settings(), call)
     if playback is not None:
         return audio_response(settings(), *playback)
     return audio_response(settings(), call.storage_key, call.content_type, call.size_bytes)
+
+
+@bp.post("/<int:call_id>/listened")
+@requires_role(*CURATORS)
+def call_listened(call_id: int) -> Response:
+    """Playback started on the call page (its script posts on ``play``): the listen is journalled."""
+    call = calls.get_call(tenancy.request_session(), call_id)
+    return listen_started("call.listened", f"call:{call.id}")
 
 
 @bp.post("/<int:call_id>/retry")

@@ -16,9 +16,9 @@ from webapp.auth import requires_role
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Clip, ClipSentiment, ClipStatus, LabelKind, RenderStatus, Role, User
-from webapp.services import audit, clips, playlists, taxonomy
-from webapp.views.helpers import actor, form_error, is_htmx, render, settings, writes_on_read
-from webapp.views.media import audio_response
+from webapp.services import clips, playlists, taxonomy
+from webapp.views.helpers import actor, form_error, is_htmx, render, settings
+from webapp.views.media import audio_response, listen_started
 
 bp = Blueprint("clips", __name__, url_prefix="/clips")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
@@ -139,14 +139,17 @@ def clip_status(clip_id: int) -> BaseResponse:
 
 @bp.get("/<int:clip_id>/audio")
 @requires_role(*CURATORS)
-@writes_on_read
 def clip_audio(clip_id: int) -> Response:
-    """The clip as the room will hear it (404 until the worker rendered it); listening is journalled."""
-    session = tenancy.request_session()
-    clip = clips.get_clip(session, clip_id)
+    """The clip as the room will hear it (404 until the worker rendered it)."""
+    clip = clips.get_clip(tenancy.request_session(), clip_id)
     if clip.render_status != RenderStatus.READY or not clip.audio_key:
         raise NotFound()
-    if not request.range or request.range.ranges[0][0] == 0:
-        audit.record(session, tenant_id=clip.tenant_id, actor=actor(), action="clip.listened",
-                     target=f"clip:{clip.id}")
     return audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)
+
+
+@bp.post("/<int:clip_id>/listened")
+@requires_role(*CURATORS)
+def clip_listened(clip_id: int) -> Response:
+    """Playback started on the clip's page (its script posts on ``play``): the listen is journalled."""
+    clip = clips.get_clip(tenancy.request_session(), clip_id)
+    return listen_started("clip.listened", f"clip:{clip.id}")

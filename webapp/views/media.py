@@ -1,11 +1,13 @@
-"""Serving stored audio with HTTP Range, from either storage backend."""
+"""Serving stored audio with HTTP Range, from either storage backend; journalling listens."""
 
 from __future__ import annotations
 
 from flask import Response, request, stream_with_context
 
-from webapp import storage
+from webapp import storage, tenancy
 from webapp.config import Settings
+from webapp.services import audit
+from webapp.views.helpers import actor
 
 
 def audio_response(settings: Settings, key: str, content_type: str, size: int) -> Response:
@@ -23,3 +25,12 @@ def audio_response(settings: Settings, key: str, content_type: str, size: int) -
     if wanted:
         response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     return response
+
+
+def listen_started(action: str, target: str) -> Response:
+    """The page's script says playback of ``target`` started (``static/app.js``, on the ``play`` event).
+
+    Serving the audio journals nothing: a browser preloads it as soon as the page opens (issue #13).
+    """
+    audit.record_listen(tenancy.request_session(), actor=actor(), action=action, target=target)
+    return Response(status=204)
