@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
-from tests import factories
+from tests import factories, mail
 from tests.support.smtpsink import SmtpSink
 from webapp import create_app, migrate
 from webapp.config import Settings
@@ -104,6 +104,7 @@ def app(settings: Settings, database: DatabaseUnderTest, smtp: SmtpSink) -> Iter
     application.config["TESTING"] = True
     yield application
     from webapp.db import get_database
+    mail.use_app(application)  # mail_to() runs this app's queued mails
 
     get_database(application).dispose()
     _empty_tables(database)

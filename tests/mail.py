@@ -1,11 +1,36 @@
-"""Reading links out of the mails the SMTP sink received."""
+"""Reading links out of the mails the SMTP sink received, once the worker has sent them.
+
+Mail is a job (webapp/mail.py): :func:`mail_to` first runs the queued ``send_mail`` jobs with
+the worker's own handler, as ``ecoute worker`` would, against the test's app (set by the
+``app`` fixture through :func:`use_app`).
+"""
 
 from __future__ import annotations
 
 import re
 from email.message import EmailMessage
 
+from flask import Flask
+
 from tests.support.smtpsink import SmtpSink, body_text
+
+_apps: list[Flask] = []
+
+
+def use_app(app: Flask) -> None:
+    """The app whose queued mails :func:`mail_to` sends (the ``app`` fixture calls it)."""
+    _apps[:] = [app]
+
+
+def run_mail_jobs(app: Flask | None = None) -> None:
+    """Run every ``send_mail`` job that is due, with the worker's handler, until none is left."""
+    from webapp.mail import SEND_MAIL
+    from worker.handlers import send_mail
+    from worker.loop import Worker
+
+    target = app or (_apps[0] if _apps else None)
+    assert target is not None, "no app: use the app fixture"
+    Worker(target, {SEND_MAIL: send_mail.Handler()}, once=True).run()
 
 
 def link_in(msg: EmailMessage, kind: str) -> str:
@@ -16,4 +41,6 @@ def link_in(msg: EmailMessage, kind: str) -> str:
 
 
 def mail_to(smtp: SmtpSink, address: str) -> EmailMessage:
+    """The first mail the sink received for ``address``, once the queued mails were sent."""
+    run_mail_jobs()
     return smtp.wait_for(lambda m: m["To"] == address, timeout=5)

@@ -47,7 +47,7 @@ def test_log_lines_carry_request_id_and_tenant(login_as, tenants: dict[str, Tena
         response = admin.post("/people/invite", {"email": "logged@a.test", "role": "staff"},
                               headers={"X-Request-Id": "req-42"})
     assert response.status_code == 303
-    lines = [line for line in buffer.getvalue().splitlines() if "mail sent" in line]
+    lines = [line for line in buffer.getvalue().splitlines() if "mail queued" in line]
     assert lines, buffer.getvalue()
     assert re.search(r"\[req=req-42 tenant=tenant-a\]", lines[0]), lines[0]
 
@@ -89,6 +89,7 @@ def test_gunicorn_access_log_masks_tokens_and_personal_data(settings: Settings, 
         "PATH": "/usr/bin:/bin", "HOME": str(settings.data_dir), "ECOUTE_ENV": "test",
         "ECOUTE_DATA_DIR": str(settings.data_dir), "ECOUTE_DATABASE_URL": settings.database_url,
         "ECOUTE_DATABASE_OWNER_URL": settings.database_owner_url, "ECOUTE_SECRET_KEY": settings.secret_key,
+        "ECOUTE_DATABASE_OPS_URL": settings.database_ops_url,
         "ECOUTE_WHISPER_MODEL_DIR": str(settings.whisper_model_dir), "ECOUTE_HOST": "127.0.0.1",
         "ECOUTE_PORT": str(port), "ECOUTE_WEB_WORKERS": "1", "ECOUTE_LOG_LEVEL": "info",
     }

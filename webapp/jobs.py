@@ -119,16 +119,20 @@ class Job(TenantScoped, Base):
 
 
 def enqueue(session: Session, *, kind: str, idempotency_key: str, payload: dict[str, Any],
-            priority: int = PRIORITY_INTERACTIVE, max_attempts: int = 5) -> Job:
+            priority: int = PRIORITY_INTERACTIVE, max_attempts: int = 5, tenant_id: int | None = None) -> Job:
     """Add a job in the caller's transaction; an existing job with the same key is returned instead.
 
-    The Session must be bound to the job's tenant (the tenant is stamped by tenancy).
+    The Session must be bound to the job's tenant (the tenant is stamped by tenancy), or be
+    open on all tenants (a platform admin creating a company) with ``tenant_id`` naming it;
+    the key must then be unique across tenants.
     """
     existing = session.scalar(select(Job).where(Job.kind == kind, Job.idempotency_key == idempotency_key))
     if existing is not None:
         return existing
     job = Job(kind=kind, idempotency_key=idempotency_key, payload=payload, priority=priority,
               max_attempts=max_attempts)
+    if tenant_id is not None:
+        job.tenant_id = tenant_id
     session.add(job)
     return job
 

@@ -1,30 +1,96 @@
-"""Outgoing mail: SMTP when configured, else written to the mail folder and the log.
+"""Outgoing mail: always a ``send_mail`` job, never SMTP inside a request (issue #13, item 8).
 
-Mails are sent only after the transaction that caused them commits
-(:func:`webapp.db.after_commit`), so a rolled-back invitation sends nothing.
+A service calls :func:`queue_mail` in the transaction that causes the mail (an invitation, a
+password reset, later a digest): the job exists only if that transaction commits, and the
+request answers without waiting for an SMTP server, which may be slow or down. The worker
+(worker/handlers/send_mail.py) renders the mail in the recipient's language at send time
+(:func:`build_message`) and :func:`deliver` sends it, through SMTP when configured, else into
+the mail folder; a network or SMTP failure is retried with the queue's backoff.
+
+The payload holds ids and plain values only. A single-use link's secret is not one of them:
+the ``jobs`` table is read by every worker, for every company, and keeps done jobs. The secret
+is derived from ``ECOUTE_SECRET_KEY`` and a random nonce (:func:`new_link_secret`); the payload
+carries the nonce, from which only a holder of the key can compute the link again
+(:func:`link_secret`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
+import re
+import secrets
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import g, render_template
 from sqlalchemy.orm import Session
 
+from webapp import jobs
 from webapp.config import Settings
-from webapp.db import after_commit
+from webapp.errors import PermanentError, RetryableError
 from webapp.i18n import force_locale
 
 log = logging.getLogger(__name__)
 
+SEND_MAIL = "send_mail"
+#: Attempts before a mail is given up: with the queue's backoff (10 s, 20 s, 40 s ...), about
+#: 40 minutes of an SMTP server being down.
+MAX_ATTEMPTS = 9
+#: Names of the templates under ``templates/emails/`` a job may name.
+TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+PlainValue = str | int | float | bool | None
+
+
+def link_secret(settings: Settings, nonce: str) -> str:
+    """The secret of a single-use link, computed from the deployment's key and the link's nonce."""
+    digest = hmac.new(settings.secret_key.encode(), f"ecoute-link:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def new_link_secret(settings: Settings) -> tuple[str, str]:
+    """A fresh ``(nonce, secret)`` for a single-use link: the token stores the secret's hash, the job the nonce."""
+    nonce = secrets.token_urlsafe(16)
+    return nonce, link_secret(settings, nonce)
+
+
+def queue_mail(session: Session, *, tenant_id: int, user_id: int, template: str,
+               context: dict[str, PlainValue] | None = None, link_path: str = "", link_nonce: str = "",
+               link_purpose: str = "") -> None:
+    """Queue a mail to a person of the Session's tenant, sent by the worker once this transaction commits.
+
+    Args:
+        tenant_id, user_id: the recipient's company and the recipient, whose address and language
+            the worker reads when it sends.
+        template: ``emails/<template>.txt``; its first line is the subject. The worker adds
+            ``tenant_name`` and, with ``link_path``, ``link`` to ``context``.
+        context: plain values only (names, numbers), never objects, URLs or secrets.
+        link_path, link_nonce, link_purpose: a single-use link ``<base url><link_path><tenant>.<secret>``,
+            the secret being :func:`link_secret` of ``link_nonce``; a link whose token was used,
+            replaced or expired by the time the worker sends is not sent.
+    """
+    if not TEMPLATE_NAME.fullmatch(template):
+        raise ValueError(f"not a mail template name: {template!r}")
+    payload: dict[str, object] = {"user_id": user_id, "template": template, "context": dict(context or {})}
+    if link_path:
+        payload["link"] = {"path": link_path, "nonce": link_nonce, "purpose": link_purpose}
+    # Each mail is its own job: the same person may be sent the same kind of mail again.
+    key = f"{template}:{user_id}:{link_nonce or secrets.token_urlsafe(12)}"
+    jobs.enqueue(session, kind=SEND_MAIL, idempotency_key=key, payload=payload, max_attempts=MAX_ATTEMPTS,
+                 tenant_id=tenant_id)
+    log.info("mail queued: %s to user %d", template, user_id)
+
 
 def build_message(settings: Settings, to: str, template: str, locale: str, **context: object) -> EmailMessage:
-    """Render ``emails/<template>.txt`` in ``locale``; its first line is the subject."""
+    """Render ``emails/<template>.txt`` in ``locale``; its first line is the subject (needs an app context)."""
+    # flask_babel.force_locale does nothing while ``g`` is empty, as it is in a worker's app context.
+    g.ecoute_mail_locale = locale
     with force_locale(locale):
         rendered = render_template(f"emails/{template}.txt", **context)
     subject, _sep, body = rendered.partition("\n")
@@ -37,33 +103,56 @@ def build_message(settings: Settings, to: str, template: str, locale: str, **con
     return msg
 
 
+def _is_permanent(err: smtplib.SMTPException) -> bool:
+    """Whether the server refused for good (a 5xx about the recipient or the message), not for now."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return bool(err.recipients) and all(code >= 500 for code, _msg in err.recipients.values())
+    if isinstance(err, smtplib.SMTPAuthenticationError | smtplib.SMTPSenderRefused):
+        return False  # the operator's settings: fixed, the next attempt goes through
+    return isinstance(err, smtplib.SMTPResponseException) and err.smtp_code >= 500
+
+
 def deliver(settings: Settings, msg: EmailMessage) -> None:
-    """Send now: through SMTP if ``ECOUTE_SMTP_HOST`` is set, else into the mail folder."""
+    """Send now: through SMTP if ``ECOUTE_SMTP_HOST`` is set, else into the mail folder (the worker's side).
+
+    Raises :class:`RetryableError` when the server cannot be reached or answers "later" (4xx),
+    :class:`PermanentError` when it refuses the message for good (5xx).
+    """
     if settings.smtp_host:
-        context = ssl.create_default_context()
-        smtp: smtplib.SMTP
-        if settings.smtp_ssl:
-            smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=30, context=context)
-        else:
-            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
-        with smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=context)
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            smtp.send_message(msg)
+        try:
+            _send_smtp(settings, msg)
+        except smtplib.SMTPException as err:
+            if _is_permanent(err):
+                raise PermanentError(f"the mail server refused the message: {err}") from err
+            raise RetryableError(f"the mail server failed: {err}") from err
+        except OSError as err:  # refused, unreachable, timed out, TLS
+            raise RetryableError(f"the mail server cannot be reached: {err}") from err
         log.info("mail sent: %s", msg["Subject"])
         return
     folder = Path(settings.mail_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = msg["Message-ID"].strip("<>").replace("@", "_")
-    path = folder / f"{name}.eml"
-    path.write_bytes(bytes(msg))
-    log.info("mail written to %s (no SMTP server configured):\n%s", path, msg.get_content())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = msg["Message-ID"].strip("<>").replace("@", "_")
+        path = folder / f"{name}.eml"
+        path.write_bytes(bytes(msg))
+    except OSError as err:
+        raise RetryableError(f"the mail folder cannot be written: {err}") from err
+    if settings.env == "prod":  # a link in a mail is a live secret: logs are no place for it in production
+        log.warning("mail written to %s: no SMTP server configured (ECOUTE_SMTP_HOST)", path)
+    else:  # the embedded install's way to open an invitation (README)
+        log.info("mail written to %s (no SMTP server configured):\n%s", path, msg.get_content())
 
 
-def send_after_commit(session: Session, to: str, template: str, locale: str, **context: object) -> None:
-    """Render a mail now and deliver it once ``session`` commits."""
-    settings: Settings = current_app.config["ECOUTE"]
-    msg = build_message(settings, to, template, locale, **context)
-    after_commit(session, lambda: deliver(settings, msg))
+def _send_smtp(settings: Settings, msg: EmailMessage) -> None:
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if settings.smtp_ssl:
+        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=30, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+    with smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=context)
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(msg)

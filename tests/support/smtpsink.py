@@ -63,11 +63,14 @@ class SmtpSink:
             self._arrived.notify_all()
         return "250 OK"
 
-    def start(self) -> SmtpSink:
-        """Listen on a free port of 127.0.0.1; returns self."""
+    def start(self, port: int | None = None) -> SmtpSink:
+        """Listen on ``port`` of 127.0.0.1 (a free one if None); returns self.
+
+        A port lets a test start the server an app was told about later: "the mail server is back".
+        """
         if self._controller is not None:
             raise RuntimeError("the sink is already started")
-        self.port = _free_port()
+        self.port = port or _free_port()
         # server_hostname: otherwise aiosmtpd calls socket.getfqdn(), slow without DNS.
         controller = Controller(self, hostname=self.host, port=self.port, server_hostname="smtpsink.test")
         controller.start()

@@ -12,7 +12,7 @@ from webapp.config import LOCALES, Settings
 from webapp.db import utcnow
 from webapp.errors import NotFound, TooManyAttempts, UserError
 from webapp.i18n import _, ngettext
-from webapp.mail import send_after_commit
+from webapp.mail import new_link_secret, queue_mail
 from webapp.models import Role, Tenant, User, UserStatus
 from webapp.models.security import TokenPurpose
 from webapp.models.users import TENANT_ROLES
@@ -114,11 +114,13 @@ def _clean_role(raw: str) -> Role:
 
 def _send_invitation(session: Session, settings: Settings, user: User, tenant: Tenant,
                      inviter_name: str) -> str:
-    raw = tokens.issue(session, user, TokenPurpose.INVITATION, timedelta(hours=settings.invitation_ttl_hours))
-    link = _link(settings, f"/invitation/{raw}")
-    send_after_commit(session, user.email, "invitation", user.locale or tenant.default_locale,
-                      tenant_name=tenant.name, inviter=inviter_name, link=link, hours=settings.invitation_ttl_hours)
-    return link
+    nonce, secret = new_link_secret(settings)
+    raw = tokens.issue(session, user, TokenPurpose.INVITATION, timedelta(hours=settings.invitation_ttl_hours),
+                       secret=secret)
+    queue_mail(session, tenant_id=user.tenant_id, user_id=user.id, template="invitation",
+               link_path="/invitation/", link_nonce=nonce, link_purpose=TokenPurpose.INVITATION,
+               context={"inviter": inviter_name, "hours": settings.invitation_ttl_hours})
+    return _link(settings, f"/invitation/{raw}")
 
 
 def create_invited_user(session: Session, settings: Settings, tenant: Tenant, *, email: str, role: Role,
@@ -260,10 +262,12 @@ def request_password_reset(settings: Settings, email: str, ip: str) -> None:
         with tenancy.tenant_session(candidate.tenant_id) as session:
             user = session.get(User, candidate.id)
             assert user is not None  # noqa: S101 - just found through the same tenant
-            raw = tokens.issue(session, user, TokenPurpose.RESET, timedelta(minutes=settings.reset_ttl_minutes))
-            send_after_commit(session, user.email, "reset", user.locale or user.tenant.default_locale,
-                              tenant_name=user.tenant.name, link=_link(settings, f"/password/reset/{raw}"),
-                              minutes=settings.reset_ttl_minutes)
+            nonce, secret = new_link_secret(settings)
+            tokens.issue(session, user, TokenPurpose.RESET, timedelta(minutes=settings.reset_ttl_minutes),
+                         secret=secret)
+            queue_mail(session, tenant_id=user.tenant_id, user_id=user.id, template="reset",
+                       link_path="/password/reset/", link_nonce=nonce, link_purpose=TokenPurpose.RESET,
+                       context={"minutes": settings.reset_ttl_minutes})
 
 
 def reset_password(session: Session, raw: str, password: str) -> User:

@@ -24,15 +24,19 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue(session: Session, user: User, purpose: TokenPurpose, ttl: timedelta) -> str:
-    """Create a link token for ``user``, cancelling their earlier unused ones of that purpose."""
+def issue(session: Session, user: User, purpose: TokenPurpose, ttl: timedelta, secret: str | None = None) -> str:
+    """Create a link token for ``user``, cancelling their earlier unused ones of that purpose.
+
+    ``secret`` is the link's secret when the caller derived it (webapp.mail.new_link_secret: the
+    worker that mails the link computes it again); a random one otherwise.
+    """
     now = utcnow()
     session.execute(
         update(UserToken)
         .where(UserToken.user_id == user.id, UserToken.purpose == purpose, UserToken.used_at.is_(None))
         .values(used_at=now)
     )
-    secret = secrets.token_urlsafe(32)
+    secret = secret or secrets.token_urlsafe(32)
     session.add(UserToken(tenant_id=user.tenant_id, user_id=user.id, purpose=purpose,
                           token_hash=_hash(secret), expires_at=now + ttl))
     return f"{user.tenant_id}.{secret}"

@@ -47,9 +47,11 @@ def registry() -> dict[str, Handler]:
         purge_media,
         render_clip,
         retrain_tagger,
+        send_mail,
         tag_complaint,
     )
 
     return {process_call.KIND: process_call.Handler(), retrain_tagger.KIND: retrain_tagger.Handler(),
             tag_complaint.KIND: tag_complaint.Handler(), render_clip.KIND: render_clip.Handler(),
-            purge_media.KIND: purge_media.Handler(), apply_retention.KIND: apply_retention.Handler()}
+            purge_media.KIND: purge_media.Handler(), apply_retention.KIND: apply_retention.Handler(),
+            send_mail.KIND: send_mail.Handler()}
