@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp import search
 from webapp.db import Base, enum_values, utcnow
 from webapp.models.media import Call
 from webapp.tenancy import TenantScoped
@@ -60,6 +61,8 @@ class Clip(TenantScoped, Base):
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     title: Mapped[str] = mapped_column(String(120))
+    #: ``title`` in lower case without accents, which searches compare (kept in step: webapp.search).
+    title_folded: Mapped[str] = mapped_column(Text, default="")
     sentiment: Mapped[ClipSentiment] = mapped_column(_enum(ClipSentiment))
     #: Topic key of the company's taxonomy shown in the room ("" for none).
     topic: Mapped[str] = mapped_column(String(60), default="")
@@ -90,6 +93,9 @@ class Clip(TenantScoped, Base):
 
         return (self.status == ClipStatus.APPROVED and self.render_status == RenderStatus.READY
                 and self.call.consent == Consent.YES)
+
+
+search.keep_folded(Clip.title, "title_folded")
 
 
 class Playlist(TenantScoped, Base):

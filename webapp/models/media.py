@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp import search
 from webapp.db import Base, enum_values, utcnow
 from webapp.tenancy import TenantScoped
 
@@ -104,3 +105,8 @@ class Complaint(CustomerVoice, TenantScoped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
+    #: ``text`` in lower case without accents, which searches compare (kept in step: webapp.search).
+    text_folded: Mapped[str] = mapped_column(Text, default="")
+
+
+search.keep_folded(Complaint.text, "text_folded")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp import search
 from webapp.db import Base, utcnow
 from webapp.tenancy import TenantScoped
 
@@ -25,8 +26,13 @@ class Transcript(TenantScoped, Base):
     #: How sure detection was of ``language`` (1.0 when the language was given).
     language_probability: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text, default="")
+    #: ``text`` in lower case without accents, which searches compare (kept in step: webapp.search).
+    text_folded: Mapped[str] = mapped_column(Text, default="")
     #: [{start, end, text, words: [{start, end, word, probability}]}], times in seconds.
     segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: What made it, e.g. "faster-whisper/base/int8".
     engine: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+search.keep_folded(Transcript.text, "text_folded")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from webapp import storage
+from webapp import search, storage
 from webapp.config import Settings
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
@@ -34,7 +34,7 @@ class CallFilters:
     sentiment: str = ""
     topic: str = ""
     reason: str = ""
-    #: Words said in the call (searched in the transcript, any case).
+    #: Words said in the call (searched in the transcript, whatever their accents and case).
     q: str = ""
     page: int = 1
 
@@ -110,7 +110,7 @@ def _filtered(stmt: Select[Any], f: CallFilters) -> Select[Any]:
             tagged = select(Tag.call_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
             stmt = stmt.where(Call.id.in_(tagged))
     if f.q:
-        said = select(Transcript.call_id).where(Transcript.text.ilike(_contains(f.q), escape="\\"))
+        said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, f.q))
         stmt = stmt.where(Call.id.in_(said))
     return stmt
 
@@ -212,7 +212,7 @@ def list_complaints(session: Session, page: int = 1, filters: CallFilters | None
             tagged = select(Tag.complaint_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
             base = base.where(Complaint.id.in_(tagged))
     if f.q:
-        base = base.where(Complaint.text.ilike(_contains(f.q), escape="\\"))
+        base = base.where(search.matches(Complaint.text_folded, f.q))
     total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     items = list(session.scalars(base.order_by(Complaint.received_at.desc(), Complaint.id.desc())
                                  .limit(PAGE_SIZE).offset((max(1, page) - 1) * PAGE_SIZE)))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from webapp import jobs
+from webapp import jobs, search
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
@@ -248,9 +248,8 @@ def _filtered(stmt: Select[Any], f: ClipFilters) -> Select[Any]:
     if f.date_to:
         stmt = stmt.where(Call.received_at < datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=UTC))
     if f.q:
-        pattern = _contains(f.q)
-        said = select(Transcript.call_id).where(Transcript.text.ilike(pattern, escape="\\"))
-        stmt = stmt.where(or_(Clip.title.ilike(pattern, escape="\\"), Clip.call_id.in_(said)))
+        said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, f.q))
+        stmt = stmt.where(or_(search.matches(Clip.title_folded, f.q), Clip.call_id.in_(said)))
     return stmt
 
 
