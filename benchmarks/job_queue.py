@@ -80,9 +80,9 @@ class Bench:
 
     def __init__(self, stack: ExitStack, work: Path) -> None:
         cluster = stack.enter_context(PostgresCluster())
-        owner_url, rw_url = cluster.create_app_database()
+        owner_url, rw_url, ops_url = cluster.create_app_database()
         self.settings = Settings(data_dir=work / "data", database_url=rw_url, database_owner_url=owner_url,
-                                 secret_key="bench", env="test").with_overrides({})  # noqa: S106
+                                 database_ops_url=ops_url, secret_key="bench", env="test").with_overrides({})  # noqa: S106
         migrate.upgrade(self.settings)
         self.app = create_app(settings=self.settings)
         self.owner: Engine = create_engine(owner_url)
@@ -99,6 +99,7 @@ class Bench:
             "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "ECOUTE_ENV": "test",
             "ECOUTE_DATA_DIR": str(self.settings.data_dir), "ECOUTE_SECRET_KEY": "bench",
             "ECOUTE_DATABASE_URL": rw_url, "ECOUTE_DATABASE_OWNER_URL": owner_url, "ECOUTE_LOG_LEVEL": "info",
+            "ECOUTE_DATABASE_OPS_URL": ops_url,
             "ECOUTE_WORKER_HANDLERS": HANDLERS, "ECOUTE_WORKER_POLL_S": "0.05",
         }
 

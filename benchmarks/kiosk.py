@@ -131,8 +131,8 @@ def build_world(stack: ExitStack, work: Path, db: str, kiosks: int) -> World:
         from tests.support.pgcluster import PostgresCluster
 
         cluster = stack.enter_context(PostgresCluster())
-        owner_url, rw_url = cluster.create_app_database()
-        urls = {"database_url": rw_url, "database_owner_url": owner_url}
+        owner_url, rw_url, ops_url = cluster.create_app_database()
+        urls = {"database_url": rw_url, "database_owner_url": owner_url, "database_ops_url": ops_url}
     settings = Settings(env="test", data_dir=data, secret_key="bench-kiosk", default_locale="en",  # noqa: S106
                         argon2_time_cost=1, argon2_memory_kib=1024, **urls).with_overrides({})
     migrate.upgrade(settings)
@@ -156,6 +156,7 @@ def build_world(stack: ExitStack, work: Path, db: str, kiosks: int) -> World:
         # Production-like: the same settings for both servers; only ECOUTE_PORT differs.
         "ECOUTE_ENV": "prod", "ECOUTE_SECRET_KEY": "bench-kiosk", "ECOUTE_DATA_DIR": str(settings.data_dir),
         "ECOUTE_DATABASE_URL": settings.database_url, "ECOUTE_DATABASE_OWNER_URL": settings.database_owner_url,
+        "ECOUTE_DATABASE_OPS_URL": settings.database_ops_url,
         "ECOUTE_STORAGE_URL": settings.storage_url, "ECOUTE_DEFAULT_LOCALE": "en", "ECOUTE_HOST": HOST,
         "ECOUTE_LOG_LEVEL": "info",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(work)]),  # the hello-world module lives in ``work``

@@ -47,6 +47,7 @@ class DatabaseUnderTest:
     engine_name: str
     url: str  #: what the app uses (on PostgreSQL: ecoute_rw, under row-level security)
     owner_url: str  #: what migrations and the per-test clean-up use
+    ops_url: str  #: cross-tenant work: login lookup, platform admin, the queue's claim (on PostgreSQL: ecoute_ops)
 
 
 @pytest.fixture(scope="session")
@@ -55,12 +56,12 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         from tests.support.pgcluster import PostgresCluster
 
         with PostgresCluster() as cluster:
-            owner_url, rw_url = cluster.create_app_database()
-            yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url), tmp_path_factory)
+            owner_url, rw_url, ops_url = cluster.create_app_database()
+            yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url, ops_url), tmp_path_factory)
         return
     path = tmp_path_factory.mktemp("db") / "ecoute.sqlite3"
     url = f"sqlite:///{path}"
-    yield _migrated(DatabaseUnderTest("sqlite", url, url), tmp_path_factory)
+    yield _migrated(DatabaseUnderTest("sqlite", url, url, url), tmp_path_factory)
 
 
 def _migrated(db: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFactory) -> DatabaseUnderTest:
@@ -89,7 +90,8 @@ def settings(database: DatabaseUnderTest, smtp: SmtpSink, tmp_path: Path, whispe
     return Settings(
         env="test", data_dir=tmp_path, secret_key="test-secret-key", database_url=database.url,
         whisper_model_dir=whisper_model_dir,
-        database_owner_url=database.owner_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
+        database_owner_url=database.owner_url, database_ops_url=database.ops_url,
+        smtp_host="127.0.0.1", smtp_port=smtp.port,
         base_url="http://127.0.0.1:5000", argon2_time_cost=1, argon2_memory_kib=1024, mail_dir=tmp_path / "mail",
         # Workers in tests queue no daily retention jobs, which would join the jobs tests count;
         # tests/test_erasure.py turns it on where it is the subject.
@@ -235,8 +237,8 @@ def postgres(database: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFacto
     from tests.support.pgcluster import PostgresCluster
 
     with PostgresCluster() as cluster:
-        owner_url, rw_url = cluster.create_app_database()
-        yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url), tmp_path_factory)
+        owner_url, rw_url, ops_url = cluster.create_app_database()
+        yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url, ops_url), tmp_path_factory)
 
 
 @pytest.fixture

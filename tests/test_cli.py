@@ -23,6 +23,7 @@ def ecoute(settings: Settings, app: Flask):  # type: ignore[no-untyped-def]
     env = {
         "PATH": "/usr/bin:/bin", "ECOUTE_DATA_DIR": str(settings.data_dir), "ECOUTE_ENV": "test",
         "ECOUTE_DATABASE_URL": settings.database_url, "ECOUTE_DATABASE_OWNER_URL": settings.database_owner_url,
+        "ECOUTE_DATABASE_OPS_URL": settings.database_ops_url,
         "ECOUTE_SECRET_KEY": settings.secret_key, "ECOUTE_SMTP_HOST": settings.smtp_host,
         "ECOUTE_SMTP_PORT": str(settings.smtp_port), "ECOUTE_BASE_URL": settings.base_url,
         "ECOUTE_ARGON2_TIME_COST": "1", "ECOUTE_ARGON2_MEMORY_KIB": "1024", "ECOUTE_DEFAULT_LOCALE": "en",

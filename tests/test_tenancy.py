@@ -253,12 +253,12 @@ def test_the_matrix_would_see_a_leak(app: Flask, tenants: dict[str, TenantSet],
 
 
 # --- wall 2: PostgreSQL row-level security -------------------------------------------------
+# (What the runtime role cannot lift, whatever it sets: tests/test_rls.py.)
 
 
 def _seed_two_tenants(pg: DatabaseUnderTest) -> tuple[int, int]:
-    engine = create_engine(pg.url)
+    engine = create_engine(pg.ops_url)  # ecoute_ops: cross-tenant work, BYPASSRLS
     with engine.begin() as conn:
-        conn.execute(text("SELECT set_config('app.all_tenants', 'on', true)"))
         ids = []
         for slug in ("rls-a", "rls-b"):
             tid = conn.execute(text("INSERT INTO tenants (slug, name, default_locale, retention_days, is_platform,"
@@ -269,6 +269,16 @@ def _seed_two_tenants(pg: DatabaseUnderTest) -> tuple[int, int]:
             ids.append(tid)
     engine.dispose()
     return ids[0], ids[1]
+
+
+def _enter(conn: Any, pg: DatabaseUnderTest, tenant_id: int) -> None:
+    """Open ``tenant_id`` on this connection as webapp.tenancy does: the id with its signature."""
+    ops = create_engine(pg.ops_url)
+    with ops.connect() as reader:
+        key = bytes(reader.execute(text("SELECT key FROM ecoute_private.rls_key")).scalar_one())
+    ops.dispose()
+    conn.execute(text("SELECT set_config('app.tenant_id', :t, false), set_config('app.tenant_sig', :s, false)"),
+                 {"t": str(tenant_id), "s": tenancy.tenant_signature(key, tenant_id)})
 
 
 def _cleanup(pg: DatabaseUnderTest) -> None:
@@ -291,9 +301,9 @@ def test_runtime_role_without_setting_sees_no_tenant_rows(rls: tuple[DatabaseUnd
     engine = create_engine(pg.url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 2  # not tenant data
-        for table in ("users", "user_tokens", "audit_events"):
+        for table in ("users", "user_tokens", "audit_events", "jobs"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table  # noqa: S608
-        conn.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(a)})
+        _enter(conn, pg, a)
         assert conn.execute(text("SELECT email FROM users")).scalars().all() == ["x@rls-a.test"]
         conn.execute(text("SELECT set_config('app.tenant_id', '', false)"))
         assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0
@@ -306,12 +316,12 @@ def test_runtime_role_cannot_write_into_another_tenant(rls: tuple[DatabaseUnderT
     pg, a, b = rls
     engine = create_engine(pg.url)
     with engine.connect() as conn:
-        conn.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(a)})
+        _enter(conn, pg, a)
         with pytest.raises(Exception, match="row-level security"):
             conn.execute(text("INSERT INTO users (tenant_id, email, name, role, status, created_at) "
                               "VALUES (:t, 'spy@x.test', '', 'staff', 'active', now())"), {"t": b})
         conn.rollback()
-        conn.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(a)})
+        _enter(conn, pg, a)
         updated = conn.execute(text("UPDATE users SET name = 'pwned' WHERE tenant_id = :t"), {"t": b}).rowcount
         assert updated == 0
         conn.commit()
@@ -319,25 +329,43 @@ def test_runtime_role_cannot_write_into_another_tenant(rls: tuple[DatabaseUnderT
 
 
 def test_owner_role_is_bound_by_rls_too(rls: tuple[DatabaseUnderTest, int, int]) -> None:
-    pg, _a, _b = rls
+    pg, a, _b = rls
     engine = create_engine(pg.owner_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0  # FORCE ROW LEVEL SECURITY
+        # As the README says to query as the owner: enter one company for the transaction.
+        assert conn.execute(text("SELECT ecoute_private.enter_tenant(:t)"), {"t": a}).scalar_one() == a
+        assert conn.execute(text("SELECT email FROM users")).scalars().all() == ["x@rls-a.test"]
+        conn.rollback()
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0  # transaction-local
     engine.dispose()
 
 
-def test_every_tenant_table_but_jobs_is_under_row_level_security(rls: tuple[DatabaseUnderTest, int, int]) -> None:
-    """A table added without ``rls.enable`` in its migration would be visible to every tenant."""
+def test_ops_role_sees_every_tenant(rls: tuple[DatabaseUnderTest, int, int]) -> None:
+    pg, _a, _b = rls
+    engine = create_engine(pg.ops_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT current_user")).scalar_one() == "ecoute_ops"
+        assert sorted(conn.execute(text("SELECT email FROM users")).scalars()) == ["x@rls-a.test", "x@rls-b.test"]
+    engine.dispose()
+
+
+def test_every_tenant_table_is_under_row_level_security(rls: tuple[DatabaseUnderTest, int, int]) -> None:
+    """A table added without ``rls.enable`` in its migration would be visible to every tenant; one
+    whose policy trusts a setting the runtime role can change (app.all_tenants) would be too."""
     from webapp.tenancy import TenantScoped
 
     pg, _a, _b = rls
-    scoped = {m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)} - {"jobs"}
-    assert {"clips", "playlists", "playlist_items", "kiosks", "calls", "users"} <= scoped
+    scoped = {m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)}
+    assert {"clips", "playlists", "playlist_items", "kiosks", "calls", "users", "jobs"} <= scoped
     engine = create_engine(pg.owner_url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.policyname) "
+        rows = conn.execute(text("SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.policyname), "
+                                 "string_agg(p.qual || ' ' || p.with_check, ' ') "
                                  "FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname "
                                  "WHERE c.relname = ANY(:names) GROUP BY 1, 2, 3"), {"names": list(scoped)}).all()
     engine.dispose()
     assert {r[0] for r in rows} == scoped
     assert [r[0] for r in rows if not (r[1] and r[2] and r[3] == 1)] == []
+    policy = "(tenant_id = ( SELECT ecoute_current_tenant() AS ecoute_current_tenant))"
+    assert [r[0] for r in rows if r[4] != f"{policy} {policy}"] == []

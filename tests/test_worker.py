@@ -248,6 +248,7 @@ def spawn(app: Flask, settings: Settings, tmp_path: Path) -> Iterator[Callable[.
         "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "ECOUTE_DATA_DIR": str(settings.data_dir),
         "ECOUTE_ENV": "test", "ECOUTE_DATABASE_URL": settings.database_url,
         "ECOUTE_DATABASE_OWNER_URL": settings.database_owner_url, "ECOUTE_SECRET_KEY": settings.secret_key,
+        "ECOUTE_DATABASE_OPS_URL": settings.database_ops_url,
         "ECOUTE_SMTP_HOST": settings.smtp_host, "ECOUTE_SMTP_PORT": str(settings.smtp_port),
         "ECOUTE_ARGON2_TIME_COST": "1", "ECOUTE_ARGON2_MEMORY_KIB": "1024", "ECOUTE_LOG_LEVEL": "info",
         "ECOUTE_WORKER_HANDLERS": HANDLERS, "ECOUTE_WORKER_LEASE_S": str(LEASE_S), "ECOUTE_WORKER_POLL_S": "0.1",

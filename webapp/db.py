@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -110,14 +111,59 @@ def _is_read_only_request() -> bool:
 
 
 class Database:
-    """The engine and session factory of one app."""
+    """The engines and session factories of one app: the runtime role's, and cross-tenant work's.
 
-    def __init__(self, url: str) -> None:
+    On PostgreSQL they are two roles (infra/postgres/roles.sql): ``ecoute_rw``, which row-level
+    security confines to the company a Session is opened for, and ``ecoute_ops`` (BYPASSRLS), which
+    only :mod:`webapp.tenancy`'s all-tenants Sessions use. On SQLite (one URL) they are one engine.
+    """
+
+    def __init__(self, url: str, ops_url: str | None = None) -> None:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.ops_engine = self.engine if ops_url in (None, "", url) else make_engine(ops_url or url)
+        self.ops_sessionmaker = (self.sessionmaker if self.ops_engine is self.engine
+                                 else sessionmaker(self.ops_engine, expire_on_commit=False))
+        self._rls_key: bytes | None = None
+        self._rls_key_lock = threading.Lock()
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def rls_key(self) -> bytes:
+        """The key that signs a Session's tenant for row-level security (PostgreSQL; read once, as ecoute_ops).
+
+        Raises RuntimeError, saying what to do, when the ops role cannot read it.
+        """
+        if self._rls_key is None:
+            with self._rls_key_lock:
+                if self._rls_key is None:
+                    self._rls_key = _read_rls_key(self.ops_engine)
+        return self._rls_key
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.ops_engine is not self.engine:
+            self.ops_engine.dispose()
+
+
+def _read_rls_key(engine: Engine) -> bytes:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as conn:
+            key = conn.execute(text("SELECT key FROM ecoute_private.rls_key")).scalar()
+    except DBAPIError as exc:
+        if exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) not in ("42501", "3F000", "42P01"):
+            raise  # not a missing grant, schema or table: the database is down, say
+        key = None
+    if not key:
+        raise RuntimeError(
+            f"row-level security: {engine.url.username or 'the ops role'} cannot read ecoute_private.rls_key; "
+            "set ECOUTE_DATABASE_OPS_URL to the ecoute_ops role, run infra/postgres/roles.sql, then ecoute db upgrade")
+    return bytes(key)
 
 
 def get_database(app: Flask) -> Database:
@@ -172,7 +218,8 @@ def mark_for_rollback() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["ecoute.db"] = Database(app.config["ECOUTE"].database_url)
+    settings = app.config["ECOUTE"]
+    app.extensions["ecoute.db"] = Database(settings.database_url, settings.database_ops_url)
 
     @app.after_request
     def _commit(response: Response) -> Response:

@@ -1,8 +1,9 @@
 """THE job queue: a ``jobs`` table, and the only module that writes to it.
 
 A job is inserted in the same transaction as the change that needs it, so it exists only
-if that change commits. ``jobs`` carries ``tenant_id`` (wall 1 applies) but has no row-level
-security: the claimer must see every tenant's jobs.
+if that change commits. ``jobs`` carries ``tenant_id``: wall 1 applies, and on PostgreSQL the
+same row-level security as every tenant table (migration 0009). Only the claim sees every
+tenant's jobs: it connects as ``ecoute_ops``, the cross-tenant role (BYPASSRLS).
 
 The life of a job, as the worker (``worker.loop``) drives it:
 
@@ -21,8 +22,9 @@ Only the claim loop that holds the lease can finish, fail, renew or release a jo
 updates match ``locked_by`` and ``attempts`` of the claim. A worker whose lease ran out, and
 whose job another worker took, cannot overwrite the newer run's outcome.
 
-Only :func:`claim` opens an all-tenants Session (the exception STYLE §3 allows): the other
-functions work in a Session bound to the job's tenant, which the claim carries.
+Only :func:`claim` opens an all-tenants Session (the exception STYLE §3 allows; on PostgreSQL
+as ``ecoute_ops``): the other functions work in a Session bound to the job's tenant, which the
+claim carries, as the runtime role ``ecoute_rw``.
 
 Times come from this machine's clock (:func:`webapp.db.utcnow`, or ``now=`` in tests):
 workers on several machines need their clocks in sync (NTP) to within a small part of
@@ -235,7 +237,8 @@ def claim(worker_id: str, lease_s: float, *, kinds: Collection[str] | None = Non
     Runnable: queued with ``run_after`` reached, or running with its lease run out. The
     best priority goes first; among its jobs, the fairest tenant's oldest (see
     :func:`_claim_statements`). ``kinds`` limits the claim to the kinds this worker can run.
-    Commits at once, in its own all-tenants Session (the claimer must see every tenant).
+    Commits at once, in its own all-tenants Session (the claimer must see every tenant; on
+    PostgreSQL it connects as ``ecoute_ops``, the runtime role seeing one tenant's jobs at most).
     On PostgreSQL the job row is locked with ``FOR UPDATE SKIP LOCKED``, so workers claiming
     at the same moment take different jobs without waiting on each other; on SQLite the
     transaction holds the database's write lock from its start (``BEGIN IMMEDIATE``).

@@ -7,18 +7,24 @@ SELECT, UPDATE and DELETE that touches a :class:`TenantScoped` model, and stamps
 :class:`TenantNotBound` (it fails closed).
 
 Wall 2 (PostgreSQL): row-level security policies (created in the migrations) compare
-``tenant_id`` with the transaction-local setting ``app.tenant_id``, set here when the
-Session begins a transaction. A query that escaped wall 1 sees no rows.
+``tenant_id`` with the company the transaction was opened for: the transaction-local
+settings ``app.tenant_id`` and ``app.tenant_sig``, set here when the Session begins a
+transaction. The signature (:func:`tenant_signature`) is made with a key the runtime role
+cannot read, so no SQL it runs can name another company (migrations/rls.py). A query that
+escaped wall 1 sees no rows.
 
 The only opt-out is ``all_tenants=True``. It is opened by :func:`all_tenants_session`
-(operator commands, login lookup) and by :func:`request_session` for platform admins in
-the admin views; reviewers grep for it.
+(operator commands, login lookup, the queue's claim) and by :func:`request_session` for
+platform admins in the admin views; reviewers grep for it. On PostgreSQL such a Session
+connects as its own role, ``ecoute_ops`` (``ECOUTE_DATABASE_OPS_URL``, BYPASSRLS): the
+runtime role has no setting that opens every tenant.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,13 +104,24 @@ def _stamp_tenant(session: Session, _flush_context: Any, _instances: Any) -> Non
             raise TenantMismatch(f"{type(obj).__name__} of tenant {obj.tenant_id} in tenant {tenant_id}")
 
 
+def tenant_signature(key: bytes, tenant_id: int) -> str:
+    """What ``app.tenant_sig`` must hold for row-level security to open ``tenant_id``'s rows.
+
+    HMAC-SHA256 of ``tenant:<id>``, in hex; ``public.ecoute_current_tenant()`` (migration 0009)
+    computes the same in SQL under the same key.
+    """
+    return hmac.new(key, f"tenant:{tenant_id}".encode(), hashlib.sha256).hexdigest()
+
+
 def _set_rls_context(session: Session, _transaction: SessionTransaction, connection: Any) -> None:
-    if connection.dialect.name != "postgresql":
-        return
+    if connection.dialect.name != "postgresql" or session.info.get("all_tenants"):
+        return  # all-tenants Sessions connect as ecoute_ops, which row-level security does not bind
     tenant_id = session.info.get("tenant_id")
+    # Bound parameters: other sessions of the role see ``$1`` in pg_stat_activity, never a signature.
+    # Set even when empty: a value some SQL left at session level on this pooled connection is overridden.
     connection.execute(
-        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.all_tenants', :a, true)"),
-        {"t": "" if tenant_id is None else str(tenant_id), "a": "on" if session.info.get("all_tenants") else ""},
+        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.tenant_sig', :s, true)"),
+        {"t": "" if tenant_id is None else str(tenant_id), "s": session.info.get("tenant_sig", "")},
     )
 
 
@@ -121,10 +138,13 @@ _install_listeners()
 
 
 def open_session(tenant_id: int | None = None, *, all_tenants: bool = False) -> Session:
-    """Open a Session of the current app bound to ``tenant_id`` (or to every tenant)."""
-    session = get_database(current_app).sessionmaker()
+    """Open a Session of the current app bound to ``tenant_id`` (or to every tenant, as ecoute_ops)."""
+    database = get_database(current_app)
+    session = (database.ops_sessionmaker if all_tenants else database.sessionmaker)()
     session.info["tenant_id"] = tenant_id
     session.info["all_tenants"] = all_tenants
+    if tenant_id is not None and not all_tenants and database.is_postgresql:
+        session.info["tenant_sig"] = tenant_signature(database.rls_key(), tenant_id)
     return session
 
 
@@ -146,7 +166,10 @@ def tenant_session(tenant_id: int | None, *, all_tenants: bool = False) -> Itera
 
 
 def all_tenants_session() -> Any:
-    """A Session that sees every tenant: for operator commands and the login lookup only."""
+    """A Session that sees every tenant: for operator commands, the login lookup and the queue's claim only.
+
+    On PostgreSQL it connects as ``ecoute_ops`` (``ECOUTE_DATABASE_OPS_URL``).
+    """
     return tenant_session(None, all_tenants=True)
 
 

@@ -26,6 +26,7 @@ INFRA = Path(__file__).resolve().parents[2] / "infra" / "postgres"
 APP_DATABASE = "ecoute"
 OWNER_ROLE = "ecoute_owner"
 RW_ROLE = "ecoute_rw"
+OPS_ROLE = "ecoute_ops"
 LOCALE = ("-E", "UTF8", "--locale=C.UTF-8")
 # The data is thrown away after the run: don't pay for crash safety.
 DURABILITY_OFF = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -159,9 +160,10 @@ class PostgresCluster:
             cur.execute(sql.encode())
             return cur.fetchall() if cur.description else []
 
-    def create_app_database(self) -> tuple[str, str]:
+    def create_app_database(self) -> tuple[str, str, str]:
         """Create the ``ecoute`` database and its roles as production does; return
-        ``(owner_url, rw_url)``: migrations run with the first, the app with the second.
+        ``(owner_url, rw_url, ops_url)``: migrations run with the first, the app with the
+        second, its cross-tenant work (login lookup, platform admin, claim) with the third.
 
         Runs ``infra/postgres/database.sql`` (unless the database exists: CREATE DATABASE
         cannot be made conditional in SQL) then ``infra/postgres/roles.sql`` inside it.
@@ -170,4 +172,4 @@ class PostgresCluster:
         if not exists:
             self.psql((INFRA / "database.sql").read_text())
         self.psql((INFRA / "roles.sql").read_text(), dbname=APP_DATABASE)
-        return self.url(OWNER_ROLE), self.url(RW_ROLE)
+        return self.url(OWNER_ROLE), self.url(RW_ROLE), self.url(OPS_ROLE)
