@@ -13,7 +13,7 @@ from tests.mail import link_in, mail_to
 from tests.support.smtpsink import SmtpSink
 from webapp import tenancy
 from webapp.db import utcnow
-from webapp.models import Role, User, UserStatus, UserToken
+from webapp.models import LoginFailure, Role, User, UserStatus, UserToken
 
 
 def test_each_role_lands_on_its_home(client: Client, tenants: dict[str, TenantSet]) -> None:
@@ -191,3 +191,69 @@ def test_login_returns_to_the_page_asked_for_but_never_off_site(client: Client,
     off_site = other.post("/login?next=//evil.example/x", {"email": tenants["a"].users[Role.STAFF].email,
                                                            "password": PASSWORD})
     assert off_site.headers["Location"] == "/room"
+
+
+# --- throttling per (address, account), with growing delays ------------------------------
+
+
+def _fail(client: Client, email: str, token: str) -> int:
+    return client.post("/login", {"email": email, "password": "wrong-wrong", "csrf_token": token}).status_code
+
+
+def _age_failures(app: Flask, seconds: int) -> None:
+    """Move every recorded failure ``seconds`` into the past, as if that time had gone by."""
+    with app.app_context(), tenancy.tenant_session(None) as session:
+        for failure in session.scalars(select(LoginFailure)):
+            failure.at -= timedelta(seconds=seconds)
+
+
+def test_failures_on_one_account_do_not_lock_out_the_office(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """One address (an office behind NAT): colleagues mistype, someone hammers account A; B still logs in."""
+    office = Client(app.test_client())
+    token = office.csrf_token()
+    settings = app.config["ECOUTE"]
+    a = tenants["a"].users[Role.STAFF].email
+    for n in range(20):
+        assert _fail(office, f"typo{n}@a.test", token) == 422
+    for _ in range(settings.login_max_failures_account):
+        assert _fail(office, a, token) == 422
+    refused = office.post("/login", {"email": a, "password": PASSWORD}, headers={"Accept-Language": "en"})
+    assert refused.status_code == 429  # A is delayed from this address...
+    colleague = Client(app.test_client())
+    assert colleague.post("/login", {"email": tenants["a"].users[Role.QUALITY_MANAGER].email,
+                                     "password": PASSWORD}).status_code == 303  # ...B is not
+
+
+def test_a_delayed_account_waits_a_growing_time_not_for_ever(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    c = Client(app.test_client())
+    token = c.csrf_token()
+    settings = app.config["ECOUTE"]
+    email = tenants["b"].users[Role.STAFF].email
+    for _ in range(settings.login_max_failures_account):
+        assert _fail(c, email, token) == 422
+    first = c.post("/login", {"email": email, "password": PASSWORD}, headers={"Accept-Language": "en"})
+    assert first.status_code == 429
+    assert 0 < int(first.headers["Retry-After"]) <= settings.login_delay_s
+    assert f"Wait {first.headers['Retry-After']} second" in first.text
+    _age_failures(app, settings.login_delay_s + 1)  # the first delay is over: one more try
+    assert _fail(c, email, token) == 422
+    second = c.post("/login", {"email": email, "password": PASSWORD}, headers={"Accept-Language": "en"})
+    assert second.status_code == 429
+    assert settings.login_delay_s < int(second.headers["Retry-After"]) <= 2 * settings.login_delay_s  # doubled
+    _age_failures(app, 2 * settings.login_delay_s + 1)
+    assert c.login(email).headers["Location"] == "/room"  # a delay, never a lockout
+    # The successful login forgets this account's failures from this address.
+    assert _fail(c, email, token) == 422
+
+
+def test_the_per_address_ceiling_still_applies_much_higher(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    settings = app.config["ECOUTE"]
+    assert settings.login_max_failures_ip >= 10 * settings.login_max_failures_account
+    c = Client(app.test_client())
+    token = c.csrf_token()
+    for n in range(settings.login_max_failures_ip):
+        assert _fail(c, f"guess{n}@a.test", token) == 422, n
+    blocked = c.post("/login", {"email": tenants["a"].users[Role.STAFF].email, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+

@@ -96,9 +96,6 @@ class Settings:
     database_url: str = ""
     #: URL used by migrations (on PostgreSQL: the owner role); defaults to ``database_url``.
     database_owner_url: str = ""
-    #: URL of cross-tenant work: the login lookup, platform admin pages, the queue's claim, operator
-    #: commands (on PostgreSQL: the ``ecoute_ops`` role, required); defaults to ``database_url`` on SQLite.
-    database_ops_url: str = ""
     storage_url: str = ""
     s3_endpoint_url: str = ""
     proxy_hops: int = 0
@@ -120,10 +117,13 @@ class Settings:
     mail_dir: Path = Path("var/mail")
     invitation_ttl_hours: int = 72
     reset_ttl_minutes: int = 60
-    #: Failed logins allowed per account, and per client IP, within ``login_window_minutes``.
+    #: Failed logins allowed to one account from one client IP, and from one client IP in all (much
+    #: more: an office shares its address), within ``login_window_minutes``; past either, that key waits
+    #: ``login_delay_s``, then twice as long after each further failure (at most the window).
     login_max_failures_account: int = 5
-    login_max_failures_ip: int = 20
+    login_max_failures_ip: int = 100
     login_window_minutes: int = 15
+    login_delay_s: int = 30
     default_retention_days: int = 180
     #: Largest recording accepted, in megabytes (checked while the upload streams in).
     max_upload_mb: int = 500
@@ -205,12 +205,6 @@ def _finish(settings: Settings) -> Settings:
         changes["database_url"] = f"sqlite:///{data / 'ecoute.sqlite3'}"
     if not settings.database_owner_url:
         changes["database_owner_url"] = changes.get("database_url", settings.database_url)
-    if not settings.database_ops_url:
-        database_url = changes.get("database_url", settings.database_url)
-        if not database_url.startswith("sqlite"):
-            raise ConfigError("ECOUTE_DATABASE_OPS_URL is required with PostgreSQL: cross-tenant work (login, "
-                              "platform admin, the queue's claim, operator commands) connects as ecoute_ops")
-        changes["database_ops_url"] = database_url
     if not settings.base_url:
         changes["base_url"] = f"http://{settings.host}:{settings.port}"
     if not settings.storage_url:
@@ -238,7 +232,6 @@ _PARSERS: dict[str, Any] = {
     "SECRET_KEY": ("secret_key", lambda n, v: v),
     "DATABASE_URL": ("database_url", lambda n, v: v),
     "DATABASE_OWNER_URL": ("database_owner_url", lambda n, v: v),
-    "DATABASE_OPS_URL": ("database_ops_url", lambda n, v: v),
     "STORAGE_URL": ("storage_url", lambda n, v: v),
     "S3_ENDPOINT_URL": ("s3_endpoint_url", lambda n, v: v),
     "PROXY_HOPS": ("proxy_hops", _int),
@@ -260,6 +253,7 @@ _PARSERS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_ACCOUNT": ("login_max_failures_account", lambda n, v: _int(n, v, 1)),
     "LOGIN_MAX_FAILURES_IP": ("login_max_failures_ip", lambda n, v: _int(n, v, 1)),
     "LOGIN_WINDOW_MINUTES": ("login_window_minutes", lambda n, v: _int(n, v, 1)),
+    "LOGIN_DELAY_S": ("login_delay_s", lambda n, v: _int(n, v, 1)),
     "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
     "MAX_UPLOAD_MB": ("max_upload_mb", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),

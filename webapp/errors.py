@@ -57,6 +57,8 @@ class Forbidden(AppError):
 class TooManyAttempts(UserError):
     status = 429
     code = "throttled"
+    #: Seconds to wait before trying again, sent as ``Retry-After`` (0: not known).
+    retry_after = 0
 
 
 class RetryableError(AppError):

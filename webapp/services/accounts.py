@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -28,6 +29,35 @@ def _link(settings: Settings, path: str) -> str:
 # --- logging in ------------------------------------------------------------------------
 
 
+def _login_allowances(email: str, ip: str, settings: Settings) -> dict[str, int]:
+    """The throttle keys of a password typed for ``email`` from ``ip``, with the failures each allows:
+    this account from this address first, then this address in all (far more: an office shares one).
+
+    Failures on one account slow down only that account from that address: colleagues behind the
+    same address keep logging in, and someone elsewhere cannot lock the account's owner out.
+    """
+    return {throttle.key("login", f"{ip} {email}"): settings.login_max_failures_account,
+            throttle.key("ip", ip): settings.login_max_failures_ip}
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 60:
+        return str(ngettext(
+            "Too many failed attempts. Wait %(num)d second and try again, or reset your password.",
+            "Too many failed attempts. Wait %(num)d seconds and try again, or reset your password.", seconds))
+    return str(ngettext("Too many failed attempts. Wait %(num)d minute and try again, or reset your password.",
+                        "Too many failed attempts. Wait %(num)d minutes and try again, or reset your password.",
+                        math.ceil(seconds / 60)))
+
+
+def _refuse_while_delayed(allowances: dict[str, int], settings: Settings) -> None:
+    wait = throttle.wait_seconds(allowances, settings)
+    if wait:
+        err = TooManyAttempts(_wait_message(wait))
+        err.retry_after = wait
+        raise err
+
+
 def authenticate(email: str, password: str, ip: str, settings: Settings,
                  tenant_slug: str | None = None) -> list[User]:
     """Check a login; return the matching active account(s) (detached).
@@ -35,24 +65,17 @@ def authenticate(email: str, password: str, ip: str, settings: Settings,
     More than one is returned only when the same e-mail and password open accounts in
     several companies and ``tenant_slug`` does not pick one: the view then asks which.
     Raises :class:`UserError` (wrong credentials, deactivated, suspended) or
-    :class:`TooManyAttempts`; failures are recorded for throttling either way.
+    :class:`TooManyAttempts` (with the seconds to wait); failures are recorded for throttling.
     """
     email = (email or "").strip().lower()
-    keys = [throttle.key("account", email), throttle.key("ip", ip)]
-    counts = throttle.count_recent(keys, settings)
-    if (counts[keys[0]] >= settings.login_max_failures_account
-            or counts[keys[1]] >= settings.login_max_failures_ip):
-        raise TooManyAttempts(
-            ngettext("Too many failed attempts. Wait %(num)d minute and try again, or reset your password.",
-                     "Too many failed attempts. Wait %(num)d minutes and try again, or reset your password.",
-                     settings.login_window_minutes)
-        )
+    allowances = _login_allowances(email, ip, settings)
+    _refuse_while_delayed(allowances, settings)
     candidates = tenancy.find_login_candidates(email) if email and len(email) <= 254 else []
     matched = [u for u in candidates if verify_password(u.password_hash, password)]
     if not candidates:
         verify_password(None, password)  # same time whether or not the account exists
     if not matched:
-        throttle.record_failure(keys)
+        throttle.record_failure(list(allowances))
         raise UserError(_("Wrong e-mail or password."), "bad_credentials")
     if tenant_slug:
         matched = [u for u in matched if u.tenant.slug == tenant_slug] or matched
@@ -63,7 +86,7 @@ def authenticate(email: str, password: str, ip: str, settings: Settings,
                             "tenant_suspended")
         raise UserError(_("This account has been deactivated. Ask your company's administrator."),
                         "account_deactivated")
-    throttle.clear([keys[0]])
+    throttle.clear(list(allowances)[:1])
     return usable
 
 

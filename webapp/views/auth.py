@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from webapp import tenancy
 from webapp.auth import redirect_home, requires_role
-from webapp.errors import UserError
+from webapp.errors import TooManyAttempts, UserError
 from webapp.i18n import _
 from webapp.models import Role
 from webapp.models.security import TokenPurpose
@@ -40,7 +40,10 @@ def login() -> Response:
         users = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""),
                                       client_ip(), settings(), request.form.get("company") or None)
     except UserError as err:
-        return form_error("pages/auth/login.html", err)
+        response = form_error("pages/auth/login.html", err)
+        if isinstance(err, TooManyAttempts) and err.retry_after:
+            response.headers["Retry-After"] = str(err.retry_after)
+        return response
     if len(users) > 1:
         return render("pages/auth/login.html", form=request.form, companies=[u.tenant for u in users])
     login_user(users[0])
