@@ -133,15 +133,56 @@ def test_retry_with_the_same_external_id_returns_the_same_call(app: Flask, token
     first = api.send_call(audio["call.wav"], {"external_id": "tel-7"})
     assert first.status_code == 201
     again = api.send_call(audio["call.wav"], {"external_id": "tel-7"})
-    other_bytes = api.send_call(audio["call.mp3"], {"external_id": "tel-7"})  # a retry re-encoded on the way
-    for retry in (again, other_bytes):
-        assert retry.status_code == 200, retry.text
-        assert _conforms(spec, "Call", retry.get_json()) == first.get_json()
-        assert retry.headers["Location"] == first.headers["Location"]
+    assert again.status_code == 200, again.text
+    assert _conforms(spec, "Call", again.get_json()) == first.get_json()
+    assert again.headers["Location"] == first.headers["Location"]
     same_audio = api.send_call(audio["call.wav"], {})  # no external id, but the very same recording
     assert same_audio.status_code == 200 and same_audio.get_json()["id"] == first.get_json()["id"]
     assert _count(app, tenants["a"].id, Call) == 1
     assert _count(app, tenants["a"].id, jobs.Job) == 1
+
+
+def test_an_external_id_sent_again_with_other_audio_is_a_conflict(app: Flask, tokens: dict[str, factories.TokenRef],
+                                                                  tenants: dict[str, TenantSet],
+                                                                  audio: dict[str, Path], spec: dict[str, Any]) -> None:
+    """An idempotency key reused for other content is a mistake of the sender: said, never answered with the old one."""
+    api = Api(app, tokens["a"].raw)
+    first = api.send_call(audio["call.wav"], {"external_id": "tel-8"})
+    assert first.status_code == 201, first.text
+    other = api.send_call(audio["call.mp3"], {"external_id": "tel-8"})
+    message = _error(spec, other, 409, "idempotency_conflict")
+    assert "tel-8" in message and f"#{first.get_json()['id']}" in message
+    assert "different recording" in message
+    same = api.send_call(audio["call.wav"], {"external_id": "tel-8"})  # the control: a true retry
+    assert same.status_code == 200 and same.get_json() == first.get_json()
+    french = Api(app, tokens["a"].raw, language="fr").send_call(audio["call.mp3"], {"external_id": "tel-8"})
+    assert "tel-8" in _error(spec, french, 409, "idempotency_conflict")
+    assert _count(app, tenants["a"].id, Call) == 1 and _count(app, tenants["a"].id, jobs.Job) == 1
+    root = Path(app.config["ECOUTE"].storage_url.removeprefix("file://")) / "tenants" / str(tenants["a"].id)
+    assert len([p for p in root.rglob("*") if p.is_file()]) == 1  # the refused recording was not kept
+
+
+def test_an_external_id_sent_again_with_other_text_is_a_conflict(app: Flask, tokens: dict[str, factories.TokenRef],
+                                                                 tenants: dict[str, TenantSet],
+                                                                 spec: dict[str, Any]) -> None:
+    api = Api(app, tokens["a"].raw)
+    body = {"text": "Le four a lâché au bout d'une semaine.", "external_id": "crm-12"}
+    first = api.send_complaint(body)
+    assert first.status_code == 201, first.text
+    message = _error(spec, api.send_complaint({**body, "text": "Une tout autre réclamation."}), 409,
+                     "idempotency_conflict")
+    assert "crm-12" in message and "different text" in message
+    # The same text with other spacing around it is the same complaint: a retry.
+    again = api.send_complaint({**body, "text": "  " + body["text"] + "\n"})
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert _count(app, tenants["a"].id, Complaint) == 1
+
+
+def test_openapi_documents_the_idempotency_conflict(spec: dict[str, Any]) -> None:
+    for path in ("/api/v1/calls", "/api/v1/complaints"):
+        conflict = spec["paths"][path]["post"]["responses"]["409"]
+        assert conflict["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "idempotency_conflict" in spec["components"]["schemas"]["Error"]["properties"]["code"]["description"]
 
 
 def test_metadata_may_be_a_file_part_or_left_out(app: Flask, tokens: dict[str, factories.TokenRef],
@@ -258,7 +299,7 @@ def test_complaint_is_stored_and_retries_are_idempotent(app: Flask, tokens: dict
     assert (item["text"], item["channel"], item["external_id"], item["consent"], item["received_at"]) == (
         body["text"], "email", "4711", "no", "2026-02-01T00:00:00+00:00")
     assert created.headers["Location"] == item["url"]
-    retry = api.send_complaint({**body, "text": "A retry whose text got re-encoded"})
+    retry = api.send_complaint(body)
     assert retry.status_code == 200 and retry.get_json() == item
     assert _count(app, tenants["a"].id, Complaint) == 1
     with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:

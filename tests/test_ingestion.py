@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import uuid
 from pathlib import Path
 
@@ -247,6 +249,71 @@ def test_written_complaint_and_csv_import(app: Flask, login_as, tenants: dict[st
     bad = {"csrf_token": qm.csrf_token(), "csv": (io.BytesIO(b"produit;date\nx;y\n"), "x.csv")}
     refused = qm.raw.post("/complaints/import", data=bad, content_type="multipart/form-data")
     assert refused.status_code == 422 and "“text” column" in refused.text
+
+
+def _import(qm: Client, content: bytes, name: str = "plaintes.csv"):  # type: ignore[no-untyped-def]
+    data = {"csrf_token": qm.csrf_token(), "csv": (io.BytesIO(content), name)}
+    return qm.raw.post("/complaints/import", data=data, content_type="multipart/form-data")
+
+
+def test_csv_in_french_columns_channels_and_dates(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    """A file exported from a French spreadsheet: French column names, channels in words, dates as 31/03/2026."""
+    from webapp.models import Channel, Consent
+
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    csv_text = ("Texte;Date de réception;Canal;Produit;Référence client;Conseiller;Consentement;Langue;Identifiant\n"
+                "Colis jamais reçu;31/03/2026;Téléphone;Four X200;CL-1;Léa;oui;français;t-1\n"
+                "Facture en double;01/04/2026 14:05;courriel;Abonnement;CL-2;Marc;non;;t-2\n"
+                "Vendeur très aimable;2/4/2026 9h30;En magasin;;CL-3;;;anglais;t-3\n"
+                "Lettre recommandée;2026-04-03;Courrier;;;;inconnu;;t-4\n"
+                "Formulaire du site;04/04/2026;site web;;;;;;t-5\n"
+                "Envoyé par e-mail;05.04.2026;E-mail;;;;;;t-6\n")
+    report = _import(qm, csv_text.encode("cp1252"))
+    assert report.status_code == 200, report.text
+    assert "6 complaints imported." in report.text and "refused" not in report.text, report.text
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        rows = {c.external_id: c for c in session.scalars(select(Complaint))}
+    assert {k: (c.channel, c.received_at.isoformat()) for k, c in rows.items()} == {
+        "t-1": (Channel.PHONE, "2026-03-31T00:00:00+00:00"), "t-2": (Channel.EMAIL, "2026-04-01T14:05:00+00:00"),
+        "t-3": (Channel.STORE, "2026-04-02T09:30:00+00:00"), "t-4": (Channel.LETTER, "2026-04-03T00:00:00+00:00"),
+        "t-5": (Channel.WEB, "2026-04-04T00:00:00+00:00"), "t-6": (Channel.EMAIL, "2026-04-05T00:00:00+00:00")}
+    assert (rows["t-1"].product, rows["t-1"].customer_ref, rows["t-1"].agent, rows["t-1"].consent,
+            rows["t-1"].language_hint) == ("Four X200", "CL-1", "Léa", Consent.YES, "fr")
+    assert (rows["t-2"].consent, rows["t-3"].language_hint, rows["t-4"].consent) == (Consent.NO, "en", Consent.UNKNOWN)
+    assert rows["t-1"].text == "Colis jamais reçu"
+
+
+def test_csv_reports_every_problem_of_a_row(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    csv_text = ("texte,date_reception,canal,consentement,external_id\n"
+                ",31/02/2026,pigeon,peut-être,r-1\n"
+                "Bien reçu,01/03/2026,téléphone,oui,r-2\n"
+                "Autre texte,01/03/2026,téléphone,oui,r-2\n"
+                "Bien reçu,01/03/2026,téléphone,oui,r-2\n")
+    report = _import(qm, csv_text.encode())
+    assert report.status_code == 200, report.text
+    assert "1 complaint imported." in report.text and "1 already known, skipped." in report.text, report.text
+    row2 = re.search(r"<li>Row 2: (.*?)</li>", report.text)
+    assert row2, report.text
+    for problem in ("Enter the text of the complaint.", "The date “31/02/2026” is not understood.",
+                    "Choose a channel", "Customer consent must be yes, no or unknown."):
+        assert problem in html.unescape(row2.group(1)), row2.group(1)
+    assert "Row 4: The external id “r-2” was already used for complaint #" in html.unescape(report.text)
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        assert session.scalars(select(Complaint.text)).all() == ["Bien reçu"]
+
+
+def test_csv_a_cell_too_long_for_the_reader_loses_only_its_row(app: Flask, login_as,
+                                                               tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    huge = "x" * 200_000  # past the csv module's field limit
+    csv_text = f"text,external_id\nAvant,c-1\n\"{huge}\",c-2\nAprès,c-3\nNul\x00 caractère,c-4\n"
+    report = _import(qm, csv_text.encode())
+    assert report.status_code == 200, report.text
+    assert "Row 3: This row cannot be read" in report.text, report.text
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        stored = set(session.scalars(select(Complaint.text)))
+    assert {"Avant", "Après", "Nul caractère"} <= stored and not any(len(t) > 20_000 for t in stored)
 
 
 @pytest.fixture

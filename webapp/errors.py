@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -34,6 +37,20 @@ class UserError(AppError):
 
     status = 422
     code = "invalid"
+
+
+class BadRequest(UserError):
+    """A request the pages never make (an address typed or edited by hand): refused with the reason."""
+
+    status = 400
+    code = "bad_request"
+
+
+class Conflict(UserError):
+    """The request contradicts what is already stored (an idempotency key reused for other content)."""
+
+    status = 409
+    code = "conflict"
 
 
 class NotFound(AppError):
@@ -69,6 +86,28 @@ class PermanentError(AppError):
     """A job cannot succeed; the message is shown to the user."""
 
 
+class JSONTooDeep(ValueError):
+    """A JSON document nested deeper than Python's parser can follow: invalid, like a syntax error."""
+
+
+def parse_json(data: str | bytes) -> Any:  # Any: a JSON document
+    """``json.loads`` that raises ValueError, never RecursionError, for a document nested thousands deep."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise JSONTooDeep("JSON nested too deeply") from None
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, whose ``loads`` (``request.get_json``) refuses deep nesting as invalid JSON (400), not a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise JSONTooDeep("JSON nested too deeply") from None
+
+
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/kiosk/")) or request.accept_mimetypes.best == "application/json"
 
@@ -94,6 +133,8 @@ def _respond(status: int, code: str, message: str, reference: str | None = None)
 
 
 def init_app(app: Flask) -> None:
+    app.json = _JSONProvider(app)
+
     @app.errorhandler(AppError)
     def _app_error(err: AppError) -> Response:
         mark_for_rollback()

@@ -46,7 +46,9 @@ META_PROPERTIES: dict[str, Schema] = {
     "language": {"type": "string", "enum": LANGUAGES, "description": "Spoken or written language. Default: auto."},
     "external_id": {"oneOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}],
                     "description": "The sender's own id. Sending an item again with the same external_id returns "
-                                   "the item already stored (200) instead of creating another (201)."},
+                                   "the item already stored (200) instead of creating another (201). The same "
+                                   "external_id with other content (another recording, another text) is refused "
+                                   "(409, code idempotency_conflict)."},
     "bulk": {"type": "boolean", "default": False,
              "description": "A backfill: the item is processed after the items sent as they happen."},
 }
@@ -89,6 +91,9 @@ ERROR_CODES = {
         "422: a metadata value is not accepted; the message says which.",
     "text_missing, text_too_long": "422: the complaint's text is empty or too long.",
     "storage_unavailable": "422: the recording could not be stored just now; nothing was kept, try again.",
+    "idempotency_conflict": "409: this external_id was already used for an item with other content (another "
+                            "recording, another text); nothing was stored. Give the new item its own external_id.",
+    "date_out_of_range": "422: received_at is before 1900.",
     "internal": "500: a fault on Écoute's side; the answer carries a reference for support.",
 }
 
@@ -105,6 +110,7 @@ def _responses(*statuses: str) -> dict[str, Schema]:
         "403": _error("The token may only read (code insufficient_scope)."),
         "404": _error("No such item for this company (code not_found)."),
         "413": _error("The request is too large (code too_large)."),
+        "409": _error("This external_id was already used with other content (code idempotency_conflict)."),
         "415": _error("Wrong Content-Type (code unsupported_media_type)."),
         "422": _error("Refused; the message says why, in the request's language (see the codes in Error)."),
     }
@@ -160,7 +166,7 @@ def document(settings: Settings) -> Schema:
                                   "description": "The recording, as a file part (with a file name)."},
                         "metadata": _ref("Metadata")}},
                     "encoding": {"metadata": {"contentType": "application/json"}}}}},
-                "responses": _stored("Call") | _responses("400", "401", "403", "413", "415", "422"),
+                "responses": _stored("Call") | _responses("400", "401", "403", "409", "413", "415", "422"),
             }},
             "/api/v1/calls/{call_id}": {"get": _read("Call", "call_id")},
             "/api/v1/complaints": {"post": {
@@ -168,7 +174,7 @@ def document(settings: Settings) -> Schema:
                 "description": "Requires the ingest access. `bulk` is accepted and changes nothing for complaints.",
                 "requestBody": {"required": True,
                                 "content": {"application/json": {"schema": _ref("ComplaintCreate")}}},
-                "responses": _stored("Complaint") | _responses("400", "401", "403", "413", "415", "422"),
+                "responses": _stored("Complaint") | _responses("400", "401", "403", "409", "413", "415", "422"),
             }},
             "/api/v1/complaints/{complaint_id}": {"get": _read("Complaint", "complaint_id")},
             "/api/v1/openapi.json": {"get": {

@@ -13,12 +13,16 @@ from sqlalchemy.orm import Session
 
 from webapp import search, storage
 from webapp.config import Settings
-from webapp.errors import NotFound, UserError
+from webapp.errors import BadRequest, NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Call, CallStatus, Channel, Complaint, Consent, Tag, TagKind, Transcript, User
 from webapp.services import audit
 
 PAGE_SIZE = 25
+#: Lists go no further (an OFFSET of a quarter of a million rows is already slow).
+MAX_PAGE = 10_000
+#: Dates a filter may name: a day after the last one would not fit in Python's calendar.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 #: Statuses that will still change without anyone acting: the list keeps polling while one is shown.
 PENDING = (CallStatus.UPLOADED, CallStatus.QUEUED, CallStatus.PROCESSING)
 
@@ -40,28 +44,30 @@ class CallFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> CallFilters:
-        """Read filters from a query string; values that make no sense are ignored."""
+        """Read filters from a query string; values that make no sense are ignored, except a date out
+        of the calendar's range or a page number that is not one: :class:`BadRequest` says why."""
 
         def day(key: str) -> date | None:
             try:
-                return date.fromisoformat(args.get(key, "").strip())
+                value = date.fromisoformat(args.get(key, "").strip())
             except ValueError:
                 return None
+            if not FIRST_DAY <= value <= LAST_DAY:
+                raise BadRequest(_("The date “%(value)s” is out of range. Choose a date between %(first)s and "
+                                   "%(last)s.", value=value.isoformat(), first=FIRST_DAY.isoformat(),
+                                   last=LAST_DAY.isoformat()), "date_out_of_range")
+            return value
 
         status = args.get("status", "")
         channel = args.get("channel", "")
         sentiment = args.get("sentiment", "")
-        try:
-            page = max(1, min(10_000, int(args.get("page", "1"))))
-        except ValueError:
-            page = 1
         return cls(status=status if status in set(CallStatus) else "",
                    channel=channel if channel in set(Channel) else "",
                    product=args.get("product", "").strip()[:120], date_from=day("date_from"),
                    date_to=day("date_to"),
                    sentiment=sentiment if sentiment in {"satisfied", "unhappy", "neutral"} else "",
                    topic=_key_arg(args, "topic"), reason=_key_arg(args, "reason"),
-                   q=" ".join(args.get("q", "").split())[:100], page=page)
+                   q=" ".join(args.get("q", "").split())[:100], page=page_arg(args))
 
     @property
     def is_filtering(self) -> bool:
@@ -113,6 +119,17 @@ def _filtered(stmt: Select[Any], f: CallFilters) -> Select[Any]:
         said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, f.q))
         stmt = stmt.where(Call.id.in_(said))
     return stmt
+
+
+def page_arg(args: Mapping[str, str]) -> int:
+    """The ``page`` argument of a list's address: 1 when absent, :class:`BadRequest` when it is not a page number."""
+    raw = args.get("page", "").strip()
+    if not raw:
+        return 1
+    if len(raw) > 6 or not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+        raise BadRequest(_("The page number “%(value)s” is not valid. Choose a page between 1 and %(max)d.",
+                           value=raw[:20], max=MAX_PAGE), "page_invalid")
+    return int(raw)
 
 
 def _contains(words: str) -> str:

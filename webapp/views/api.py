@@ -9,7 +9,6 @@ translate HTTP into the ingestion service's calls; webapp/openapi.py describes t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
@@ -18,7 +17,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import openapi, tenancy
-from webapp.errors import AppError, UserError
+from webapp.errors import AppError, UserError, parse_json
 from webapp.i18n import _
 from webapp.models import ApiToken, Call, Channel, Complaint, Source, TokenScope
 from webapp.services import calls, ingestion
@@ -125,8 +124,8 @@ def _call_metadata() -> object:
     try:
         if len(data) > MAX_METADATA_BYTES:
             raise ValueError("metadata too long")
-        return json.loads(data.decode("utf-8"))
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError included
+        return parse_json(data.decode("utf-8"))
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError and JSONTooDeep included
         raise _invalid_json() from None
 
 

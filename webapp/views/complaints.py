@@ -21,14 +21,10 @@ MAX_CSV_BYTES = 10 * 1024 * 1024
 
 
 def _context() -> dict[str, Any]:
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
     session = tenancy.request_session()
     filters = calls.CallFilters.from_args(request.args)
-    items, total = calls.list_complaints(session, page, filters)
-    return {"complaints": items, "total": total, "page": page, "filters": filters, "channels": list(Channel),
+    items, total = calls.list_complaints(session, filters.page, filters)
+    return {"complaints": items, "total": total, "page": filters.page, "filters": filters, "channels": list(Channel),
             "topics": taxonomy.labels(session, LabelKind.TOPIC), "reasons": taxonomy.labels(session, LabelKind.REASON),
             "consents": list(Consent), "columns": ingestion.CSV_COLUMNS}
 
