@@ -96,6 +96,9 @@ class Settings:
     database_url: str = ""
     #: URL used by migrations (on PostgreSQL: the owner role); defaults to ``database_url``.
     database_owner_url: str = ""
+    #: URL of cross-tenant work: the login lookup, platform admin pages, the queue's claim, operator
+    #: commands (on PostgreSQL: the ``ecoute_ops`` role, required); defaults to ``database_url`` on SQLite.
+    database_ops_url: str = ""
     storage_url: str = ""
     s3_endpoint_url: str = ""
     proxy_hops: int = 0
@@ -205,6 +208,12 @@ def _finish(settings: Settings) -> Settings:
         changes["database_url"] = f"sqlite:///{data / 'ecoute.sqlite3'}"
     if not settings.database_owner_url:
         changes["database_owner_url"] = changes.get("database_url", settings.database_url)
+    if not settings.database_ops_url:
+        database_url = changes.get("database_url", settings.database_url)
+        if not database_url.startswith("sqlite"):
+            raise ConfigError("ECOUTE_DATABASE_OPS_URL is required with PostgreSQL: cross-tenant work (login, "
+                              "platform admin, the queue's claim, operator commands) connects as ecoute_ops")
+        changes["database_ops_url"] = database_url
     if not settings.base_url:
         changes["base_url"] = f"http://{settings.host}:{settings.port}"
     if not settings.storage_url:
@@ -232,6 +241,7 @@ _PARSERS: dict[str, Any] = {
     "SECRET_KEY": ("secret_key", lambda n, v: v),
     "DATABASE_URL": ("database_url", lambda n, v: v),
     "DATABASE_OWNER_URL": ("database_owner_url", lambda n, v: v),
+    "DATABASE_OPS_URL": ("database_ops_url", lambda n, v: v),
     "STORAGE_URL": ("storage_url", lambda n, v: v),
     "S3_ENDPOINT_URL": ("s3_endpoint_url", lambda n, v: v),
     "PROXY_HOPS": ("proxy_hops", _int),
