@@ -361,3 +361,117 @@ def test_storage_server_down_tells_the_user_and_keeps_nothing(make_app, audio: d
     assert response.status_code == 422
     assert "could not be stored just now. Nothing was kept" in response.text
     assert _counts(app, tenants["b"].id) == (0, 0)
+
+
+# --- hostile audio: duration bombs, references to other files --------------------------------
+
+
+def _ffmpeg(*args: str) -> None:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True, timeout=120)
+
+
+def _silent_flac(path: Path, seconds: int) -> Path:
+    """Silence in FLAC with the largest blocks: a few kilobytes for an hour."""
+    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(seconds), "-c:a", "flac",
+            "-frame_size", "65535", str(path))
+    return path
+
+
+def _api_upload(app: Flask, tenant_id: int, path: Path, language: str = "en"):  # type: ignore[no-untyped-def]
+    from tests import factories
+
+    with app.app_context():
+        token = factories.make_api_token(tenant_id)
+    client = app.test_client(use_cookies=False)
+    return client.post("/api/v1/calls", data={"audio": (io.BytesIO(path.read_bytes()), path.name)},
+                       headers={"Authorization": f"Bearer {token.raw}", "Accept-Language": language},
+                       content_type="multipart/form-data")
+
+
+def test_a_recording_longer_than_the_limit_is_refused_at_upload_with_its_reason(
+        make_app, tenants: dict[str, TenantSet], tmp_path: Path) -> None:
+    """A few kilobytes of FLAC that decode to more than the limit: refused through the form and the API."""
+    limited = make_app(max_recording_s=60)
+    bomb = _silent_flac(tmp_path / "silence.flac", 61 + 30)
+    assert bomb.stat().st_size < 20_000
+    fine = _silent_flac(tmp_path / "fine.flac", 59)
+    client = Client(limited.test_client())
+    client.login(tenants["a"].users[Role.QUALITY_MANAGER].email)
+    client.post("/locale", {"locale": "en"})
+    refused = _upload(client, bomb)
+    assert refused.status_code == 422
+    assert "This recording lasts longer than 1:00, the longest accepted." in refused.text, refused.text
+    api = _api_upload(limited, tenants["a"].id, bomb)
+    assert api.status_code == 422
+    assert api.get_json()["code"] == "audio_too_long"
+    assert "longer than 1:00" in api.get_json()["message"]
+    french = _api_upload(limited, tenants["a"].id, bomb, language="fr")
+    assert french.status_code == 422 and "1:00" in french.get_json()["message"]
+    assert _counts(limited, tenants["a"].id) == (0, 0)
+    assert _stored_objects(limited, tenants["a"].id) == []
+    accepted = _upload(client, fine)
+    assert accepted.status_code == 200 and "Uploaded. Processing is queued." in accepted.text
+
+
+def test_the_length_stored_is_what_decodes_not_what_the_container_claims(
+        app: Flask, login_as, tenants: dict[str, TenantSet], tmp_path: Path) -> None:
+    """A WebM whose timestamps jump by ten hours holds 12 s of audio: it is stored as 12 s long."""
+    gap = tmp_path / "gap.webm"
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=12", "-af", "asetpts='PTS+gte(T,6)*36000/TB'",
+            "-c:a", "libopus", str(gap))
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    response = _upload(qm, gap)
+    assert response.status_code == 200 and "Uploaded. Processing is queued." in response.text, response.text
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        duration = session.scalars(select(Call.duration_seconds)).one()
+    assert duration == pytest.approx(12.0, abs=0.2)
+
+
+def _references(folder: Path, target: Path) -> dict[str, Path]:
+    """A DASH manifest, an HLS playlist and an ffconcat list, each pointing at ``target``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dash = folder / "manifest.mpd"
+    dash.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" '
+        'type="static" mediaPresentationDuration="PT3S" minBufferTime="PT1S"><Period>'
+        '<AdaptationSet mimeType="audio/webm"><Representation id="a" bandwidth="64000" codecs="opus">'
+        f"<BaseURL>{target}</BaseURL></Representation></AdaptationSet></Period></MPD>\n")
+    hls = folder / "playlist.m3u8"
+    hls.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n{target}\n#EXT-X-ENDLIST\n")
+    concat = folder / "list.ffconcat"
+    concat.write_text(f"ffconcat version 1.0\nfile '{target}'\n")
+    return {"dash": dash, "hls": hls, "ffconcat": concat}
+
+
+def test_playlists_and_manifests_are_refused_alike_whether_what_they_name_exists(
+        app: Flask, login_as, tenants: dict[str, TenantSet], tmp_path: Path) -> None:
+    """ffprobe must not open what an upload names: the answer may not depend on another file's existence."""
+    from tests.audio import tone
+
+    other = login_as("b", Role.QUALITY_MANAGER, locale="en")
+    assert _upload(other, tone(tmp_path / "theirs.webm")).status_code == 200
+    theirs = _stored_objects(app, tenants["b"].id)[0]
+    mp3 = tone(tmp_path / "real.mp3")
+    # From where tenant A's upload is stored: tenants/<a>/calls/<key> -> tenants/<b>/calls/<key>.
+    relative = Path("..", "..", str(tenants["b"].id), "calls", theirs.name)
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    answers: dict[str, set[tuple[int, str]]] = {}
+    for label, (dash_target, other_target) in {"present": (relative, mp3),
+                                               "missing": (relative.with_name("0" * 32), tmp_path / "no.mp3")}.items():
+        files = _references(tmp_path / label, other_target)
+        _references(tmp_path / label / "dash", dash_target)
+        files["dash"] = tmp_path / label / "dash" / "manifest.mpd"
+        for kind, path in files.items():
+            response = _upload(qm, path)
+            message = re.sub(r"\s+", " ", html.unescape(response.text))
+            found = re.search(r"This file is a playlist[^<]*", message)
+            answers.setdefault(kind, set()).add((response.status_code, found.group(0) if found else message))
+    for kind, seen in answers.items():
+        assert len(seen) == 1, (kind, seen)  # the same answer, present or missing
+        ((status, message),) = seen
+        assert status == 422 and message.startswith("This file is a playlist"), (kind, message)
+    assert _counts(app, tenants["a"].id) == (0, 0)
+    assert _stored_objects(app, tenants["a"].id) == []

@@ -1,8 +1,18 @@
-"""What ffprobe says about a file: is it audio we accept, how long, in what format."""
+"""What ffprobe says about a file: is it audio we accept, how long, in what format.
+
+An upload is hostile until proven otherwise. Every ffprobe and ffmpeg that reads one gets
+:data:`INPUT_FLAGS`: only the demuxers of the formats we accept (no playlist or manifest format,
+whose demuxers open the files they name: another company's media next to it, say), and only the
+``file`` and ``pipe`` protocols. Its length is what actually decodes, counted in samples (a
+timestamp jump or a lying header changes nothing), and the decoding stops one second past the
+longest recording accepted, so checking a "24-hour" file of a few kilobytes costs no more than
+checking a recording at the limit.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +29,15 @@ ACCEPTED_FORMATS = {
     "flac": "audio/flac", "matroska,webm": "audio/webm", "amr": "audio/amr", "aiff": "audio/aiff",
     "asf": "audio/x-ms-wma", "caf": "audio/x-caf",
 }
+#: ffmpeg's demuxers for :data:`ACCEPTED_FORMATS`: no other is allowed to read an upload.
+DEMUXERS = ("wav", "mp3", "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "ogg", "flac", "matroska", "webm", "amr",
+            "aiff", "asf", "caf")
+#: Input options for every ffprobe and ffmpeg that reads an upload (they go before ``-i``, or the path for ffprobe).
+INPUT_FLAGS = ("-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(DEMUXERS))
+#: Demuxers of formats that name other files or URLs (playlists, manifests, file lists): refused with their own reason.
+PLAYLISTS = {"hls", "dash", "concat", "imf", "webm_dash_manifest", "hds", "smoothstreaming", "sdp", "rtsp", "mpl2"}
+#: A demuxer ffmpeg reported refusing, in its log prefix: ``[dash @ 0x55…] Format not on whitelist``.
+_REFUSED_DEMUXER = re.compile(rb"\[([A-Za-z0-9_,]+) @ 0x[0-9a-f]+\] Format not on whitelist")
 PROBE_TIMEOUT_S = 60
 
 
@@ -44,19 +63,25 @@ class AudioInfo:
         return f"{self.format_name.split(',')[0]}/{self.codec}"
 
 
-def probe(path: Path) -> AudioInfo:
-    """Run ffprobe on ``path``; raise :class:`NotAudio` (empty, unreadable, no audio, unsupported)."""
+def probe(path: Path, max_seconds: float | None = None) -> AudioInfo:
+    """Run ffprobe on ``path``, then decode it to count its length; raise :class:`NotAudio`.
+
+    Codes: empty, playlist (a manifest or list naming other files), unreadable, no_audio,
+    unsupported, too_long (more than ``max_seconds`` decode; the decoding stops just past it),
+    truncated (less decodes than the header says, and the packets stop short too), no_duration.
+    """
     if path.stat().st_size == 0:
         raise NotAudio("empty")
     try:
         done = subprocess.run(
-            ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+            ["ffprobe", "-v", "error", *INPUT_FLAGS, "-print_format", "json", "-show_format", "-show_streams",
+             str(path)],
             capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
         )
     except subprocess.TimeoutExpired:
         raise NotAudio("unreadable", "ffprobe timed out") from None
     if done.returncode != 0:
-        raise NotAudio("unreadable", done.stderr.decode(errors="replace")[:300])
+        raise _refusal(done.stderr)
     info = json.loads(done.stdout or b"{}")
     fmt = info.get("format", {})
     audio = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
@@ -68,32 +93,73 @@ def probe(path: Path) -> AudioInfo:
     if format_name not in ACCEPTED_FORMATS or codec not in ACCEPTED_CODECS:
         raise NotAudio("unsupported", f"{format_name}/{codec}")
     try:
-        duration = float(stream.get("duration") or fmt.get("duration") or 0)
+        claimed = float(stream.get("duration") or fmt.get("duration") or 0)
     except ValueError:
-        duration = 0.0
-    if duration <= 0:
+        claimed = 0.0
+    decoded = _decoded_seconds(path, None if max_seconds is None else max_seconds + 1)
+    if decoded is not None and max_seconds is not None and decoded > max_seconds:
+        raise NotAudio("too_long", f"more than {max_seconds:.0f} s decode")
+    demuxed = _demuxed_seconds(path)
+    # Less than the header says, both in sound and in packets: the end is missing. (Sound alone
+    # may fall short when the timestamps jump: the packets are all there, spread over hours.)
+    if decoded is None or demuxed is None or (claimed > 0 and max(decoded, demuxed) < claimed * 0.9 - 0.5):
+        raise NotAudio("truncated", f"header says {claimed:.1f} s, data holds {demuxed or 0:.1f} s")
+    if decoded <= 0:
         raise NotAudio("no_duration")
-    readable = _demuxed_seconds(path)
-    # Headers can claim a length the data does not have (a cut-off upload): trust the data.
-    if readable is None or readable < duration * 0.9 - 0.5:
-        raise NotAudio("truncated", f"header says {duration:.1f} s, data holds {readable or 0:.1f} s")
-    return AudioInfo(format_name=format_name, codec=codec, duration_seconds=min(duration, readable),
+    return AudioInfo(format_name=format_name, codec=codec, duration_seconds=decoded,
                      channels=int(stream.get("channels") or 1), sample_rate=int(stream.get("sample_rate") or 0),
                      content_type=ACCEPTED_FORMATS[format_name])
 
 
-def _demuxed_seconds(path: Path) -> float | None:
-    """Read every packet of the first audio stream (no decoding: fast); None if reading fails."""
+def _refusal(stderr: bytes) -> NotAudio:
+    """Why ffprobe could not open a file: a demuxer we do not allow (which one says why), or damage."""
+    refused = _REFUSED_DEMUXER.search(stderr)
+    detail = stderr.decode(errors="replace")[:300]
+    if refused is None:
+        return NotAudio("unreadable", detail)
+    names = set(refused.group(1).decode().split(","))
+    if names & PLAYLISTS:
+        return NotAudio("playlist", detail)
+    if any(name.endswith("_pipe") or name.startswith("image") for name in names):
+        return NotAudio("no_audio", detail)  # a picture
+    return NotAudio("unsupported", detail)
+
+
+def _progress_seconds(stdout: bytes) -> float | None:
+    """The last ``out_time_us`` of ffmpeg's ``-progress`` report, in seconds."""
+    times = [line.split("=", 1)[1] for line in stdout.decode(errors="replace").splitlines()
+             if line.startswith("out_time_us=")]
+    if not times or not times[-1].lstrip("-").isdigit():
+        return None
+    return max(0.0, int(times[-1]) / 1_000_000)
+
+
+def _decoded_seconds(path: Path, limit: float | None) -> float | None:
+    """Seconds of sound the first audio stream decodes to, counted in samples, at most ``limit``.
+
+    ``asetpts=N/SR/TB`` numbers the samples from 0, so gaps in the timestamps count for nothing and
+    ``-t`` stops the decoding after ``limit`` seconds of real sound. None if ffmpeg fails.
+    """
+    bound = ["-t", f"{limit:.3f}"] if limit is not None else []
     try:
         done = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-nostats", "-v", "error", "-xerror", "-i", str(path), "-map", "0:a:0",
-             "-c", "copy", "-f", "null", "-", "-progress", "pipe:1"],
+            ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-v", "error", *INPUT_FLAGS, "-i", str(path),
+             "-map", "0:a:0", "-af", "asetpts=N/SR/TB", *bound, "-f", "null", "-", "-progress", "pipe:1"],
             capture_output=True, timeout=PROBE_TIMEOUT_S * 5, check=False,
         )
     except subprocess.TimeoutExpired:
         return None
-    times = [line.split("=", 1)[1] for line in done.stdout.decode(errors="replace").splitlines()
-             if line.startswith("out_time_us=")]
-    if done.returncode != 0 or not times or not times[-1].lstrip("-").isdigit():
+    return _progress_seconds(done.stdout) if done.returncode == 0 else None
+
+
+def _demuxed_seconds(path: Path) -> float | None:
+    """Where the first audio stream's packets end, by their timestamps (no decoding: fast); None if reading fails."""
+    try:
+        done = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-xerror", *INPUT_FLAGS, "-i", str(path),
+             "-map", "0:a:0", "-c", "copy", "-f", "null", "-", "-progress", "pipe:1"],
+            capture_output=True, timeout=PROBE_TIMEOUT_S * 5, check=False,
+        )
+    except subprocess.TimeoutExpired:
         return None
-    return max(0.0, int(times[-1]) / 1_000_000)
+    return _progress_seconds(done.stdout) if done.returncode == 0 else None

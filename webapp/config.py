@@ -130,6 +130,8 @@ class Settings:
     default_retention_days: int = 180
     #: Largest recording accepted, in megabytes (checked while the upload streams in).
     max_upload_mb: int = 500
+    #: Longest recording accepted, in seconds of sound that actually decodes (checked at upload; 4 hours).
+    max_recording_s: int = 14400
     log_level: str = "INFO"
     #: Argon2 cost; tests lower it so hashing does not dominate the suite.
     argon2_time_cost: int = 3
@@ -266,6 +268,7 @@ _PARSERS: dict[str, Any] = {
     "LOGIN_DELAY_S": ("login_delay_s", lambda n, v: _int(n, v, 1)),
     "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
     "MAX_UPLOAD_MB": ("max_upload_mb", lambda n, v: _int(n, v, 1)),
+    "MAX_RECORDING_S": ("max_recording_s", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
     "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
     "ARGON2_MEMORY_KIB": ("argon2_memory_kib", lambda n, v: _int(n, v, 8)),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from webapp.audio import INPUT_FLAGS
 from worker.renditions import TARGET_LUFS, DecodeError
 
 #: A clip shorter than this says nothing; one longer than this is not a "moment" and would lose the room.
@@ -409,7 +410,7 @@ def render(source: Path, target: Path, start: float, end: float, *,
             muting = _mute_expression(mute, start, end - start)
             if muting:
                 chain.append(f"aeval='{muting}':c=same")
-            _ffmpeg(["-xerror", "-ss", f"{start:.6f}", "-t", f"{end - start:.6f}", "-i", str(source),
+            _ffmpeg(["-xerror", *INPUT_FLAGS, "-ss", f"{start:.6f}", "-t", f"{end - start:.6f}", "-i", str(source),
                      "-map", "0:a:0", "-map_metadata", "-1", "-af", ",".join(chain), "-c:a", "pcm_f32le",
                      str(cut)], deadline)
             length = _seconds(cut, deadline)

@@ -12,11 +12,18 @@ import re
 import subprocess
 from pathlib import Path
 
+from webapp.audio import INPUT_FLAGS
+
 #: Playback loudness for every call and clip, so the room never jumps in volume (EBU R128).
 TARGET_LUFS = -16.0
 #: Waveform resolution: one peak per 50 ms (20 per second).
 PEAK_SAMPLES = 400
 PEAK_RATE = 8000
+
+
+#: Every rendition numbers its samples from 0: a jump in the recording's timestamps (10 hours between two
+#: packets) is not turned into hours of silence, and each rendition lasts what the upload check measured.
+SAMPLE_CLOCK = "asetpts=N/SR/TB"
 
 
 class DecodeError(Exception):
@@ -36,14 +43,15 @@ def _ffmpeg(args: list[str], timeout: float) -> subprocess.CompletedProcess[byte
 
 def make_asr(source: Path, target: Path, timeout: float) -> None:
     """16 kHz mono 16-bit PCM: what Whisper expects."""
-    _ffmpeg(["-xerror", "-i", str(source), "-map", "0:a:0", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
-             str(target)], timeout)
+    _ffmpeg(["-xerror", *INPUT_FLAGS, "-i", str(source), "-map", "0:a:0", "-af", SAMPLE_CLOCK, "-ac", "1",
+             "-ar", "16000", "-c:a", "pcm_s16le", str(target)], timeout)
 
 
 def make_asr_channel(source: Path, target: Path, channel: int, timeout: float) -> None:
     """One channel (0 left, 1 right) of a stereo recording, as 16 kHz mono 16-bit PCM."""
-    _ffmpeg(["-xerror", "-i", str(source), "-map", "0:a:0", "-af", f"pan=mono|c0=c{channel}",
-             "-ar", "16000", "-c:a", "pcm_s16le", str(target)], timeout)
+    _ffmpeg(["-xerror", *INPUT_FLAGS, "-i", str(source), "-map", "0:a:0",
+             "-af", f"{SAMPLE_CLOCK},pan=mono|c0=c{channel}", "-ar", "16000", "-c:a", "pcm_s16le", str(target)],
+            timeout)
 
 
 _RMS = re.compile(rb"RMS level dB: (-?[0-9.]+|-inf)")
@@ -61,7 +69,7 @@ def has_split_voices(source: Path, timeout: float) -> bool:
     four channels made by ``pan``: left, right, left minus right, left plus right.
     """
     try:
-        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "info", "-i", str(source),
+        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "info", *INPUT_FLAGS, "-i", str(source),
                                "-map", "0:a:0", "-af",
                                "pan=4c|c0=c0|c1=c1|c2=c0-c1|c3=c0+c1,"
                                "astats=measure_overall=none:measure_perchannel=RMS_level",
@@ -84,8 +92,8 @@ def make_playback(source: Path, target: Path, timeout: float) -> None:
 
     ``loudnorm`` resamples to 192 kHz internally: the output rate is set explicitly.
     """
-    _ffmpeg(["-xerror", "-i", str(source), "-map", "0:a:0",
-             "-af", f"loudnorm=I={TARGET_LUFS}:TP=-1.5:LRA=11", "-ar", "48000",
+    _ffmpeg(["-xerror", *INPUT_FLAGS, "-i", str(source), "-map", "0:a:0",
+             "-af", f"{SAMPLE_CLOCK},loudnorm=I={TARGET_LUFS}:TP=-1.5:LRA=11", "-ar", "48000",
              "-c:a", "libopus", "-b:a", "48k", "-f", "webm", str(target)], timeout)
 
 
@@ -94,8 +102,8 @@ _PEAK = re.compile(rb"lavfi\.astats\.Overall\.Peak_level=(-?[0-9.]+|-inf)")
 
 def peaks(source: Path, timeout: float) -> list[float]:
     """Peak amplitude (0..1) of every 50 ms of the recording, computed by ffmpeg (no decoding in Python)."""
-    done = _ffmpeg(["-i", str(source), "-map", "0:a:0",
-                    "-af", f"aformat=channel_layouts=mono,aresample={PEAK_RATE},"
+    done = _ffmpeg([*INPUT_FLAGS, "-i", str(source), "-map", "0:a:0",
+                    "-af", f"{SAMPLE_CLOCK},aformat=channel_layouts=mono,aresample={PEAK_RATE},"
                            f"asetnsamples=n={PEAK_SAMPLES}:p=0,astats=metadata=1:reset=1,"
                            "ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-",
                     "-f", "null", "-"], timeout)

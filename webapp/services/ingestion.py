@@ -25,7 +25,7 @@ from webapp.audio import NotAudio, probe
 from webapp.config import Settings
 from webapp.db import after_rollback, utcnow
 from webapp.errors import Conflict, UserError
-from webapp.i18n import _
+from webapp.i18n import _, duration
 from webapp.models import Call, CallStatus, Channel, Complaint, Consent, Source, User
 from webapp.models.api_tokens import ApiToken
 
@@ -248,9 +248,13 @@ def ingest_call(session: Session, settings: Settings, tenant_id: int, *, stream:
                         "storage_unavailable") from None
     try:
         with store.local_copy(key) as path:
-            info = probe(path)
+            info = probe(path, max_seconds=settings.max_recording_s)
     except NotAudio as refusal:
         store.delete(key)
+        if refusal.code == "too_long":
+            raise UserError(_("This recording lasts longer than %(limit)s, the longest accepted. Split it into "
+                              "shorter recordings and upload them one by one.",
+                              limit=duration(settings.max_recording_s)), "audio_too_long") from None
         raise UserError(refusal_message(refusal.code), f"audio_{refusal.code}") from None
     except BaseException:
         store.delete(key)
