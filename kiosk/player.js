@@ -26,8 +26,11 @@
   var CLAIM_EVERY_MS = 2000;
   var RETRY_MS = 5000;
   var REFUSED_RETRY_MS = 30000;
-  var MAX_QUEUED_PLAYS = 5000;
-  var PLAYS_PER_HEARTBEAT = 500;       // the server reads that many per heartbeat
+  // Plays wait in localStorage until a heartbeat delivers them, across offline periods and reloads:
+  // three days of a short clip every 30 s fit. They leave in batches of the manifest's
+  // plays_per_heartbeat, one batch per heartbeat, which keeps under the server's per-minute limit.
+  var MAX_QUEUED_PLAYS = 10000;
+  var DEFAULT_PLAYS_PER_HEARTBEAT = 50;
   var DEFAULT_POLL_S = 30;
   var MAX_OBSERVED = 1000;
   var UPDATE_CHECK_MS = 10 * 60 * 1000;
@@ -183,6 +186,7 @@
   var pending = null;    // a newer manifest, adopted at the next clip boundary
   var etag = null;       // of the newest manifest we hold
   var pollSeconds = DEFAULT_POLL_S, heartbeatSeconds = DEFAULT_POLL_S;
+  var playsPerHeartbeat = DEFAULT_PLAYS_PER_HEARTBEAT;
   var pollTimer = null, heartbeatTimer = null, syncing = null;
 
   function clipsOf(m) { return m && Array.isArray(m.clips) ? m.clips : []; }
@@ -232,6 +236,7 @@
   function receive(m, gen) {
     pollSeconds = m.poll_seconds > 0 ? m.poll_seconds : DEFAULT_POLL_S;
     heartbeatSeconds = m.heartbeat_seconds > 0 ? m.heartbeat_seconds : DEFAULT_POLL_S;
+    playsPerHeartbeat = m.plays_per_heartbeat > 0 ? m.plays_per_heartbeat : DEFAULT_PLAYS_PER_HEARTBEAT;
     if (m.locale) playerEl.setAttribute("lang", m.locale);
     var captioned = clipsOf(m).map(function (clip) {
       var lines = Array.isArray(clip.captions) ? clip.captions.slice() : [];
@@ -384,7 +389,7 @@
     beating = true;
     try {
       var queue = load(KEYS.plays) || [];
-      var sending = queue.slice(0, PLAYS_PER_HEARTBEAT);
+      var sending = queue.slice(0, playsPerHeartbeat);
       var response = await request("POST", "/kiosk/heartbeat", {
         clip_id: currentClip ? currentClip.id : null,
         version: observed.version,
@@ -393,8 +398,9 @@
       });
       if (gen !== generation || !response) return;
       if (response.status === 401) { await unpair(); return; }
-      if (response.status === 204 && sending.length) {
-        // Plays may have been queued meanwhile, behind those sent: drop only those sent.
+      if (response.ok && sending.length) {
+        // Delivered (the answer counts those journalled and those the server dropped; either way
+        // they are done). Plays may have been queued meanwhile, behind those sent: drop only those sent.
         save(KEYS.plays, (load(KEYS.plays) || []).slice(sending.length));
       }
     } finally {

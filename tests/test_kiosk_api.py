@@ -8,7 +8,7 @@ stops at once. Clips are rendered by the real ``render_clip`` job (real ffmpeg).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -139,9 +139,9 @@ def test_a_kiosk_without_a_playlist_is_up_to_date_once_it_reports(app: Flask, te
     body = kiosk.get("/kiosk/manifest.json").json
     assert body is not None and body["playlist"] is None and body["clips"] == [] and body["version"]
     admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
-    assert kiosk.raw.post("/kiosk/heartbeat", json={"version": "stale", "state": "empty"}).status_code == 204
+    assert kiosk.raw.post("/kiosk/heartbeat", json={"version": "stale", "state": "empty"}).status_code == 200
     assert 'data-behind="yes"' in admin.get("/settings/kiosks").text
-    assert kiosk.raw.post("/kiosk/heartbeat", json={"version": body["version"], "state": "empty"}).status_code == 204
+    assert kiosk.raw.post("/kiosk/heartbeat", json={"version": body["version"], "state": "empty"}).status_code == 200
     assert 'data-behind="yes"' not in admin.get("/settings/kiosks").text
 
 
@@ -202,7 +202,7 @@ def test_heartbeats_show_on_the_admin_page_and_plays_go_to_the_journal(
         "clip_id": room["u1"], "version": version, "state": "playing",
         "plays": [{"clip_id": room["s1"], "at": played_at}, {"clip_id": room["theirs"], "at": played_at},
                   {"clip_id": "x"}, "junk", {"clip_id": room["u1"], "at": "not a date"}]})
-    assert beat.status_code == 204
+    assert beat.status_code == 200 and beat.json == {"accepted": 1, "dropped": 4}
     with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
         row = session.get(Kiosk, ref.id)
         assert row is not None and row.current_clip_id == room["u1"] and row.state == "playing"
@@ -284,3 +284,120 @@ def test_a_manifest_is_reused_briefly_but_a_revoked_token_stops_at_once(
     assert after.headers["ETag"] != before and room["u1"] not in [c["id"] for c in after.json["clips"]]  # type: ignore[index]
     login_as("a", Role.TENANT_ADMIN).post(f"/settings/kiosks/{ref.id}/revoke")  # type: ignore[operator]
     assert kiosk.get("/kiosk/manifest.json").status_code == 401
+
+
+# --- plays: only those this screen could have made, within bounds (issue #13, item 6) --------
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _served_since(app: Flask, tenant_id: int, kiosk_id: int, since: dict[int, datetime]) -> None:
+    """As if the kiosk had been served those clips at those times (then went offline)."""
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        kiosk = session.get(Kiosk, kiosk_id)
+        assert kiosk is not None
+        served = dict(kiosk.served_clips)
+        for clip_id, at in since.items():
+            assert str(clip_id) in served, f"clip {clip_id} was not served"
+            served[str(clip_id)] = {"from": at.isoformat(), "until": None}
+        kiosk.served_clips = served
+        kiosk.last_seen_at = min(since.values())
+
+
+def _journalled(app: Flask, tenant_id: int) -> list[tuple[str, datetime]]:
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        plays = session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")
+                                .order_by(AuditEvent.at)).all()
+        return [(p.target, p.at) for p in plays]
+
+
+def _dropped(app: Flask, tenant_id: int, kiosk_id: int) -> int:
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        kiosk = session.get(Kiosk, kiosk_id)
+        assert kiosk is not None
+        return kiosk.plays_dropped
+
+
+def test_plays_made_offline_arrive_and_forged_ones_are_dropped_and_counted(
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int]) -> None:
+    a = tenants["a"].id
+    ref, kiosk = _kiosk(app, a, room["playlist"])
+    manifest = kiosk.get("/kiosk/manifest.json").json
+    assert manifest is not None and manifest["plays_per_heartbeat"] == kiosk_service.MAX_PLAYS_PER_HEARTBEAT
+    now = utcnow()
+    # Served two days ago (one clip five days ago, one only an hour ago), offline since.
+    _served_since(app, a, ref.id, {room["s1"]: now - timedelta(days=2), room["u1"]: now - timedelta(days=2),
+                                   room["s2"]: now - timedelta(days=5), room["u2"]: now - timedelta(hours=1)})
+    offline = [now - timedelta(hours=47), now - timedelta(hours=30), now - timedelta(minutes=10)]
+    honest = [{"clip_id": room["s1"], "at": _iso(offline[0])}, {"clip_id": room["u1"], "at": _iso(offline[1])},
+              {"clip_id": room["u2"], "at": _iso(offline[2])}]
+    forged = [
+        {"clip_id": room["other"], "at": _iso(now - timedelta(hours=1))},  # ours, but not in its playlist
+        {"clip_id": room["theirs"], "at": _iso(now - timedelta(hours=1))},  # another company's
+        {"clip_id": room["s2"], "at": _iso(now - timedelta(days=4))},  # served, but before the offline window
+        {"clip_id": room["u2"], "at": _iso(now - timedelta(hours=3))},  # before that clip reached the screen
+        {"clip_id": room["s1"], "at": _iso(now + timedelta(hours=1))},  # in the future
+        {"clip_id": room["s1"], "at": "2026-13-40T00:00:00Z"}, {"clip_id": str(room["s1"])}, "junk",
+    ]
+    beat = kiosk.raw.post("/kiosk/heartbeat", json={"state": "playing", "plays": honest + forged})
+    assert beat.status_code == 200 and beat.json == {"accepted": 3, "dropped": len(forged)}
+    assert _journalled(app, a) == [(f"clip:{room['s1']}", offline[0]), (f"clip:{room['u1']}", offline[1]),
+                                   (f"clip:{room['u2']}", offline[2])]
+    assert _dropped(app, a, ref.id) == len(forged)
+
+    # The heartbeat of the report: 500 plays of a clip not in its playlist, 29 days back.
+    attack = [{"clip_id": room["other"], "at": _iso(now - timedelta(days=29))}] * 500
+    beat = kiosk.raw.post("/kiosk/heartbeat", json={"state": "playing", "plays": attack})
+    assert beat.status_code == 200 and beat.json == {"accepted": 0, "dropped": 500}
+    assert len(_journalled(app, a)) == 3 and _dropped(app, a, ref.id) == len(forged) + 500
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")).all() == []
+
+
+def test_plays_are_bounded_per_heartbeat_and_per_minute(make_app: object, tenants: dict[str, TenantSet],
+                                                         room: dict[str, int]) -> None:
+    app = make_app(kiosk_max_plays_per_minute=70)  # type: ignore[operator]
+    a = tenants["a"].id
+    ref, kiosk = _kiosk(app, a, room["playlist"])
+    assert kiosk.get("/kiosk/manifest.json").status_code == 200
+    now = utcnow()
+    _served_since(app, a, ref.id, {room["s1"]: now - timedelta(hours=2)})
+    plausible = [{"clip_id": room["s1"], "at": _iso(now - timedelta(minutes=100) + timedelta(seconds=i))}
+                 for i in range(500)]
+    first = kiosk.raw.post("/kiosk/heartbeat", json={"plays": plausible})
+    assert first.json == {"accepted": kiosk_service.MAX_PLAYS_PER_HEARTBEAT,
+                          "dropped": 500 - kiosk_service.MAX_PLAYS_PER_HEARTBEAT}
+    second = kiosk.raw.post("/kiosk/heartbeat", json={"plays": plausible[:50]})
+    assert second.json == {"accepted": 20, "dropped": 30}  # 70 a minute
+    assert len(_journalled(app, a)) == 70
+    assert _dropped(app, a, ref.id) == 480
+    with app.app_context(), tenancy.tenant_session(a) as session:  # a minute later, the budget is back
+        session.execute(update(Kiosk).values(plays_minute_at=utcnow() - timedelta(seconds=61)))
+    assert kiosk.raw.post("/kiosk/heartbeat", json={"plays": plausible[:10]}).json == {"accepted": 10, "dropped": 0}
+
+
+def test_a_clip_that_left_the_playlist_counts_until_the_screen_was_told(
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int], login_as: object) -> None:
+    a = tenants["a"].id
+    ref, kiosk = _kiosk(app, a, room["playlist"])
+    assert kiosk.get("/kiosk/manifest.json").status_code == 200
+    now = utcnow()
+    _served_since(app, a, ref.id, {room["s1"]: now - timedelta(hours=5)})
+    admin = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    moved = admin.post(f"/settings/kiosks/{ref.id}", {"name": "Salle", "playlist_id": str(room["other_playlist"])})
+    assert moved.status_code == 303
+    # While the screen has not asked again, it still plays s1 (offline, say): those plays count.
+    beat = kiosk.raw.post("/kiosk/heartbeat", json={"plays": [{"clip_id": room["s1"], "at": _iso(now)}]})
+    assert beat.json == {"accepted": 1, "dropped": 0}
+    assert [c["id"] for c in kiosk.get("/kiosk/manifest.json").json["clips"]] == [room["other"]]  # type: ignore[index]
+    with app.app_context(), tenancy.tenant_session(a) as session:  # s1 left the screen's manifest an hour ago
+        row = session.get(Kiosk, ref.id)
+        assert row is not None and row.served_clips[str(room["s1"])]["until"] is not None
+        row.served_clips = {**row.served_clips, str(room["s1"]): {"from": (now - timedelta(hours=5)).isoformat(),
+                                                                  "until": (now - timedelta(hours=1)).isoformat()}}
+    before, after = _iso(now - timedelta(hours=2)), _iso(now - timedelta(minutes=30))
+    beat = kiosk.raw.post("/kiosk/heartbeat", json={"plays": [{"clip_id": room["s1"], "at": before},
+                                                              {"clip_id": room["s1"], "at": after}]})
+    assert beat.json == {"accepted": 1, "dropped": 1}

@@ -133,6 +133,12 @@ class Settings:
     #: Longest recording accepted, in seconds of sound that actually decodes (checked at upload; 4 hours).
     max_recording_s: int = 14400
     log_level: str = "INFO"
+    #: How long a customer-room screen may play without a network and still have its plays journalled
+    #: when it is back: plays timed earlier are dropped (hours).
+    kiosk_offline_hours: int = 72
+    #: Plays one screen may report per minute; more are dropped and counted (a screen of ours sends
+    #: at most 50 per heartbeat, every 30 s).
+    kiosk_max_plays_per_minute: int = 150
     #: Argon2 cost; tests lower it so hashing does not dominate the suite.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -277,6 +283,8 @@ _PARSERS: dict[str, Any] = {
     "WORKER_GRACE_S": ("worker_grace_s", _int),
     "WORKER_CONCURRENCY": ("worker_concurrency", lambda n, v: _int(n, v, 1)),
     "RETENTION_CHECK_S": ("retention_check_s", lambda n, v: float(_int(n, v, 0))),
+    "KIOSK_OFFLINE_HOURS": ("kiosk_offline_hours", lambda n, v: _int(n, v, 1)),
+    "KIOSK_MAX_PLAYS_PER_MINUTE": ("kiosk_max_plays_per_minute", lambda n, v: _int(n, v, 1)),
     "WORKER_HANDLERS": ("worker_handlers", _import_path),
     "WHISPER_MODEL_DIR": ("whisper_model_dir", lambda n, v: Path(v)),
     "WHISPER_ENGINE": ("whisper_engine", lambda n, v: _choice(n, v, WHISPER_ENGINES)),

@@ -9,8 +9,9 @@ kiosk's playlist and those clips' audio, nothing else (webapp/tenancy.py resolve
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
@@ -59,6 +60,16 @@ class Kiosk(TenantScoped, Base):
     current_clip_id: Mapped[int | None] = mapped_column(default=None)
     playlist_version: Mapped[str] = mapped_column(String(40), default="")
     state: Mapped[str] = mapped_column(String(20), default="")
+    #: The clips this screen was served, which it may report plays of (services/kiosks.py):
+    #: ``{"<clip id>": {"from": <first served, ISO>, "until": <served a manifest without it, or null>}}``.
+    served_clips: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The manifest version ``served_clips`` was last brought up to date with.
+    served_version: Mapped[str] = mapped_column(String(40), default="")
+    #: Plays reported but not journalled (unknown clip, out of the time window, over the limits), in all.
+    plays_dropped: Mapped[int] = mapped_column(default=0)
+    #: Start of the current minute of plays, and the plays journalled in it (the per-minute limit).
+    plays_minute_at: Mapped[datetime | None] = mapped_column(default=None)
+    plays_minute_count: Mapped[int] = mapped_column(default=0)
 
     playlist: Mapped[Playlist | None] = relationship()
 

@@ -40,8 +40,11 @@ HEARTBEAT_SECONDS = 30
 ONLINE_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 #: Live, unused codes one address may hold (a screen needs one; a room of screens behind one router, a few).
 MAX_PENDING = 30
-#: Plays reported in one heartbeat, at most (a kiosk offline for days sends its backlog in parts).
-MAX_PLAYS = 500
+#: Plays one heartbeat may carry; more are dropped and counted. The manifest tells the screen,
+#: which sends its backlog in batches of this size, one per heartbeat.
+MAX_PLAYS_PER_HEARTBEAT = 50
+#: Clocks disagree a little, and a clip withdrawn while playing ends after the manifest changed.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class TooManyPairings(UserError):
@@ -240,6 +243,7 @@ def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
                      if playlist is not None else None),
         "poll_seconds": POLL_SECONDS,
         "heartbeat_seconds": HEARTBEAT_SECONDS,
+        "plays_per_heartbeat": MAX_PLAYS_PER_HEARTBEAT,
         "clips": [{"id": c.id, "title": c.title, "sentiment": str(c.sentiment),
                    "sentiment_label": labels[str(c.sentiment)], "topic": topics.get(c.topic, ""),
                    "product": c.call.product, "duration": round(c.duration_s, 2), "audio": media_url(c),
@@ -263,25 +267,96 @@ def media(session: Session, kiosk: Kiosk, clip_id: int, sha256: str) -> Clip:
     raise NotFound()
 
 
-def _when(value: object, now: datetime) -> datetime | None:
-    if not isinstance(value, str):
+def record_served(session: Session, kiosk_id: int, version: str, clip_ids: list[int], *,
+                  offline_window: timedelta) -> None:
+    """Note which clips a kiosk was served with manifest ``version``: the only ones it may report plays of.
+
+    Called when a kiosk is served a version other than the one last noted. A clip keeps the
+    time it was first served (no play can be older) and, once a manifest without it is served,
+    the time it left (no play can be much newer): a screen offline since still plays it, and
+    its plays count. Clips that left more than the offline window ago are forgotten.
+    ``session`` is a short transaction of its own (a kiosk's poll otherwise only reads).
+    """
+    kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+    if kiosk is None or kiosk.served_version == version:
+        return
+    now = utcnow()
+    stamp = now.isoformat()
+    served: dict[str, Any] = {}
+    current = {str(i) for i in clip_ids}
+    for key, entry in (kiosk.served_clips or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        if key in current:
+            served[key] = {"from": entry.get("from") or stamp, "until": None}
+        else:
+            until = entry.get("until") or stamp
+            served[key] = {"from": entry.get("from") or stamp, "until": until}
+    for key in current - served.keys():
+        served[key] = {"from": stamp, "until": None}
+    kiosk.served_clips = _forget_old(served, now - offline_window)
+    kiosk.served_version = version
+
+
+def _forget_old(served: dict[str, Any], oldest: datetime) -> dict[str, Any]:
+    """The served clips a play may still be reported of: those not gone for longer than the offline window."""
+    kept = {}
+    for key, entry in served.items():
+        until = _parse(entry.get("until")) if isinstance(entry, dict) else oldest
+        if isinstance(entry, dict) and (entry.get("until") is None or (until is not None and until >= oldest)):
+            kept[key] = entry
+    return kept
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
         return None
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if at.tzinfo is None or at > now + timedelta(minutes=5) or at < now - timedelta(days=30):
+    return at if at.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    """What became of the plays a heartbeat reported (the answer tells the kiosk)."""
+
+    accepted: int = 0
+    dropped: int = 0
+
+
+def _is_plausible(play: object, served: dict[str, Any], oldest: datetime, now: datetime) -> tuple[int, datetime] | None:
+    """The clip id and time of a play this kiosk could have made, or None: a forged or garbled one."""
+    if not isinstance(play, dict) or type(play.get("clip_id")) is not int:
         return None
-    return at
+    at = _parse(play.get("at"))
+    entry = served.get(str(play["clip_id"]))
+    if at is None or not isinstance(entry, dict):
+        return None
+    first = _parse(entry.get("from"))
+    until = _parse(entry.get("until")) if entry.get("until") else now
+    if first is None or until is None:
+        return None
+    # Played after it reached the screen, before it left (or now), and within the offline window.
+    if not (max(first - CLOCK_SKEW, oldest) <= at <= min(until, now) + CLOCK_SKEW):
+        return None
+    return play["clip_id"], at
 
 
-def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any]) -> None:
+def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any], *, offline_window: timedelta,
+              max_per_minute: int) -> HeartbeatResult:
     """Record that the kiosk is alive, what it plays, and the plays it made since (into the audit log).
 
-    Plays made offline arrive later with their own time; plays of clips the kiosk may not play
-    (or malformed ones) are dropped.
+    Plays made offline arrive later with their own time. A play is journalled only when it is
+    of a clip this kiosk was served (:func:`record_served`), timed between the clip reaching the
+    screen (less a little clock skew) and its leaving, and no earlier than ``offline_window`` ago;
+    at most :data:`MAX_PLAYS_PER_HEARTBEAT` per heartbeat and ``max_per_minute`` per minute. The
+    others are dropped and counted, in the answer and on the kiosk's row (``plays_dropped``).
+    A forged heartbeat can thus add only plausible plays, and only so many (issue #13, item 6).
     """
     now = utcnow()
+    session.refresh(kiosk, with_for_update=True)  # concurrent heartbeats count against one budget
     clip_id = report.get("clip_id")
     kiosk.last_seen_at = now
     kiosk.current_clip_id = clip_id if isinstance(clip_id, int) and not isinstance(clip_id, bool) else None
@@ -290,17 +365,39 @@ def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any]) -> None:
     kiosk.state = state if state in {"playing", "waiting", "touch", "empty"} else ""
     plays = report.get("plays")
     if not isinstance(plays, list) or not plays:
-        return
-    plays = [p for p in plays[:MAX_PLAYS] if isinstance(p, dict) and type(p.get("clip_id")) is int]
+        return HeartbeatResult()
+    oldest = now - offline_window
+    served = _forget_old(dict(kiosk.served_clips or {}), oldest)
+    if served != kiosk.served_clips:
+        kiosk.served_clips = served
+    dropped = max(0, len(plays) - MAX_PLAYS_PER_HEARTBEAT)
+    candidates = []
+    for play in plays[:MAX_PLAYS_PER_HEARTBEAT]:
+        found = _is_plausible(play, served, oldest, now)
+        if found is None:
+            dropped += 1
+        else:
+            candidates.append(found)
+    if kiosk.plays_minute_at is None or now - kiosk.plays_minute_at >= timedelta(minutes=1):
+        kiosk.plays_minute_at, kiosk.plays_minute_count = now, 0
+    budget = max(0, max_per_minute - kiosk.plays_minute_count)
+    dropped += max(0, len(candidates) - budget)
+    candidates = candidates[:budget]
     # Through the guarded Session: a clip id of another tenant is simply not found.
-    known = {c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_({p["clip_id"] for p in plays})))}
-    for play in plays:
-        clip = known.get(play["clip_id"])
-        at = _when(play.get("at"), now)
-        if clip is None or at is None:
+    known = ({c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_({i for i, _at in candidates})))}
+             if candidates else {})
+    accepted = 0
+    for clip_id_played, at in candidates:
+        clip = known.get(clip_id_played)
+        if clip is None:  # erased since
+            dropped += 1
             continue
         audit.record_play(session, tenant_id=kiosk.tenant_id, kiosk_id=kiosk.id, clip_id=clip.id, title=clip.title,
                           at=at)
+        accepted += 1
+    kiosk.plays_minute_count += accepted
+    kiosk.plays_dropped += dropped
+    return HeartbeatResult(accepted=accepted, dropped=dropped)
 
 
 # --- the tenant admin's side -------------------------------------------------------------

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import segno
@@ -148,7 +149,15 @@ def _kiosk() -> Kiosk:
 @bp.get("/manifest.json")
 @requires_kiosk
 def kiosk_manifest() -> BaseResponse:
-    body, version = kiosks.cached_manifest(tenancy.request_session(), _kiosk())
+    kiosk = _kiosk()
+    body, version = kiosks.cached_manifest(tenancy.request_session(), kiosk)
+    if kiosk.served_version != version:
+        # What this screen may report plays of (issue #13, item 6). Its own short transaction: a
+        # poll otherwise only reads, and most polls find the version already noted.
+        g.ecoute_writes = True  # on SQLite, that transaction takes the write lock up front (webapp/db.py)
+        with tenancy.tenant_session(kiosk.tenant_id) as session:
+            kiosks.record_served(session, kiosk.id, version, [clip["id"] for clip in body["clips"]],
+                                 offline_window=timedelta(hours=settings().kiosk_offline_hours))
     # Most polls find nothing new: answer those without serialising the manifest.
     resp = Response(status=304) if request.if_none_match.contains(version) else jsonify(body)
     resp.set_etag(version)
@@ -167,7 +176,11 @@ def kiosk_media(clip_id: int, sha256: str) -> Response:
 
 @bp.post("/heartbeat")
 @requires_kiosk
-def kiosk_heartbeat() -> tuple[str, int]:
+def kiosk_heartbeat() -> Response:
+    """The screen is alive; the plays it reports are journalled or dropped, and it is told how many of each."""
     report = request.get_json(silent=True)
-    kiosks.heartbeat(tenancy.request_session(), _kiosk(), report if isinstance(report, dict) else {})
-    return "", 204
+    config = settings()
+    result = kiosks.heartbeat(tenancy.request_session(), _kiosk(), report if isinstance(report, dict) else {},
+                              offline_window=timedelta(hours=config.kiosk_offline_hours),
+                              max_per_minute=config.kiosk_max_plays_per_minute)
+    return jsonify({"accepted": result.accepted, "dropped": result.dropped})
