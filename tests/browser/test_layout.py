@@ -1,0 +1,179 @@
+"""Layout in Chromium (issue #13, item 15): every main page fits a phone's screen (390×844) without
+sideways scrolling, the navigation becomes a menu there, and a few things seen on screen stay fixed:
+radio buttons beside their labels, the clip form's button inside its card, the 403 page with the
+header and navigation."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from tests import factories
+from tests.browser.conftest import ConsoleWatch, OpenPage
+from tests.browser.test_onboarding import log_in, translator
+from tests.conftest import PASSWORD, TenantSet
+from webapp.models import Role
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+#: Screenshots of every page, for a person to look at: ECOUTE_SCREENSHOTS=/some/folder.
+SHOTS = os.environ.get("ECOUTE_SCREENSHOTS")
+
+
+@dataclass(frozen=True)
+class Room:
+    call_id: int
+    clip_id: int
+    playlist_id: int
+    complaint_id: int
+
+
+@pytest.fixture
+def room(app: Flask, tenants: dict[str, TenantSet]) -> Room:
+    a = tenants["a"].id
+    with app.app_context():
+        call_id = factories.make_ready_call(a, seconds=6.0)
+        clip_id = factories.make_clip(a, call_id, start=0.5, end=3.0, title="Une cliente ravie du service après-vente",
+                                      render=True, approve=True)
+        playlist_id = factories.make_playlist(a, [clip_id], name="Salle client, accueil")
+        factories.make_kiosk(a, playlist_id, name="Salle client, Lyon")
+        complaint_id = factories.make_complaint(a, text="Bonjour, ma commande n° 4521 est arrivée cassée. "
+                                                         "Je suis très déçu ! Appelez-moi au 06 12 34 56 78.")
+    return Room(call_id, clip_id, playlist_id, complaint_id)
+
+
+def admin_pages(room: Room) -> list[str]:
+    return ["/people", "/people/journal", "/calls", "/calls/upload", f"/calls/{room.call_id}",
+            f"/calls/{room.call_id}/erase", "/complaints", f"/complaints/{room.complaint_id}",
+            f"/complaints/{room.complaint_id}/erase", "/room", "/clips", f"/clips/{room.clip_id}", "/playlists",
+            f"/playlists/{room.playlist_id}", "/settings/kiosks", "/settings/api-tokens", "/settings/taxonomy",
+            "/settings/privacy", "/settings/company", "/account"]
+
+
+def overflow(page: Page) -> dict[str, object]:
+    """How far the page is wider than the screen, and the widest elements that stick out."""
+    result: dict[str, object] = page.evaluate("""() => {
+        const width = window.innerWidth, doc = document.documentElement;
+        const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+            const box = el.getBoundingClientRect();
+            if (box.right > width + 1 && box.width > 0)
+                out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className}: ${Math.round(box.right)}`);
+        }
+        return {scrollWidth: doc.scrollWidth, innerWidth: width, outside: out.slice(0, 8)};
+    }""")
+    return result
+
+
+def shoot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=Path(SHOTS) / f"{name}.png", full_page=True)
+
+
+def check_pages(page: Page, pages: list[str], label: str) -> list[str]:
+    wide = []
+    for url in pages:
+        response = page.goto(url)
+        assert response is not None and response.status < 400, f"{url}: {response and response.status}"
+        page.wait_for_load_state("networkidle")
+        found = overflow(page)
+        shoot(page, f"{label}{re.sub(r'[^a-z0-9]+', '-', url)}")
+        if found["scrollWidth"] > found["innerWidth"]:  # type: ignore[operator]
+            wide.append(f"{url}: {found}")
+    return wide
+
+
+def test_every_main_page_fits_a_phone(app: Flask, tenants: dict[str, TenantSet], room: Room,
+                                      new_page: OpenPage, console: ConsoleWatch) -> None:
+    fr = translator(app, "fr")
+    console.allow(r"/peaks\.json\): Failed to load resource: .* status of 404")  # made without the worker
+    wide: list[str] = []
+    anonymous = new_page(viewport=PHONE)
+    wide += check_pages(anonymous, ["/login", "/password/forgot"], "phone")
+    admin = new_page(viewport=PHONE)
+    log_in(admin, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    wide += check_pages(admin, admin_pages(room), "phone")
+    platform = new_page(viewport=PHONE)
+    log_in(platform, fr, tenants["platform"].users[Role.PLATFORM_ADMIN].email, PASSWORD)
+    wide += check_pages(platform, ["/admin/tenants"], "phone")
+    assert not wide, "pages wider than a 390 px phone:\n" + "\n".join(wide)
+
+
+def test_the_navigation_is_a_menu_on_a_phone_and_works_without_javascript(
+        app: Flask, tenants: dict[str, TenantSet], new_page: OpenPage) -> None:
+    fr = translator(app, "fr")
+    page = new_page(viewport=PHONE, java_script_enabled=False)
+    log_in(page, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/people$"))
+    nav = page.get_by_role("navigation", name=fr("Main menu"))
+    journal = nav.get_by_role("link", name=fr("Journal"), exact=True)
+    expect(journal).to_be_hidden()  # folded away: the page starts with its content
+    menu = page.locator(".topbar summary")
+    expect(menu).to_have_text(fr("Menu"))
+    expect(menu).to_be_visible()
+    menu.click()
+    expect(journal).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    journal.click()
+    expect(page).to_have_url(re.compile(r"/people/journal$"))
+
+    wide = new_page(viewport=DESKTOP)
+    log_in(wide, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    expect(wide.locator(".topbar summary")).to_be_hidden()  # room enough: the links show at once
+    expect(wide.get_by_role("navigation", name=fr("Main menu")).get_by_role("link", name=fr("Journal"),
+                                                                            exact=True)).to_be_visible()
+
+
+def radios_beside_labels(page: Page) -> None:
+    radios = page.locator("label.choice input[type=radio]")
+    assert radios.count() >= 2
+    for radio in radios.all():
+        box = radio.bounding_box()
+        label = radio.locator("xpath=..").bounding_box()
+        assert box is not None and label is not None
+        assert box["width"] < 40, f"a radio button {box['width']} px wide"
+        assert box["x"] - label["x"] < 10, "the radio button is not at the start of its label"
+        assert abs(box["y"] - label["y"]) < 12, "not on its label's first line"
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_radio_buttons_sit_beside_their_labels_and_buttons_inside_their_cards(
+        app: Flask, tenants: dict[str, TenantSet], room: Room, new_page: OpenPage, console: ConsoleWatch,
+        viewport: dict[str, int]) -> None:
+    fr = translator(app, "fr")
+    console.allow(r"/peaks\.json\): Failed to load resource: .* status of 404")
+    page = new_page(viewport=viewport)
+    log_in(page, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    for url in ("/settings/company", f"/calls/{room.call_id}/erase", f"/complaints/{room.complaint_id}/erase",
+                f"/calls/{room.call_id}"):
+        page.goto(url)
+        radios_beside_labels(page)
+
+    # The clip form's "Play selection" stays inside its card (it overflowed in French).
+    play = page.locator("#clip-play")
+    expect(play).to_be_visible()
+    button, card = play.bounding_box(), page.locator("section.clip-new").bounding_box()
+    assert button is not None and card is not None
+    assert card["x"] <= button["x"] and button["x"] + button["width"] <= card["x"] + card["width"], (button, card)
+    assert play.evaluate("b => b.scrollWidth <= b.clientWidth"), "its text is cut"
+
+
+def test_the_403_page_keeps_the_header_and_navigation(app: Flask, tenants: dict[str, TenantSet],
+                                                      new_page: OpenPage, console: ConsoleWatch) -> None:
+    fr = translator(app, "fr")
+    console.allow(r"status of 403")
+    page = new_page()
+    log_in(page, fr, tenants["a"].users[Role.STAFF].email, PASSWORD)
+    response = page.goto("/calls")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text(fr("Access refused"))
+    nav = page.get_by_role("navigation", name=fr("Main menu"))
+    expect(nav.get_by_role("link", name=fr("Customer room"), exact=True)).to_be_attached()
+    expect(page.get_by_role("button", name=fr("Log out"), exact=True)).to_be_visible()
