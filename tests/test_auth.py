@@ -257,3 +257,63 @@ def test_the_per_address_ceiling_still_applies_much_higher(app: Flask, tenants: 
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
 
+
+# --- one-time passwords: replaced at first login -----------------------------------------
+
+
+def _one_time_account(app: Flask, tenant_id: int, email: str, password: str) -> None:
+    """An account with an operator-set password, as ``ecoute user create --password`` makes it."""
+    from webapp.services import tenants as tenant_service
+
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        home = tenant_service.get_tenant(session, tenant_id)
+        tenant_service.upsert_active_user(session, home, email=email, role=Role.QUALITY_MANAGER, password=password,
+                                          one_time=True)
+
+
+def test_a_one_time_password_must_be_replaced_before_anything_else(app: Flask,
+                                                                   tenants: dict[str, TenantSet]) -> None:
+    given = "printed-once-1234"
+    _one_time_account(app, tenants["b"].id, "temp@b.test", given)
+    c = Client(app.test_client())
+    assert c.login("temp@b.test", given).headers["Location"] == "/password/change"
+    page = c.get("/password/change", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "The password you were given works only once" in page.text
+    for path in ("/calls", "/complaints", "/account", "/room", "/clips"):
+        response = c.get(path)
+        assert response.status_code == 303 and response.headers["Location"] == "/password/change", path
+    htmx = c.get("/calls", headers={"HX-Request": "true"})
+    assert htmx.headers["HX-Redirect"] == "/password/change"
+    assert c.post("/locale", {"locale": "en"}).status_code == 303  # still allowed: language, log out
+    # The given password cannot be kept, and a mistyped current password changes nothing.
+    same = c.post("/password/change", {"current_password": given, "password": given, "password_confirm": given},
+                  headers={"Accept-Language": "en"})
+    assert same.status_code == 422 and "different from the current one" in same.text
+    wrong = c.post("/password/change", {"current_password": "not-it-at-all", "password": "my very own password",
+                                        "password_confirm": "my very own password"}, headers={"Accept-Language": "en"})
+    assert wrong.status_code == 422 and "not your current password" in wrong.text
+    assert c.get("/calls").status_code == 303
+    done = c.post("/password/change", {"current_password": given, "password": "my very own password",
+                                       "password_confirm": "my very own password"})
+    assert done.status_code == 303 and done.headers["Location"] == "/calls"
+    assert c.get("/calls").status_code == 200
+    # The one-time password is spent; the chosen one works and asks for nothing more.
+    refused = Client(app.test_client()).post("/login", {"email": "temp@b.test", "password": given})
+    assert refused.status_code == 422
+    assert Client(app.test_client()).login("temp@b.test", "my very own password").headers["Location"] == "/calls"
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        user = session.scalars(select(User).where(User.email == "temp@b.test")).one()
+        assert user.must_change_password is False
+
+
+def test_a_one_time_password_logs_in_only_to_the_change_page_even_twice(app: Flask,
+                                                                      tenants: dict[str, TenantSet]) -> None:
+    given = "printed-once-5678"
+    _one_time_account(app, tenants["a"].id, "temp@a.test", given)
+    for _ in range(2):
+        c = Client(app.test_client())
+        assert c.login("temp@a.test", given).headers["Location"] == "/password/change"
+        assert c.get("/calls").headers["Location"] == "/password/change"
+    # Logging out stays possible.
+    assert c.post("/logout").status_code == 303
+    assert c.get("/calls").headers["Location"].startswith("/login")

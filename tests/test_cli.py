@@ -58,7 +58,19 @@ def test_user_create_prints_a_working_link_or_password(app: Flask, ecoute, smtp:
                     "--password")
     password = re.search(r"one-time password: (\S+)", direct.stdout)
     assert password, direct.stdout
-    assert Client(app.test_client()).login("qm@b.test", password.group(1)).headers["Location"] == "/calls"
+    # One time only: every login with it leads to choosing one's own password, and nothing else opens.
+    for _ in range(2):
+        first = Client(app.test_client())
+        assert first.login("qm@b.test", password.group(1)).headers["Location"] == "/password/change"
+        assert first.get("/calls").headers["Location"] == "/password/change"
+    own = "qm's very own password"
+    done = first.post("/password/change", {"current_password": password.group(1), "password": own,
+                                           "password_confirm": own})
+    assert done.status_code == 303 and done.headers["Location"] == "/calls"
+    assert first.get("/calls").status_code == 200
+    assert Client(app.test_client()).post("/login", {"email": "qm@b.test", "password": password.group(1)}
+                                          ).status_code == 422
+    assert Client(app.test_client()).login("qm@b.test", own).headers["Location"] == "/calls"
 
 
 def test_platform_admin_create_and_demo(app: Flask, ecoute, tenants: dict[str, TenantSet]) -> None:
@@ -66,7 +78,7 @@ def test_platform_admin_create_and_demo(app: Flask, ecoute, tenants: dict[str, T
     password = re.search(r"password: (\S+)", created.stdout)
     assert password, created.stdout + created.stderr
     assert Client(app.test_client()).login("ops@ecoute.test", password.group(1)).headers["Location"] == \
-        "/admin/tenants"
+        "/password/change"  # a one-time password, like user create's
     demo = ecoute("demo")
     assert demo.returncode == 0, demo.stderr
     logins = re.findall(r"(\S+@\S+)\s+(\w{4}-\w{4}-\w{4}-\w{4})", demo.stdout)

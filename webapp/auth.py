@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, flash, g, redirect, request, url_for
+from flask import Flask, flash, g, make_response, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
@@ -33,12 +33,21 @@ HOME_BY_ROLE = {
 
 
 def _load_user(user_id: str) -> Any:
+    """The person a session names (``tenant:user:version``), or None when that session has ended.
+
+    A session ends when the person's session version has moved on since it was opened: they
+    logged out, changed or reset their password, or were deactivated, or their company was
+    suspended. Every copy of the cookie ends with it.
+    """
     try:
-        tenant_part, user_part = user_id.split(":")
-        tenant_id, uid = int(tenant_part), int(user_part)
+        tenant_part, user_part, version_part = user_id.split(":")
+        tenant_id, uid, version = int(tenant_part), int(user_part), int(version_part)
     except ValueError:
         return None
-    return tenancy.load_user(tenant_id, uid)
+    user = tenancy.load_user(tenant_id, uid)
+    if user is None or user.session_version != version:
+        return None
+    return user
 
 
 def _unauthorized() -> Response:
@@ -101,7 +110,29 @@ def nav_items() -> list[tuple[str, str]]:
     return [(endpoint, str(label)) for endpoint, label in NAV_BY_ROLE[current_user.role]]
 
 
+#: Where a person who must replace an operator-set password may still go (None: no such page).
+_OPEN_BEFORE_NEW_PASSWORD = {None, "static", "auth.password_change", "auth.logout", "auth.locale_set",
+                             "auth.password_forgot", "auth.password_reset"}
+#: Blueprints that do not serve people's pages (they authenticate with their own tokens).
+_NOT_PAGES = {"api", "kiosk", "health"}
+
+
+def _require_own_password() -> Response | None:
+    """Send someone still on an operator-set password to the form that replaces it, from any page."""
+    if request.endpoint in _OPEN_BEFORE_NEW_PASSWORD or request.blueprint in _NOT_PAGES:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    target = url_for("auth.password_change")
+    if request.headers.get("HX-Request"):
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
 def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.init_app(app)
+    app.before_request(_require_own_password)
     app.jinja_env.globals["nav_items"] = nav_items

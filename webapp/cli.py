@@ -193,8 +193,10 @@ def user_create(slug: str, email: str, role: str, name: str, with_password: bool
             home = tenants.get_tenant(session, tenant_id)
             if with_password:
                 password = secrets.token_urlsafe(12)
-                tenants.upsert_active_user(session, home, email=email, role=Role(role), password=password, name=name)
-                click.echo(f"{email} can log in now with the one-time password: {password}")
+                tenants.upsert_active_user(session, home, email=email, role=Role(role), password=password, name=name,
+                                           one_time=True)
+                click.echo(f"{email} can log in now with the one-time password: {password} "
+                           "(they choose their own at first login)")
                 return
             _user, link = accounts.create_invited_user(session, app.config["ECOUTE"], home, email=email,
                                                        role=Role(role), name=name)
@@ -219,8 +221,9 @@ def platform_admin_create(email: str, name: str) -> None:
     password = secrets.token_urlsafe(12)
     with _app(), tenancy.all_tenants_session() as session:
         home = tenants.platform_tenant(session)
-        tenants.upsert_active_user(session, home, email=email, role=Role.PLATFORM_ADMIN, password=password, name=name)
-    click.echo(f"{email} can log in with the password: {password}")
+        tenants.upsert_active_user(session, home, email=email, role=Role.PLATFORM_ADMIN, password=password, name=name,
+                                   one_time=True)
+    click.echo(f"{email} can log in with the one-time password: {password} (they choose their own at first login)")
 
 
 # --- demo and serving --------------------------------------------------------------------

@@ -93,6 +93,7 @@ AUDIT_LABELS = {
     "user.deactivated": _l("Account deactivated"),
     "user.reactivated": _l("Account reactivated"),
     "user.password_reset": _l("Password changed"),
+    "user.password_changed": _l("Password changed"),
     "call.listened": _l("Call listened to"),
     "call.retried": _l("Processing tried again"),
     "api_token.created": _l("API token created"),

@@ -49,6 +49,13 @@ class User(TenantScoped, Base):
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Stamped into the session at login (through :meth:`get_id`) and checked on every request:
+    #: raising it ends every session of the person at once (logout, new password, deactivation,
+    #: company suspension), copies of the cookie included.
+    session_version: Mapped[int] = mapped_column(default=1)
+    #: The password was set by an operator (printed once): the person must choose their own
+    #: before using any other page.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined", innerjoin=True)
 
@@ -66,8 +73,9 @@ class User(TenantScoped, Base):
         return False
 
     def get_id(self) -> str:
-        # The tenant travels with the id so the loader can bind its Session before reading.
-        return f"{self.tenant_id}:{self.id}"
+        # The tenant travels with the id so the loader can bind its Session before reading;
+        # the session version lets the loader refuse a session that was ended since.
+        return f"{self.tenant_id}:{self.id}:{self.session_version}"
 
     @property
     def is_platform_admin(self) -> bool:

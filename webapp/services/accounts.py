@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from webapp import tenancy
@@ -95,6 +95,57 @@ def record_login(session: Session, user_id: int) -> None:
     user = session.get(User, user_id)
     if user is not None:
         user.last_login_at = utcnow()
+
+
+def _end_sessions(user: User) -> None:
+    """End every session of ``user`` at its next request, copies of the cookie included."""
+    user.session_version += 1
+
+
+def log_out_everywhere(session: Session, user_id: int) -> None:
+    """End the person's sessions: the one logging out, and any copy of its cookie (and so their others)."""
+    user = session.get(User, user_id)
+    if user is not None:
+        _end_sessions(user)
+
+
+def end_company_sessions(session: Session, tenant_id: int) -> None:
+    """End every session of a company's people (it is being suspended).
+
+    Runs in the platform admin's all-tenants Session, which the tenant guard does not narrow:
+    hence the one explicit ``tenant_id`` filter.
+    """
+    session.execute(update(User).where(User.tenant_id == tenant_id)
+                    .values(session_version=User.session_version + 1)
+                    .execution_options(synchronize_session="fetch"))
+
+
+def check_own_password(user: User, password: str, ip: str, settings: Settings) -> None:
+    """Check the current password of a signed-in person, throttled like a login.
+
+    Call it before the request's Session is used: failures are committed in their own transaction.
+    """
+    allowances = _login_allowances(user.email, ip, settings)
+    _refuse_while_delayed(allowances, settings)
+    if not verify_password(user.password_hash, password):
+        throttle.record_failure(list(allowances))
+        raise UserError(_("This is not your current password."), "bad_current_password")
+
+
+def change_password(session: Session, user: User, new: str) -> None:
+    """Replace one's own password (checked first with :func:`check_own_password`).
+
+    Every other session of the person ends, and an operator-set password no longer needs
+    replacing. The view logs the person in again, so that the session they changed it from goes on.
+    """
+    password = clean_password(new, user.email)
+    if verify_password(user.password_hash, password):
+        raise UserError(_("Choose a password different from the current one."), "password_unchanged")
+    user.password_hash = hash_password(password)
+    user.must_change_password = False
+    _end_sessions(user)
+    audit.record(session, tenant_id=user.tenant_id, actor=user, action="user.password_changed",
+                 target=f"user:{user.id}")
 
 
 def set_locale(session: Session, user_id: int, locale: str) -> None:
@@ -227,6 +278,7 @@ def deactivate(session: Session, actor: User, user: User) -> None:
         return
     _keep_an_admin(session, user)
     user.status = UserStatus.DEACTIVATED
+    _end_sessions(user)
     audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.deactivated",
                  target=f"user:{user.id}")
 
@@ -298,6 +350,8 @@ def reset_password(session: Session, raw: str, password: str) -> User:
     token = tokens.consume(session, raw, TokenPurpose.RESET)
     user = _usable_link_user(token.user, UserStatus.ACTIVE)
     user.password_hash = hash_password(clean_password(password, user.email))
+    user.must_change_password = False
+    _end_sessions(user)
     audit.record(session, tenant_id=user.tenant_id, actor=user, action="user.password_reset",
                  target=f"user:{user.id}")
     return user

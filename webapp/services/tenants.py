@@ -76,6 +76,8 @@ def set_suspended(session: Session, tenant: Tenant, suspended: bool, actor: User
     if suspended == tenant.is_suspended:
         return
     tenant.suspended_at = utcnow() if suspended else None
+    if suspended:
+        accounts.end_company_sessions(session, tenant.id)  # reactivation must not revive them
     audit.record(session, tenant_id=tenant.id, actor=actor,
                  action="tenant.suspended" if suspended else "tenant.reactivated", target=f"tenant:{tenant.id}")
 
@@ -91,9 +93,11 @@ def platform_tenant(session: Session) -> Tenant:
 
 
 def upsert_active_user(session: Session, tenant: Tenant, *, email: str, role: Role, password: str,
-                       name: str = "") -> User:
+                       name: str = "", one_time: bool = False) -> User:
     """Create or refresh an active account with a known password (operator commands, demo).
 
+    ``one_time``: the password was printed for an operator to hand over, so the person must
+    choose their own at first login. A refreshed account's earlier sessions end.
     Needs an all-tenants Session or one bound to ``tenant``.
     """
     email = clean_email(email)
@@ -103,6 +107,9 @@ def upsert_active_user(session: Session, tenant: Tenant, *, email: str, role: Ro
     if user is None:
         user = User(tenant_id=tenant.id, email=email, role=role)
         session.add(user)
+    else:
+        user.session_version += 1  # a new password ends the sessions opened with the old one
+    user.must_change_password = one_time
     user.role = role
     user.name = clean_name(name, required=False) or user.name
     user.status = UserStatus.ACTIVE

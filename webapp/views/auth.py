@@ -18,7 +18,7 @@ from webapp.i18n import _
 from webapp.models import Role
 from webapp.models.security import TokenPurpose
 from webapp.services import accounts, tokens
-from webapp.views.helpers import client_ip, form_error, me, render, settings
+from webapp.views.helpers import actor, client_ip, form_error, me, render, settings
 
 bp = Blueprint("auth", __name__)
 
@@ -48,12 +48,16 @@ def login() -> Response:
         return render("pages/auth/login.html", form=request.form, companies=[u.tenant for u in users])
     login_user(users[0])
     accounts.record_login(tenancy.request_session(), users[0].id)
+    if users[0].must_change_password:
+        return redirect(url_for("auth.password_change"), code=303)
     target = _safe_next(request.args.get("next"))
     return redirect(target, code=303) if target else redirect_home()
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        accounts.log_out_everywhere(tenancy.request_session(), current_user.id)
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
@@ -114,6 +118,25 @@ def invitation_accept(token: str) -> Response:
     logout_user()
     flash(_("Welcome! Your account is ready: log in with your e-mail and new password."), "success")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@requires_role(*Role)
+def password_change() -> Response:
+    """Change one's own password; the only page open while an operator-set password must be replaced."""
+    forced = bool(current_user.must_change_password)
+    if request.method == "GET":
+        return render("pages/auth/change_password.html", form={}, forced=forced)
+    try:
+        _check_confirmation()
+        accounts.check_own_password(actor(), request.form.get("current_password", ""), client_ip(), settings())
+        user = me()
+        accounts.change_password(tenancy.request_session(), user, request.form.get("password", ""))
+    except UserError as err:
+        return form_error("pages/auth/change_password.html", err, forced=forced)
+    login_user(user)  # this session goes on under the new session version; every other one has ended
+    flash(_("Your password has been changed."), "success")
+    return redirect_home()
 
 
 def _check_confirmation() -> None:
