@@ -137,6 +137,6 @@ def test_journal_shows_who_did_what_to_the_admin_only(login_as, tenants: dict[st
     assert journal.status_code == 200
     rows = journal.text.split('id="journal-rows"')[1]
     assert rows.index("Person invited") < rows.index("Role changed")  # newest first
-    assert f"user:{staff.id}" in rows
+    assert f'<a href="/people#person-{staff.id}">Staff</a>' in rows  # named and linked, not user:ID
     assert login_as("b", Role.QUALITY_MANAGER).get("/people/journal").status_code == 403
     assert "Person invited" not in login_as("a", Role.TENANT_ADMIN).get("/people/journal").text

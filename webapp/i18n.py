@@ -235,6 +235,11 @@ def format_seconds(seconds: float) -> str:
     return str(format_unit(round(seconds, 1), "duration-second", length="short", locale=str(get_locale() or "en")))
 
 
+def current_locale() -> str:
+    """The language of this request's pages ("fr", "en")."""
+    return str(get_locale() or current_app.config["ECOUTE"].default_locale)
+
+
 def error_title(status: int) -> str:
     return str(ERROR_TITLES.get(status, _l("Something went wrong")))
 
@@ -252,7 +257,7 @@ def init_app(app: Flask) -> None:
         format_date=lambda value: format_date(value, "medium"),
         format_size=format_size,
         format_seconds=format_seconds,
-        current_locale=lambda: str(get_locale() or current_app.config["ECOUTE"].default_locale),
+        current_locale=current_locale,
         topic_label=lambda topic_id: _topic_label(topic_id, str(get_locale() or "en")),
     )
 

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from webapp import tenancy
 from webapp.auth import requires_role
 from webapp.errors import UserError
-from webapp.i18n import _
+from webapp.i18n import _, current_locale
 from webapp.models import Role, User
 from webapp.models.users import TENANT_ROLES
 from webapp.services import accounts, audit
@@ -36,7 +36,8 @@ def people_list() -> Response:
 def people_journal() -> Response:
     view = request.args.get("view", "all")
     view = view if view in audit.JOURNAL_VIEWS else "all"
-    return render("pages/people/journal.html", events=audit.recent(tenancy.request_session(), view=view), view=view)
+    entries = audit.journal(tenancy.request_session(), locale=current_locale(), view=view)
+    return render("pages/people/journal.html", entries=entries, view=view)
 
 
 @bp.post("/invite")
