@@ -42,7 +42,12 @@ def kiosk_pair() -> Response:
                             name=request.form.get("name", ""), playlist_id=request.form.get("playlist_id"))
     except UserError as err:
         return form_error("pages/kiosks/list.html", err, **_context())
-    flash(_("The screen “%(name)s” is paired: it starts playing within a few seconds.", name=kiosk.name), "success")
+    if kiosk.playlist_id is None:
+        flash(_("The screen “%(name)s” is paired, without a playlist: it plays nothing until you choose a playlist "
+                "for it below.", name=kiosk.name), "info")
+    else:
+        flash(_("The screen “%(name)s” is paired: it starts playing within a few seconds.", name=kiosk.name),
+              "success")
     return redirect(url_for("kiosks.kiosk_list"), code=303)
 
 
