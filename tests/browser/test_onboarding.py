@@ -23,7 +23,10 @@ from tests.browser.conftest import ConsoleWatch, OpenPage
 from tests.conftest import PASSWORD, TenantSet
 from tests.mail import link_in, mail_to
 from tests.support.smtpsink import SmtpSink
+from webapp import tenancy
 from webapp.i18n import force_locale
+from webapp.models import Role
+from webapp.services import tenants as tenant_service
 
 Translate = Callable[..., str]
 
@@ -32,6 +35,9 @@ ADMIN = "patron@dupain.test"
 QM = "qualite@dupain.test"
 ADMIN_PASSWORD = "pain au chocolat"
 QM_PASSWORD = "croissant au beurre"
+OPS = "ops@ecoute.test"
+OPS_ONE_TIME = "printed-by-the-operator"
+OPS_PASSWORD = "baguette tradition"
 
 
 def translator(app: Flask, locale: str) -> Translate:
@@ -187,3 +193,22 @@ def test_onboarding_story(app: Flask, tenants: dict[str, TenantSet], smtp: SmtpS
     expect(boss.get_by_role("alert")).to_have_text(
         fr("Your company's access to Écoute is suspended. Contact your administrator."))
     expect(boss).to_have_url(re.compile(r"/login$"))
+
+    # An operator printed a one-time password (``ecoute platform-admin create``): it opens only the
+    # form that replaces it, whatever page is asked for; then the person lands on their own page.
+    with app.app_context(), tenancy.all_tenants_session() as session:
+        tenant_service.upsert_active_user(session, tenant_service.platform_tenant(session), email=OPS,
+                                          role=Role.PLATFORM_ADMIN, password=OPS_ONE_TIME, one_time=True)
+    ops = new_page()
+    log_in(ops, fr, OPS, OPS_ONE_TIME)
+    expect(ops).to_have_url(re.compile(r"/password/change$"))
+    expect(ops.get_by_role("heading", level=1)).to_have_text(fr("Choose your own password"))
+    ops.goto("/admin/tenants")
+    expect(ops).to_have_url(re.compile(r"/password/change$"))
+    ops.get_by_label(fr("Current password"), exact=True).fill(OPS_ONE_TIME)
+    ops.get_by_label(fr("New password"), exact=True).fill(OPS_PASSWORD)
+    ops.get_by_label(fr("New password, again"), exact=True).fill(OPS_PASSWORD)
+    ops.get_by_role("button", name=fr("Save the password")).click()
+    expect(ops).to_have_url(re.compile(r"/admin/tenants$"))
+    expect(ops.get_by_role("status")).to_have_text(fr("Your password has been changed."))
+    ops.screenshot(path=shots / "own-password.png", full_page=True)
