@@ -78,6 +78,7 @@ def _child(config: str, data_dir: str, threads: int, beam: int, calls_file: str)
 
     engine, compute = config.split("/")
     env = {"ECOUTE_DATA_DIR": data_dir, "ECOUTE_SECRET_KEY": "bench", "ECOUTE_ENV": "test",
+           "ECOUTE_WHISPER_MODEL_DIR": str(Path(data_dir) / "models" / "whisper-base"),
            "ECOUTE_WHISPER_ENGINE": engine, "ECOUTE_WHISPER_THREADS": str(threads),
            "ECOUTE_WHISPER_BEAM_SIZE": str(beam), "ECOUTE_WHISPER_DEVICE": "cpu"}
     if engine == "faster-whisper":

@@ -16,6 +16,7 @@ from tests.support.smtpsink import SmtpSink
 from webapp.config import Settings
 
 ECOUTE = str(Path(sys.executable).with_name("ecoute"))
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -120,3 +121,106 @@ def test_bad_arguments_and_settings_fail_clearly(ecoute, tenants: dict[str, Tena
     assert bad_env.returncode == 2 and "ECOUTE_PORT='eighty'" in bad_env.stderr
     prod = ecoute("demo", extra_env={"ECOUTE_ENV": "prod"})
     assert prod.returncode == 2 and "refusing" in prod.stderr
+
+
+# --- start-up: the model, the database and the bucket are checked before anything runs ----
+
+
+def _bare(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    """``ecoute <args>`` as an operator runs it from ``cwd``: no database needed, no model folder named."""
+    base = {"PATH": "/usr/bin:/bin", "ECOUTE_ENV": "test", "ECOUTE_SECRET_KEY": "k", "ECOUTE_DEFAULT_LOCALE": "en"}
+    try:
+        return subprocess.run([ECOUTE, *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise AssertionError(f"`ecoute {' '.join(args)}` was still running after {timeout} s: it started "
+                             f"instead of refusing ({err.stderr!r})") from None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The single line a refused start says (and that it was refused)."""
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    said = done.stderr.strip().splitlines()
+    assert len(said) == 1, done.stderr
+    return said[0]
+
+
+def test_transcribe_finds_the_installed_model_from_any_folder_and_data_dir(tmp_path: Path) -> None:
+    """Set-up installs the model once, for the installation: a command run from another folder,
+    with a data folder on another volume, finds it (nothing under either folder)."""
+    from tests.audio import speech
+
+    setup_place, elsewhere = tmp_path / "checkout", tmp_path / "elsewhere"
+    setup_place.mkdir()
+    elsewhere.mkdir()
+    installed = _bare("models", "install", cwd=setup_place, ECOUTE_DATA_DIR=str(setup_place / "var"))
+    assert installed.returncode == 0, installed.stderr
+    call = speech(tmp_path / "call.wav", "Hello, my washing machine broke down after two weeks.")
+    done = _bare("transcribe", "--language", "en", str(call), cwd=elsewhere, timeout=180,
+                 ECOUTE_DATA_DIR=str(tmp_path / "volume"))
+    assert done.returncode == 0, done.stderr
+    assert "washing machine" in done.stdout.lower()
+    assert not list(setup_place.rglob("model.bin")) and not list(tmp_path.glob("volume/**/model.bin"))
+
+
+def test_worker_and_run_refuse_to_start_without_the_model(tmp_path: Path) -> None:
+    data, nowhere = tmp_path / "data", tmp_path / "no-model"
+    settings = {"ECOUTE_DATA_DIR": str(data), "ECOUTE_WHISPER_MODEL_DIR": str(nowhere),
+                "ECOUTE_DATABASE_URL": f"sqlite:///{data / 'ecoute.sqlite3'}"}
+    migrated = _bare("db", "upgrade", cwd=tmp_path, **settings)
+    assert migrated.returncode == 0, migrated.stderr
+    line = _one_line(_bare("worker", "--once", cwd=tmp_path, **settings))
+    assert f"no Whisper model in {nowhere}" in line and "ecoute models install" in line, line
+    line = _one_line(_bare("run", "--no-demo-room", cwd=tmp_path, timeout=30, ECOUTE_PORT=str(_free_port()),
+                           **settings))
+    assert f"no Whisper model in {nowhere}" in line, line
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_start_stops_on_an_unreachable_or_unmigrated_database(tmp_path: Path, command: str) -> None:
+    port = str(_free_port())
+    nowhere = f"postgresql+psycopg://ecoute_rw:s3cret@127.0.0.1:{_free_port()}/ecoute"
+    unreachable = _bare(command, cwd=tmp_path, ECOUTE_DATA_DIR=str(tmp_path), ECOUTE_PORT=port,
+                        ECOUTE_DATABASE_URL=nowhere, ECOUTE_DATABASE_OPS_URL=nowhere.replace("_rw:", "_ops:"),
+                        ECOUTE_WORKER_HANDLERS="tests.support.job_handlers:registry", PYTHONPATH=str(ROOT))
+    line = _one_line(unreachable)
+    assert "cannot reach the database" in line and "ECOUTE_DATABASE_URL" in line, line
+    assert "s3cret" not in line
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()  # an empty SQLite database: reachable, never migrated
+    unmigrated = _bare(command, cwd=tmp_path, ECOUTE_DATA_DIR=str(tmp_path), ECOUTE_PORT=port,
+                       ECOUTE_DATABASE_URL=f"sqlite:///{empty}",
+                       ECOUTE_WORKER_HANDLERS="tests.support.job_handlers:registry", PYTHONPATH=str(ROOT))
+    line = _one_line(unmigrated)
+    assert "not migrated" in line and "ecoute db upgrade" in line, line
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_start_stops_on_a_missing_bucket(ecoute, s3_server, command: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.s3server import CREDENTIALS
+
+    s3 = {"ECOUTE_STORAGE_URL": f"s3://missing-{command}/media", "ECOUTE_S3_ENDPOINT_URL": s3_server.endpoint_url,
+          "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+          "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+          "AWS_DEFAULT_REGION": CREDENTIALS["region_name"], "ECOUTE_PORT": str(_free_port()),
+          "ECOUTE_WORKER_HANDLERS": "tests.support.job_handlers:registry", "PYTHONPATH": str(ROOT)}
+    line = _one_line(ecoute(command, extra_env=s3))
+    assert f"missing-{command}" in line and "bucket" in line, line
+    s3_server.create_bucket(f"missing-{command}")
+    if command == "worker":  # the same worker starts once the bucket is there, and leaves nothing in it
+        done = ecoute("worker", "--once", extra_env=s3)
+        assert done.returncode == 0, done.stderr
+        client = s3_server.client()
+        try:
+            assert client.list_objects_v2(Bucket="missing-worker").get("KeyCount") == 0
+        finally:
+            client.close()

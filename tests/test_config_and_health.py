@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,17 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ECOUTE_SECRET_KEY"):
         load_settings({"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_ENV": "prod"})
     assert load_settings({"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_SMTP_STARTTLS": "yes"}).smtp_starttls
+
+
+def test_the_whisper_model_belongs_to_the_installation(tmp_path: Path) -> None:
+    """Not to a data folder: a persistent volume for ECOUTE_DATA_DIR, or any current folder, finds the same model."""
+    installed = Path(sys.prefix) / "share" / "ecoute" / "models" / "whisper-base"
+    for data in (tmp_path / "volume", Path("relative-data")):
+        settings = load_settings({"ECOUTE_DATA_DIR": str(data), "ECOUTE_SECRET_KEY": "k"})
+        assert (settings.whisper_model_dir, settings.whisper_checkpoint) == (installed, installed / "openai-whisper.pt")
+    chosen = load_settings({"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_SECRET_KEY": "k",
+                            "ECOUTE_WHISPER_MODEL_DIR": str(tmp_path / "mine")})
+    assert chosen.whisper_model_dir == tmp_path / "mine"
 
 
 def test_health_probes(client: Client) -> None:

@@ -56,6 +56,7 @@ def test_word_error_rate() -> None:
 
 
 def _settings(data: Path, **whisper: str) -> Settings:
+    whisper.setdefault("model_dir", str(data / "models" / "whisper-base"))  # this file's own model, not the venv's
     return load_settings({"ECOUTE_DATA_DIR": str(data), "ECOUTE_SECRET_KEY": "k", "ECOUTE_ENV": "test",
                           **{f"ECOUTE_WHISPER_{name.upper()}": value for name, value in whisper.items()}})
 

@@ -460,3 +460,36 @@ def test_a_worker_killed_while_transcribing_leaves_one_result(app: Flask, settin
         assert stored == sorted([original, *keys.all()]), stored
     second.popen.send_signal(signal.SIGTERM)
     assert second.wait(20) == 0
+
+
+def test_a_missing_model_at_run_time_is_retried_and_never_shown_with_a_path(
+        app: Flask, make_app: Callable[..., Flask], tenants: dict[str, TenantSet], tmp_path: Path,
+        login_as: Any) -> None:
+    """The model vanished after the worker started: the call is retried, then says, in the reader's
+    language, that transcription is unavailable; the path and the operator's command stay in the log."""
+    from tests import factories
+    from webapp.models import Call, CallStatus, Role
+    from worker.loop import load_handlers
+
+    nowhere = tmp_path / "vanished-model"
+    broken = make_app(whisper_model_dir=nowhere)
+    b = tenants["b"].id
+    with broken.app_context():
+        handlers = load_handlers(broken.config["ECOUTE"].worker_handlers)
+        call_id = factories.make_call(b, seconds=2.0)
+        assert Worker(broken, handlers, once=True).run() == 0
+        job = next(iter(rows([b]).values()))
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, 1)
+        assert str(nowhere) not in job.last_error and "models install" not in job.last_error
+        with tenancy.tenant_session(b) as session:  # the last attempt, now
+            session.execute(update(Job).values(max_attempts=2, run_after=utcnow()))
+        assert Worker(broken, handlers, once=True).run() == 0
+        with tenancy.tenant_session(b) as session:
+            call = session.get(Call, call_id)
+            assert call is not None
+            status, reason = call.status, call.failure_reason
+    assert status == CallStatus.FAILED and str(nowhere) not in reason
+    page = login_as("b", Role.QUALITY_MANAGER).get(f"/calls/{call_id}")
+    assert page.status_code == 200
+    assert "Transcription is not available at the moment" in page.text
+    assert str(nowhere) not in page.text and "ecoute models install" not in page.text

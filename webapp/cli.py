@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
 
 from webapp.config import WHISPER_ENGINES, ConfigError, Settings, load_settings
 from webapp.errors import AppError
+
+if TYPE_CHECKING:
+    from worker.handlers import Handler
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +36,42 @@ def _app() -> Iterator[Flask]:
     app = create_app(settings=_settings())
     with app.app_context():
         yield app
+
+
+def _check_start(settings: Settings, *, migrated: bool = True, model: bool = False) -> None:
+    """Stop here (exit 1), one line per problem, if the database, the media storage or (``model``) the
+    Whisper model is not ready: an operator's problem, never to be met later on a customer's call."""
+    from webapp import preflight
+
+    found = preflight.problems(settings, migrated=migrated)
+    if model:
+        from worker.models import start_problem
+
+        missing = start_problem(settings)
+        found += [missing] if missing else []
+    if found:
+        for line in found:
+            click.echo(f"Error: {line}", err=True)
+        sys.exit(1)
+
+
+def _handlers(settings: Settings) -> dict[str, Handler]:
+    """The worker's handlers by job kind (``ECOUTE_WORKER_HANDLERS``), built once per process."""
+    from worker import loop
+
+    try:
+        return loop.load_handlers(settings.worker_handlers)
+    except (ImportError, AttributeError, TypeError) as err:
+        raise click.ClickException(f"ECOUTE_WORKER_HANDLERS={settings.worker_handlers!r}: {err}") from None
+
+
+def _needs_model(handlers: Mapping[str, object]) -> bool:
+    """Whether these worker handlers transcribe calls (the product's do; tests' and benchmarks' may not).
+
+    By name (worker/handlers/process_call.py's KIND): importing that module loads the speech stack,
+    seconds of start-up that a worker without it must not pay.
+    """
+    return "process_call" in handlers
 
 
 def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -278,8 +317,8 @@ def _seed_demo_room(tenant_id: int) -> None:
 
 @main.command()
 def serve() -> None:
-    """Run the web app under gunicorn (infra/gunicorn.conf.py)."""
-    _settings()
+    """Run the web app under gunicorn (infra/gunicorn.conf.py), once the database and the storage answer."""
+    _check_start(_settings())
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     # Replace this process so signals from the supervisor reach gunicorn directly.
     os.execv(gunicorn, [gunicorn, "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "webapp:create_app()"])  # noqa: S606
@@ -297,6 +336,7 @@ def run(no_demo_room: bool) -> None:
     from webapp import migrate
 
     settings = _settings()
+    _check_start(settings, migrated=False, model=_needs_model(_handlers(settings)))
     migrate.upgrade(settings)
     _print_demo(force=False, room=not no_demo_room)
     bin_dir = Path(sys.executable).parent
@@ -477,16 +517,18 @@ def tag_command(slug: str | None, no_pii: bool) -> None:
                    "Default: ECOUTE_WORKER_CONCURRENCY, else 1.")
 @click.option("--once", is_flag=True, help="Stop when no job is left to run, instead of waiting for more.")
 def worker(concurrency: int | None, once: bool) -> None:
-    """Run queued jobs (transcription, ...) until SIGTERM or SIGINT, which lets running jobs finish."""
+    """Run queued jobs (transcription, ...) until SIGTERM or SIGINT, which lets running jobs finish.
+
+    Refuses to start (exit 1, a line each) when the database, the media storage or the Whisper
+    model is not ready.
+    """
     from worker import logs, loop
 
     settings = _settings()
     with _app() as app:
+        handlers = _handlers(settings)  # once per process (a model, for one)
+        _check_start(settings, model=_needs_model(handlers))
         logs.configure(settings.log_level)
-        try:
-            handlers = loop.load_handlers(settings.worker_handlers)  # once per process (a model, for one)
-        except (ImportError, AttributeError, TypeError) as err:
-            raise click.ClickException(f"ECOUTE_WORKER_HANDLERS={settings.worker_handlers!r}: {err}") from None
         loop.serve(app, handlers, concurrency=concurrency or settings.worker_concurrency, once=once)
 
 

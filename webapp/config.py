@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -156,7 +157,8 @@ class Settings:
     #: ``module:callable`` returning the worker's handlers by job kind; tests and benchmarks
     #: point it at their own (``tests.support.job_handlers:registry``).
     worker_handlers: str = "worker.handlers:registry"
-    #: Where ``ecoute models install`` puts the Whisper base model; default ``<data_dir>/models/whisper-base``.
+    #: Where ``ecoute models install`` puts the Whisper base model: the installation's, not the data's
+    #: (default :func:`installed_models_dir` ``/whisper-base``), so any data folder and any current folder find it.
     whisper_model_dir: Path = Path("")
     #: ``faster-whisper`` (CTranslate2) or ``openai-whisper`` (PyTorch); both give the same words at float32.
     whisper_engine: str = "faster-whisper"
@@ -197,6 +199,12 @@ class Settings:
         return _finish(replace(self, **dict(overrides)))
 
 
+def installed_models_dir() -> Path:
+    """Where set-up installs the speech models: in the Python installation (the virtualenv's
+    ``share/ecoute/models``), beside the code that uses them, whatever the data folder."""
+    return Path(sys.prefix) / "share" / "ecoute" / "models"
+
+
 def _secret_from_file(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
@@ -227,7 +235,7 @@ def _finish(settings: Settings) -> Settings:
     if not settings.storage_url:
         changes["storage_url"] = f"file://{data / 'media'}"
     if settings.whisper_model_dir == Path(""):
-        changes["whisper_model_dir"] = data / "models" / "whisper-base"
+        changes["whisper_model_dir"] = installed_models_dir() / "whisper-base"
     else:
         changes["whisper_model_dir"] = settings.whisper_model_dir.resolve()
     if settings.whisper_checkpoint == Path(""):

@@ -156,7 +156,12 @@ FAILURE_LABELS = {
                           "Upload it again, or export it again from your telephony system."),
     "transcription_too_slow": _l("Transcription took longer than allowed, several times. The workers may be "
                                  "overloaded: try again later."),
+    "transcription_unavailable": _l("Transcription is not available at the moment. The recording is kept: "
+                                    "try processing it again later, or tell your administrator."),
 }
+#: Shown for a failure stored without a known code (an older or internal message, never shown as it is).
+FAILURE_OTHER = _l("This call could not be processed. Try processing it again; if it fails again, tell your "
+                   "administrator.")
 #: Tag values shown to people (topics come from the taxonomy, in worker/tagging.py).
 SENTIMENT_LABELS = {
     "satisfied": _l("Satisfied"),
@@ -213,6 +218,8 @@ def label(kind: str, value: str) -> str:
               "stereo_layout": STEREO_LAYOUT_LABELS, "clip_status": CLIP_STATUS_LABELS,
               "render_status": RENDER_STATUS_LABELS, "playlist_mode": PLAYLIST_MODE_LABELS,
               "erasure_reason": ERASURE_REASON_LABELS}[kind]
+    if kind == "failure" and str(value) not in labels:
+        return str(FAILURE_OTHER)
     return str(labels.get(str(value), value))
 
 

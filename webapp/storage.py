@@ -117,6 +117,11 @@ def clip_key(tenant_id: int, sha256: str) -> str:
     return key_for(tenant_id, "clips", f"{sha256}.webm")
 
 
+def probe_key() -> str:
+    """A fresh key outside every tenant's folder, where start-up checks write and delete a few bytes."""
+    return f"preflight-{os.urandom(8).hex()}"
+
+
 def tenant_prefix(tenant_id: int) -> str:
     """The prefix under which every object of ``tenant_id`` lives (for :meth:`Storage.delete_prefix`)."""
     if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id < 1:

