@@ -462,6 +462,45 @@ def test_a_worker_killed_while_transcribing_leaves_one_result(app: Flask, settin
     assert second.wait(20) == 0
 
 
+def _temp_folders(root: Path) -> dict[str, Path]:
+    """The worker folders under a temporary root, by the pid their name starts with."""
+    return {p.name.split("-")[2]: p for p in root.iterdir() if p.name.startswith("ecoute-worker-")}
+
+
+def test_a_killed_workers_temporary_files_are_removed_by_the_next_worker(app: Flask, tenants: dict[str, TenantSet],
+                                                                         spawn: Any, tmp_path: Path) -> None:
+    """kill -9 in the middle of a job leaves its temporary files (a call's copy, its recognition WAV);
+    the next worker to start removes them, and leaves a live worker's folder alone."""
+    a = tenants["a"].id
+    out, root = tmp_path / "effects", tmp_path / "tmp"
+    root.mkdir()
+    victim = spawn("worker", TMPDIR=str(root))
+    victim.wait_ready()
+    with app.app_context():
+        enqueue(a, "scratch", "big-copy", max_attempts=1, mb=5, seconds=60, path=str(out))
+        temp = wait_until(lambda: lines(out, "temp"), 15, "the job to write its temporary file")[0]
+    left = Path(temp[3])
+    assert int(temp[2]) == victim.pid and left.stat().st_size == 5_000_000
+    folders = _temp_folders(root)
+    assert list(folders) == [str(victim.pid)], sorted(p.name for p in root.iterdir())
+    assert left.is_relative_to(folders[str(victim.pid)]), left
+    victim.popen.kill()  # SIGKILL: no clean-up of its own
+    victim.popen.wait()
+    assert left.exists()
+
+    live = spawn("worker", TMPDIR=str(root))
+    live.wait_ready()
+    assert not left.exists() and set(_temp_folders(root)) == {str(live.pid)}
+    later = spawn("worker", TMPDIR=str(root))
+    later.wait_ready()
+    assert set(_temp_folders(root)) == {str(live.pid), str(later.pid)}  # the live worker's folder stays
+    for process in (live, later):
+        process.popen.send_signal(signal.SIGTERM)
+    for process in (live, later):
+        assert process.wait(10) == 0
+    assert list(root.iterdir()) == []  # a worker that stops cleanly removes its own folder
+
+
 def test_a_missing_model_at_run_time_is_retried_and_never_shown_with_a_path(
         app: Flask, make_app: Callable[..., Flask], tenants: dict[str, TenantSet], tmp_path: Path,
         login_as: Any) -> None:

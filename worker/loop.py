@@ -41,6 +41,7 @@ from webapp import jobs
 from webapp.config import Settings
 from webapp.errors import AppError, PermanentError, RetryableError
 from webapp.services import erasure
+from worker import scratch
 from worker.handlers import Handler, JobContext
 from worker.logs import job_logging
 
@@ -263,7 +264,19 @@ def serve(app: Flask, handlers: Mapping[str, Handler], *, concurrency: int, once
     A second signal while stopping changes nothing: the grace period still applies. Exits
     the process at once (status 0) when jobs had to be put back, since their threads cannot
     be stopped.
+
+    Every temporary file of the process goes to a folder of its own (worker/scratch.py), removed
+    when it stops; one that a killed worker left is removed when the next worker starts.
     """
+    with scratch.worker_folder() as folder:
+        log.info("temporary files in %s", folder)
+        released = _serve(app, handlers, concurrency=concurrency, once=once)
+    if released:
+        logging.shutdown()
+        os._exit(0)
+
+
+def _serve(app: Flask, handlers: Mapping[str, Handler], *, concurrency: int, once: bool) -> int:
     worker = Worker(app, handlers, concurrency=concurrency, once=once)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -280,6 +293,4 @@ def serve(app: Flask, handlers: Mapping[str, Handler], *, concurrency: int, once
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("worker %s stopped", worker.name)
-    if released:
-        logging.shutdown()
-        os._exit(0)
+    return released

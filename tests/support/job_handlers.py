@@ -9,6 +9,8 @@ so a test can count how many times each job really ran to its end:
 - ``record``: appends ``done <job id> <attempt> <pid>`` to ``payload["path"]``.
 - ``sleep``: appends ``started ...``, sleeps ``payload["seconds"]``, then appends ``done ...``:
   a worker killed in its sleep leaves a ``started`` line and no ``done`` line.
+- ``scratch``: writes ``payload["mb"]`` MB to a temporary file (``tempfile``, as the product's
+  handlers do), appends ``started ...`` and ``temp <job id> <pid> <path>``, then sleeps like ``sleep``.
 - ``retryable``, ``permanent``, ``boom``: raise ``RetryableError``, ``PermanentError`` or a
   ``RuntimeError``.
 
@@ -18,6 +20,7 @@ so a test can count how many times each job really ran to its end:
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,6 +64,17 @@ class Sleep(_Base):
         _append(ctx, f"done {ctx.job_id} {ctx.attempt} {os.getpid()}")
 
 
+class Scratch(_Base):
+    def run(self, ctx: JobContext) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "copy.wav"
+            path.write_bytes(b"\0" * int(float(ctx.payload.get("mb", 1)) * 1_000_000))
+            _append(ctx, f"started {ctx.job_id} {ctx.attempt} {os.getpid()}")
+            _append(ctx, f"temp {ctx.job_id} {os.getpid()} {path}")
+            time.sleep(float(ctx.payload.get("seconds", 1.0)))
+        _append(ctx, f"done {ctx.job_id} {ctx.attempt} {os.getpid()}")
+
+
 class Retryable(_Base):
     def run(self, ctx: JobContext) -> None:
         raise RetryableError("the storage answered 503")
@@ -77,5 +91,5 @@ class Boom(_Base):
 
 
 def registry() -> dict[str, Handler]:
-    return {"noop": Noop(), "record": Record(), "sleep": Sleep(), "retryable": Retryable(),
+    return {"noop": Noop(), "record": Record(), "sleep": Sleep(), "scratch": Scratch(), "retryable": Retryable(),
             "permanent": Permanent(), "boom": Boom()}
