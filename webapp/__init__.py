@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import auth, db, errors, i18n, logs, security
+from webapp import auth, db, errors, files, i18n, logs, security
 from webapp.config import Settings, load_settings
 
 csrf = CSRFProtect()
@@ -69,6 +69,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
         )
 
     logs.init_app(app)
+    files.make_private(settings)
     db.init_app(app)
     security.init_app(app)
     csrf.init_app(app)

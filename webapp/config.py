@@ -209,10 +209,11 @@ def _secret_from_file(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from webapp import files
+
+    files.private_dir(data_dir)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    files.write_private(path, key.encode())
     return key
 
 

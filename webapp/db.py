@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -67,6 +69,26 @@ def utcnow() -> datetime:
 _SQLITE_POOL: dict[str, Any] = {"pool_size": 8, "max_overflow": 8, "pool_timeout": 30}
 
 
+def private_sqlite_file(url: str, *, create: bool = False) -> None:
+    """Make the SQLite database of ``url`` private: 0600, and with ``create`` (migrations), made so before
+    SQLite first opens it, in a 0700 folder if there was none.
+
+    SQLite creates its -wal, -shm and -journal files with the database file's own mode, so these
+    are private too; those an earlier version left open are tightened.
+    """
+    from webapp import files
+
+    database = make_url(url).database
+    if not url.startswith("sqlite") or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if create and not path.exists():
+        files.private_dir(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, files.FILE_MODE))  # SQLite takes an empty file as new
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        files.tighten(path.with_name(name), files.FILE_MODE)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; on SQLite, turn on foreign keys and WAL for every connection."""
     if url.startswith("sqlite"):
@@ -79,6 +101,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # Any: DB-API objects
+            private_sqlite_file(url)  # before WAL mode makes the -wal and -shm files, with the database's mode
             dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")

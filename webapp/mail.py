@@ -31,7 +31,7 @@ from pathlib import Path
 from flask import g, render_template
 from sqlalchemy.orm import Session
 
-from webapp import jobs
+from webapp import files, jobs
 from webapp.config import Settings
 from webapp.errors import PermanentError, RetryableError
 from webapp.i18n import force_locale
@@ -131,10 +131,10 @@ def deliver(settings: Settings, msg: EmailMessage) -> None:
         return
     folder = Path(settings.mail_dir)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        files.private_dir(folder)  # a mail holds a live link: only Écoute's user reads the folder
         name = msg["Message-ID"].strip("<>").replace("@", "_")
         path = folder / f"{name}.eml"
-        path.write_bytes(bytes(msg))
+        files.write_private(path, bytes(msg))
     except OSError as err:
         raise RetryableError(f"the mail folder cannot be written: {err}") from err
     if settings.env == "prod":  # a link in a mail is a live secret: logs are no place for it in production

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 from webapp.config import Settings
+from webapp.db import private_sqlite_file
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -20,9 +21,8 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (creating the SQLite folder if needed)."""
-    if settings.database_owner_url.startswith("sqlite:///"):
-        Path(settings.database_owner_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    """Bring the database schema up to ``revision`` (creating the SQLite file, private, if needed)."""
+    private_sqlite_file(settings.database_owner_url, create=True)
     command.upgrade(alembic_config(settings), revision)
 
 

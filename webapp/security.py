@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
+from flask_login import current_user
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -58,4 +59,15 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Cache-Control" not in response.headers and _is_signed_in_page():
+            # What a signed-in person sees (customers' words, names) stays out of the browser's disk cache
+            # and its back button after logout. Responses that chose their own caching keep it: static
+            # files, the kiosk's media at content-hashed addresses, a call's waveform peaks.
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _is_signed_in_page() -> bool:
+    if request.path.startswith(("/static/", "/kiosk")):
+        return False
+    return bool(current_user.is_authenticated)

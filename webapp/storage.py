@@ -30,6 +30,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from webapp import files
 from webapp.config import Settings
 
 log = logging.getLogger(__name__)
@@ -337,7 +338,7 @@ class LocalStorage(_SizedStorage):
         path = self._path(key)
         reader = _HashingReader(stream, max_bytes)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            files.private_dir(path.parent)  # 0700, as the files are 0600 (mkstemp)
             fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
         except OSError as exc:
             raise StorageError(f"cannot write {key!r}: {exc}") from exc
