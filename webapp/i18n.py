@@ -3,6 +3,9 @@ Accept-Language, else English) and `_`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
+from babel.numbers import format_decimal
 from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
@@ -231,6 +234,29 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def format_number(value: float, decimals: int = 0) -> str:
+    """A number as people read it in the interface's language, with ``decimals`` digits after the
+    separator: "1 234", "-16,0" in French; "1,234", "-16.0" in English. Every number a page shows goes
+    through here (or :func:`format_seconds`, :func:`format_size`), never through ``%`` formatting."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return str(format_decimal(value, format=pattern, locale=str(get_locale() or "en")))
+
+
+def format_received(value: datetime) -> str:
+    """When a call or complaint was received: its date and time, or only its date when no time was
+    given. A date typed without a time is stored at midnight UTC exactly (``ingestion._received_at``);
+    a moment taken from a clock (the upload's, an API's timestamp) is midnight to the microsecond
+    only by a chance we accept."""
+    if value.astimezone(UTC).timetz().replace(tzinfo=None) == time(0):
+        return str(format_date(value, "short"))
+    return str(format_datetime(value, "short"))
+
+
+def format_loudness(lufs: float) -> str:
+    """An integrated loudness: "-16,0 LUFS" (the unit's name is the same in every language)."""
+    return f"{format_number(lufs, 1)}\u00a0LUFS"
+
+
 def format_size(size: int) -> str:
     """A byte count as people read it, in the interface's language: "9,5 ko", "12.3 MB"."""
     value, unit = (size / 1_000_000, "digital-megabyte") if size >= 1_000_000 else (size / 1000, "digital-kilobyte")
@@ -264,6 +290,9 @@ def init_app(app: Flask) -> None:
         format_date=lambda value: format_date(value, "medium"),
         format_size=format_size,
         format_seconds=format_seconds,
+        format_number=format_number,
+        format_received=format_received,
+        format_loudness=format_loudness,
         current_locale=current_locale,
         topic_label=lambda topic_id: _topic_label(topic_id, str(get_locale() or "en")),
     )

@@ -104,5 +104,6 @@ def correct_tags(session: Any, target: Any, *, tag_url: str, page_url: str) -> R
         tags.set_label(session, actor(), target, form.get("kind", ""), form.get("key", ""),
                        form.get("present", "1") == "1")
     if is_htmx():
-        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target), tag_url=tag_url)
+        return render("partials/tags/_tags.html", tags=tags.tags_of(session, target), tag_url=tag_url,
+                      written=target.complaint_id is not None)
     return redirect(page_url, code=303)
