@@ -50,6 +50,7 @@
         var answer = holder.querySelector("li") || holder.querySelector("p");
         if (answer && answer.tagName === "LI") {
           file.item.replaceWith(answer);
+          if (window.htmx) window.htmx.process(answer);  // its status polls until the call is processed
         } else {
           file.item.className = "upload-result refused";
           file.bar.remove();
@@ -68,7 +69,7 @@
         msg.className = "upload-message";
         msg.setAttribute("role", "alert");
         msg.textContent = document.documentElement.lang === "fr"
-          ? "Le serveur ne répond pas. Rien n'a été gardé : réessayez."
+          ? "Le serveur ne répond pas. Rien n'a été gardé\u00a0: réessayez."
           : "The server does not answer. Nothing was kept: try again.";
         file.item.append(msg);
         resolve();
