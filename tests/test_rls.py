@@ -135,8 +135,13 @@ def test_a_kiosk_pairing_cannot_be_forged_for_another_tenant(seeded: Seeded) -> 
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
             conn.execute("UPDATE kiosk_pairings SET tenant_id = %s, kiosk_id = %s WHERE code = 'FORGED01'",
                          (seeded.b, seeded.b_kiosk))
+        # Nor can the secret behind a code some company's screen shows be swapped for one the attacker
+        # knows, in place or by deleting the pairing and making it again.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            conn.execute("UPDATE kiosk_pairings SET secret_hash = %s WHERE code = 'FORGED01'", ("d" * 64,))
+        assert conn.execute("DELETE FROM kiosk_pairings WHERE code = 'FORGED01'").rowcount == 0
     with _connect(_superuser_url(seeded.pg)) as conn:
-        assert conn.execute("SELECT tenant_id FROM kiosk_pairings").fetchall() == [(None,)]
+        assert conn.execute("SELECT tenant_id, secret_hash FROM kiosk_pairings").fetchall() == [(None, "e" * 64)]
 
 
 def test_runtime_role_holds_no_key_and_no_other_role(seeded: Seeded) -> None:
@@ -188,3 +193,33 @@ def test_signatures_never_show_to_other_sessions_of_the_runtime_role(pg_app: Fla
     assert isinstance(signature, str) and len(signature) == 64
     assert [q for q in seen if "app.tenant_sig" in q], seen  # the statement is there ...
     assert [q for q in seen if signature in q] == []  # ... without the signature
+
+
+def test_postgresql_needs_the_ops_url(tmp_path: Path) -> None:
+    """Without it, cross-tenant work would run as ecoute_rw and see nothing: logins would all fail."""
+    from webapp.config import ConfigError, load_settings
+
+    env = {"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_SECRET_KEY": "k",
+           "ECOUTE_DATABASE_URL": "postgresql+psycopg://ecoute_rw@db/ecoute"}
+    with pytest.raises(ConfigError, match="ECOUTE_DATABASE_OPS_URL is required"):
+        load_settings(env)
+    ops = "postgresql+psycopg://ecoute_ops@db/ecoute"
+    assert load_settings({**env, "ECOUTE_DATABASE_OPS_URL": ops}).database_ops_url == ops
+    assert load_settings({"ECOUTE_DATA_DIR": str(tmp_path), "ECOUTE_SECRET_KEY": "k"}).database_ops_url.startswith(
+        "sqlite:///")  # embedded: one file, one engine
+
+
+def test_a_runtime_role_given_as_ops_url_is_told_what_to_do(seeded: Seeded) -> None:
+    from webapp.db import Database
+
+    database = Database(seeded.pg.url, seeded.pg.url)  # ECOUTE_DATABASE_OPS_URL pointing at ecoute_rw
+    try:
+        with pytest.raises(RuntimeError, match="ecoute_rw cannot read ecoute_private.rls_key; set ECOUTE_DATABASE_OPS"):
+            database.rls_key()
+    finally:
+        database.dispose()
+    database = Database(seeded.pg.url, seeded.pg.ops_url)
+    try:
+        assert len(database.rls_key()) == 32
+    finally:
+        database.dispose()

@@ -78,6 +78,17 @@ ALTER DEFAULT PRIVILEGES FOR ROLE ecoute_owner IN SCHEMA public
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ecoute_rw, ecoute_ops;
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ecoute_rw, ecoute_ops;
 
+-- Of a kiosk pairing, the runtime role changes only whom it is for and when it was collected
+-- (migration 0009 says why); put back here after the grant above.
+DO $$
+BEGIN
+    IF to_regclass('public.kiosk_pairings') IS NOT NULL THEN
+        REVOKE UPDATE ON kiosk_pairings FROM ecoute_rw;
+        GRANT UPDATE (tenant_id, kiosk_id, collected_at) ON kiosk_pairings TO ecoute_rw;
+    END IF;
+END
+$$;
+
 -- The row-level security key lives in the schema ecoute_private, made by the migrations
 -- (0009): ecoute_ops reads the key, ecoute_rw may not even look into the schema. Granted
 -- here too for a database migrated before ecoute_ops existed.

@@ -13,9 +13,12 @@ and only the claim, which connects as ``ecoute_ops``, sees every tenant's.
 ``kiosk_pairings`` cannot have it: a pairing is made by a screen that belongs to no company
 yet, and looked up by the screen's secret before any company is known (webapp/services/
 kiosks.py). It gets policies on what may be written instead: anyone may start a pending
-pairing (no company, no kiosk), only the company it names may take it or change it, and
-expired ones may be swept by anyone. Without them, ``ecoute_rw`` could write a pairing naming
-another company's kiosk, then collect that kiosk's device token with the pairing's secret.
+pairing (no company, no kiosk), only the company it names may take it or mark it collected,
+and only expired ones may be swept; of an existing pairing, ``ecoute_rw`` may change only
+``tenant_id``, ``kiosk_id`` and ``collected_at`` (column privileges). Without them, that
+role could write a pairing naming another company's kiosk and collect its device token with
+the pairing's secret, or swap the secret of the code another company's screen shows (in
+place, or by deleting and making it again) and collect the token once that company pairs it.
 
 Revision ID: 0009
 Revises: 0008
@@ -133,16 +136,20 @@ def upgrade() -> None:
     current = rls.CURRENT_TENANT
     op.execute("CREATE POLICY pairing_read ON kiosk_pairings FOR SELECT USING (true)")
     op.execute("CREATE POLICY pairing_start ON kiosk_pairings FOR INSERT "
-               "WITH CHECK (tenant_id IS NULL AND kiosk_id IS NULL)")
+               "WITH CHECK (tenant_id IS NULL AND kiosk_id IS NULL AND collected_at IS NULL)")
     op.execute(f"CREATE POLICY pairing_take ON kiosk_pairings FOR UPDATE "
                f"USING (tenant_id IS NULL OR tenant_id = {current}) WITH CHECK (tenant_id = {current})")
-    op.execute(f"CREATE POLICY pairing_sweep ON kiosk_pairings FOR DELETE "
-               f"USING (expires_at < now() OR tenant_id IS NULL OR tenant_id = {current})")
+    op.execute("CREATE POLICY pairing_sweep ON kiosk_pairings FOR DELETE USING (expires_at < now())")
+    if _role_exists(RUNTIME_ROLE):  # infra/postgres/roles.sql does the same when run again
+        op.execute(f"REVOKE UPDATE ON kiosk_pairings FROM {RUNTIME_ROLE}")
+        op.execute(f"GRANT UPDATE (tenant_id, kiosk_id, collected_at) ON kiosk_pairings TO {RUNTIME_ROLE}")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    if _role_exists(RUNTIME_ROLE):
+        op.execute(f"GRANT UPDATE ON kiosk_pairings TO {RUNTIME_ROLE}")
     for policy in ("pairing_read", "pairing_start", "pairing_take", "pairing_sweep"):
         op.execute(f"DROP POLICY {policy} ON kiosk_pairings")
     op.execute("ALTER TABLE kiosk_pairings NO FORCE ROW LEVEL SECURITY")
