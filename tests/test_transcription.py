@@ -277,3 +277,45 @@ def test_whisper_settings(tmp_path: Path) -> None:
     for name, value in (("device", "gpu"), ("engine", "whisper.cpp"), ("time_limit_factor", "0")):
         with pytest.raises(ConfigError, match=f"ECOUTE_WHISPER_{name.upper()}"):
             _settings(tmp_path, **{name: value})
+
+
+def test_a_long_call_is_decoded_a_window_at_a_time(tmp_path: Path) -> None:
+    """An hour of audio (14 KB of FLAC) never sits whole in memory: blocks of the window, memory bounded."""
+    from worker.whisper import SAMPLE_RATE, WINDOW_S, windows
+
+    hour = tmp_path / "hour.flac"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600",
+                    "-c:a", "flac", "-frame_size", "65535", str(hour)], check=True, timeout=120)
+
+    def status(name: str) -> float:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(name + ":"))
+        return int(line.split()[1]) / 1024
+
+    list(windows(tone(tmp_path / "warm.flac", seconds=1)))  # PyAV's libraries loaded before measuring
+    Path("/proc/self/clear_refs").write_text("5")  # the high-water mark starts again from here
+    before = status("VmRSS")
+    sizes = [len(block) for block in windows(hour)]
+    growth = status("VmHWM") - before
+    assert sum(sizes) == 3600 * SAMPLE_RATE
+    assert max(sizes) == int(WINDOW_S * SAMPLE_RATE)
+    # The whole hour as float32 is 220 MiB (decoded through a 110 MiB buffer); a window is 8 MiB (a few copies).
+    assert growth < 80, growth
+
+
+def test_a_voice_the_vad_drops_is_transcribed_without_it(whisper_settings: Settings, tmp_path: Path) -> None:
+    """An 8 kHz MP3 of a breathy synthetic French voice: the VAD keeps nothing, Whisper alone hears words."""
+    from worker.whisper import decode, speech_chunks, voiced_seconds
+
+    raw = tmp_path / "voice.wav"
+    said = "Bonjour, j'appelle parce que ma box internet ne marche plus depuis lundi."
+    subprocess.run(["espeak-ng", "-v", "fr+whisper", "-s", "160", "-w", str(raw), said], check=True, timeout=60)
+    mp3 = tmp_path / "voice.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(raw), "-ar", "8000", "-ac", "1", "-b:a", "8k", str(mp3)],
+                   check=True, timeout=60)
+    audio = decode(mp3)
+    assert speech_chunks(audio) == []  # what made it "Ready, Neutral, no speech was heard"
+    assert voiced_seconds(audio) >= 3
+    found = get_transcriber(whisper_settings).transcribe(mp3, None)
+    assert found.vad_bypassed and found.language == "fr"
+    assert len(words(found.text)) >= 4, found.text
+    assert all(0 <= w.start <= w.end <= found.duration + 0.5 for s in found.segments for w in s.words)

@@ -159,6 +159,8 @@ FAILURE_LABELS = {
                           "Upload it again, or export it again from your telephony system."),
     "transcription_too_slow": _l("Transcription took longer than allowed, several times. The workers may be "
                                  "overloaded: try again later."),
+    "no_words_heard": _l("No words were recognised, although the recording sounds like someone speaking. "
+                         "Listen to the call: the transcript and the tags may be missing what was said."),
     "transcription_unavailable": _l("Transcription is not available at the moment. The recording is kept: "
                                     "try processing it again later, or tell your administrator."),
 }

@@ -30,11 +30,12 @@ openai-whisper, always float32 on a CPU, is about 3 times slower than ``float32`
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +51,16 @@ log = logging.getLogger(__name__)
 #: Languages Écoute transcribes; detection is restricted to them.
 LANGUAGES = ("fr", "en")
 SAMPLE_RATE = 16000
+#: Seconds of a call decoded, filtered and recognised at a time: memory stays bounded whatever its length
+#: (about 8 MB of samples, and the engine's features for two minutes).
+WINDOW_S = 120.0
+#: A second counts as voiced above this level (dBFS) when its 20 ms levels spread by more than VOICED_SPREAD_DB.
+VOICED_LEVEL_DB = -45.0
+VOICED_SPREAD_DB = 4.0
+#: A window with at least this many voiced seconds, of which the VAD keeps less than KEEP_RATIO, is
+#: recognised without the VAD.
+MIN_VOICED_S = 1.0
+KEEP_RATIO = 0.2
 
 Audio = npt.NDArray[np.float32]
 
@@ -99,6 +110,10 @@ class Transcript:
     #: Length of the audio, in seconds.
     duration: float
     segments: list[Segment] = field(default_factory=list)
+    #: Seconds whose level says someone may be speaking (:func:`voiced_seconds`): with no words, a warning.
+    voiced_s: float = 0.0
+    #: Whether some of the audio was recognised without the VAD, because it kept almost nothing of a voice.
+    vad_bypassed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Plain values only (for ``json.dumps`` or a JSON column)."""
@@ -139,33 +154,112 @@ class Transcriber(Protocol):
 # --- the front end both engines share ------------------------------------------------------
 
 
-def decode(path: Path) -> Audio:
-    """The file as 16 kHz mono float32 samples, through PyAV (no ffmpeg process)."""
-    from faster_whisper import decode_audio
+def windows(path: Path, seconds: float = WINDOW_S) -> Iterator[Audio]:
+    """The file as 16 kHz mono float32 samples, ``seconds`` at a time (the last block shorter).
+
+    Decoded by PyAV as it is read, so memory holds about one block whatever the length of the call.
+    Timestamps are ignored (samples are counted, as the upload check and the renditions do), and
+    frames that fail to decode are skipped, as faster-whisper's ``decode_audio`` does.
+    """
+    import av
 
     if not path.is_file():
         raise UnreadableAudio(f"{path}: no such file")
+    size = int(seconds * SAMPLE_RATE)
     try:
-        samples: Audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
     except Exception as err:  # PyAV raises its own error classes for every kind of bad input
         raise UnreadableAudio(f"{path}: not a readable audio file ({err})") from None
-    return samples
+    with container:
+        if not container.streams.audio:
+            raise UnreadableAudio(f"{path}: no audio stream")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        parts: list[npt.NDArray[np.int16]] = []
+        held = 0
+        for frame in _decoded_frames(container, path):
+            for out in resampler.resample(frame):
+                samples: npt.NDArray[np.int16] = np.asarray(out.to_ndarray(), dtype=np.int16).reshape(-1)
+                parts.append(samples)
+                held += len(samples)
+                while held >= size:
+                    joined = np.concatenate(parts)
+                    parts, held = [joined[size:]], len(joined) - size
+                    yield joined[:size].astype(np.float32) / 32768.0
+        if held:
+            yield np.concatenate(parts).astype(np.float32) / 32768.0
+        del resampler
+    gc.collect()  # PyAV's resampler keeps buffers until collected (faster-whisper issue 390)
 
 
-def speech_only(audio: Audio) -> tuple[Audio, list[dict[str, int]]]:
-    """The speech of ``audio`` joined end to end, and the ``{"start", "end"}`` sample spans it came from.
+def _decoded_frames(container: Any, path: Path) -> Iterator[Any]:
+    """The audio frames of the first stream, then ``None`` to flush the resampler; bad frames skipped."""
+    import av
 
-    faster-whisper's Silero VAD with its default options, which is what its ``vad_filter=True`` applies.
-    """
-    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+    frames = container.decode(audio=0)
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except av.error.InvalidDataError:
+            continue
+        except Exception as err:
+            raise UnreadableAudio(f"{path}: not a readable audio file ({err})") from None
+        frame.pts = None  # samples are counted, timestamps ignored
+        yield frame
+    yield None
+
+
+def decode(path: Path) -> Audio:
+    """The whole file as 16 kHz mono float32 samples (for short files: tests, the command line)."""
+    blocks = list(windows(path))
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+
+
+def speech_chunks(audio: Audio) -> list[dict[str, int]]:
+    """The ``{"start", "end"}`` sample spans of speech in ``audio``, by faster-whisper's Silero VAD with its
+    default options (what its ``vad_filter=True`` applies)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if len(audio) == 0:
-        return audio, []
+        return []
     chunks: list[dict[str, int]] = get_speech_timestamps(audio, VadOptions(), sampling_rate=SAMPLE_RATE)
+    return chunks
+
+
+def speech_only(audio: Audio, chunks: list[dict[str, int]] | None = None) -> tuple[Audio, list[dict[str, int]]]:
+    """The speech of ``audio`` joined end to end, and the sample spans it came from."""
+    from faster_whisper.vad import collect_chunks
+
+    chunks = speech_chunks(audio) if chunks is None else chunks
     if not chunks:
         return np.zeros(0, dtype=np.float32), []
     pieces, _metadata = collect_chunks(audio, chunks, sampling_rate=SAMPLE_RATE)
     return np.concatenate(pieces).astype(np.float32, copy=False), chunks
+
+
+def voiced_seconds(audio: Audio) -> float:
+    """Seconds of ``audio`` whose level says someone may be speaking, whatever the VAD thinks.
+
+    Per second: loud enough (above :data:`VOICED_LEVEL_DB` dBFS) and modulated like speech, its
+    20 ms levels spread by more than :data:`VOICED_SPREAD_DB` dB (syllables and pauses). A tone,
+    a hum or steady noise is loud but flat, silence is neither: they count for nothing.
+    """
+    frame = SAMPLE_RATE // 50
+    count = len(audio) // frame
+    if count == 0:
+        return 0.0
+    power = np.mean(np.square(audio[: count * frame].reshape(count, frame), dtype=np.float64), axis=1)
+    levels = 10 * np.log10(np.maximum(power, 1e-9))
+    voiced = 0.0
+    for start in range(0, count, 50):
+        second = levels[start:start + 50]
+        if len(second) < 10:
+            continue
+        level = 10 * np.log10(np.mean(np.power(10.0, second / 10)))
+        if level > VOICED_LEVEL_DB and float(np.std(second)) > VOICED_SPREAD_DB:
+            voiced += len(second) / 50
+    return voiced
 
 
 def restore_timestamps(segments: Iterable[Segment], chunks: list[dict[str, int]]) -> list[Segment]:
@@ -205,23 +299,28 @@ class TimeLimit:
     factor: float = 4.0
     minimum_s: float = 120.0
 
-    def start(self, audio: Audio) -> Deadline:
-        duration = len(audio) / SAMPLE_RATE
-        return Deadline(time.monotonic(), max(self.minimum_s, self.factor * duration), duration)
+    def start(self) -> Deadline:
+        """A deadline that grows as the audio is read (its length is known only once decoded)."""
+        return Deadline(time.monotonic(), self)
 
 
-@dataclass(frozen=True)
 class Deadline:
     """Checked between decoding windows (30 s of speech at most), so a transcription stops at most a window late."""
 
-    started: float
-    limit_s: float
-    duration: float
+    def __init__(self, started: float, limit: TimeLimit) -> None:
+        self.started = started
+        self.limit = limit
+        #: Seconds of audio read so far.
+        self.duration = 0.0
+
+    def extend(self, seconds: float) -> None:
+        self.duration += seconds
 
     def check(self) -> None:
         elapsed = time.monotonic() - self.started
-        if elapsed > self.limit_s:
-            raise TooSlow(f"transcription stopped after {elapsed:.0f} s, over its limit of {self.limit_s:.0f} s "
+        limit_s = max(self.limit.minimum_s, self.limit.factor * self.duration)
+        if elapsed > limit_s:
+            raise TooSlow(f"transcription stopped after {elapsed:.0f} s, over its limit of {limit_s:.0f} s "
                           f"for {self.duration:.0f} s of audio")
 
 
@@ -245,10 +344,114 @@ def choose_language(probabilities: Mapping[str, float]) -> tuple[str, float]:
     return best, (probs.get(best, 0.0) / total if total > 0 else 0.0)
 
 
-def _transcript(audio: Audio, language: str, probability: float, segments: list[Segment]) -> Transcript:
+class _Engine(Protocol):
+    def _probabilities(self, speech: Audio) -> dict[str, float]:
+        """Every language's probability on the first 30 s of ``speech``."""
+
+    def _recognise(self, audio: Audio, language: str, deadline: Deadline, *, steady: bool = False) -> list[Segment]:
+        """Timed segments of ``audio`` (times from its start), checking ``deadline`` between windows.
+
+        ``steady``: greedy at temperature 0 only, no conditioning on the previous text (audio the VAD
+        did not vouch for: no retries at higher temperatures, which are slow and invent sentences).
+        """
+
+
+def _with_last(blocks: Iterator[Audio]) -> Iterator[tuple[Audio, bool]]:
+    """Each block and whether it is the last (one block read ahead)."""
+    current = next(blocks, None)
+    while current is not None:
+        following = next(blocks, None)
+        yield current, following is None
+        current = following
+
+
+def _cut(pending: Audio, chunks: list[dict[str, int]], last: bool) -> tuple[int, list[dict[str, int]]]:
+    """Where to end this piece of the call, and its speech chunks: in a pause when speech runs to the edge.
+
+    Speech that reaches the end of the window is left for the next one (which decodes it whole),
+    unless it started in the first half: then the window is cut where it ends, as faster-whisper
+    cuts a long speech chunk.
+    """
+    length = len(pending)
+    if last or not chunks or chunks[-1]["end"] < length - SAMPLE_RATE // 2:
+        return length, chunks
+    if chunks[-1]["start"] > length // 2:
+        return chunks[-1]["start"], chunks[:-1]
+    return length, chunks
+
+
+def _shift(segment: Segment, seconds: float) -> Segment:
+    return Segment(start=segment.start + seconds, end=segment.end + seconds, text=segment.text,
+                   words=[Word(start=w.start + seconds, end=w.end + seconds, word=w.word, probability=w.probability)
+                          for w in segment.words])
+
+
+def transcribe_in_windows(engine: _Engine, path: Path, language: str | None, time_limit: TimeLimit,
+                          window_s: float = WINDOW_S) -> Transcript:
+    """Decode, filter and recognise ``path`` a window at a time, in memory bounded by the window.
+
+    Each window of :data:`WINDOW_S` seconds (plus the end of the previous one, when speech ran
+    over its edge) goes through the VAD, then its speech through the engine; times are moved
+    back onto the call's time line. The language, unless given, is chosen on the first window
+    with speech. When the VAD keeps almost nothing of a window whose level says someone speaks
+    (:func:`voiced_seconds`), the whole window is recognised without it: a synthetic or muffled
+    voice the VAD drops is still heard.
+    """
+    deadline = time_limit.start()
+    probability = 1.0
+    found: list[Segment] = []
+    pending = np.zeros(0, dtype=np.float32)
+    offset = total = 0
+    voiced_total = 0.0
+    bypassed = False
+    for block, last in _with_last(windows(path, window_s)):
+        total += len(block)
+        deadline.extend(len(block) / SAMPLE_RATE)
+        pending = np.concatenate([pending, block]) if len(pending) else block
+        cut, chunks = _cut(pending, speech_chunks(pending), last)
+        piece = pending[:cut]
+        voiced = voiced_seconds(piece)
+        kept = sum(c["end"] - c["start"] for c in chunks) / SAMPLE_RATE
+        audio: Audio | None = None
+        if voiced >= MIN_VOICED_S and kept < KEEP_RATIO * voiced:
+            audio, chunks, bypassed = piece, [], True
+        elif chunks:
+            audio, chunks = speech_only(piece, chunks)
+        if audio is not None and len(audio):
+            if language is None:
+                language, probability = choose_language(engine._probabilities(audio))
+            segments = engine._recognise(audio, language, deadline, steady=not chunks)
+            found += [_shift(s, offset / SAMPLE_RATE) for s in restore_timestamps(segments, chunks)]
+        voiced_total += voiced
+        offset += cut
+        pending = pending[cut:]
+    if language is None:  # no speech: nothing to tell the languages apart nor to transcribe
+        language, probability = LANGUAGES[0], 0.0
     return Transcript(language=language, language_probability=probability,
-                      text=" ".join(s.text for s in segments if s.text), duration=len(audio) / SAMPLE_RATE,
-                      segments=segments)
+                      text=" ".join(s.text for s in found if s.text), duration=total / SAMPLE_RATE,
+                      segments=found, voiced_s=round(voiced_total, 2), vad_bypassed=bypassed)
+
+
+def detect_in_windows(engine: _Engine, path: Path, window_s: float = WINDOW_S) -> LanguageGuess:
+    """The language of the first 30 s of speech in ``path``, read a window at a time."""
+    speech: list[Audio] = []
+    heard = 0
+    for block in windows(path, window_s):
+        chunks = speech_chunks(block)
+        kept = sum(c["end"] - c["start"] for c in chunks) / SAMPLE_RATE
+        voiced = voiced_seconds(block)
+        if voiced >= MIN_VOICED_S and kept < KEEP_RATIO * voiced:
+            found = block
+        else:
+            found = speech_only(block, chunks)[0]
+        speech.append(found)
+        heard += len(found)
+        if heard >= 30 * SAMPLE_RATE:
+            break
+    if not heard:
+        return LanguageGuess(LANGUAGES[0], 0.0, 0.0)
+    joined = np.concatenate(speech)[: 30 * SAMPLE_RATE]
+    return LanguageGuess(*choose_language(engine._probabilities(joined)), len(joined) / SAMPLE_RATE)
 
 
 # --- the engines --------------------------------------------------------------------------
@@ -271,31 +474,26 @@ class FasterWhisperTranscriber:
 
     def transcribe(self, path: Path, language: str | None = None) -> Transcript:
         _check_language(language)
-        audio = decode(path)
-        deadline = self._time_limit.start(audio)
-        speech, chunks = speech_only(audio)
-        if not chunks:  # no speech: nothing to tell the languages apart nor to transcribe
-            return _transcript(audio, language or LANGUAGES[0], 1.0 if language else 0.0, [])
-        probability = 1.0
-        if language is None:
-            _lang, _prob, all_probs = self._model.detect_language(audio=speech, vad_filter=False)
-            language, probability = choose_language(dict(all_probs or []))
-        segments, _info = self._model.transcribe(speech, language=language, beam_size=self._beam_size,
-                                                 vad_filter=False, word_timestamps=True)
+        return transcribe_in_windows(self, path, language, self._time_limit)
+
+    def detect_language(self, path: Path) -> LanguageGuess:
+        return detect_in_windows(self, path)
+
+    def _probabilities(self, speech: Audio) -> dict[str, float]:
+        _lang, _prob, all_probs = self._model.detect_language(audio=speech, vad_filter=False)
+        return dict(all_probs or [])
+
+    def _recognise(self, audio: Audio, language: str, deadline: Deadline, *, steady: bool = False) -> list[Segment]:
+        options: dict[str, Any] = {"temperature": 0.0, "condition_on_previous_text": False} if steady else {}
+        segments, _info = self._model.transcribe(audio, language=language, beam_size=self._beam_size,
+                                                 vad_filter=False, word_timestamps=True, **options)
         found: list[Segment] = []
         for s in segments:  # a generator: decoding happens here, a window at a time
             deadline.check()
             found.append(Segment(start=float(s.start), end=float(s.end), text=s.text.strip(),
                                  words=[Word(start=float(w.start), end=float(w.end), word=w.word.strip(),
                                              probability=float(w.probability)) for w in s.words or []]))
-        return _transcript(audio, language, probability, restore_timestamps(found, chunks))
-
-    def detect_language(self, path: Path) -> LanguageGuess:
-        speech, chunks = speech_only(decode(path))
-        if not chunks:
-            return LanguageGuess(LANGUAGES[0], 0.0, 0.0)
-        _lang, _prob, all_probs = self._model.detect_language(audio=speech, vad_filter=False)
-        return LanguageGuess(*choose_language(dict(all_probs or [])), min(len(speech) / SAMPLE_RATE, 30.0))
+        return found
 
 
 def resolve_device(device: str) -> str:
@@ -374,47 +572,43 @@ class OpenAIWhisperTranscriber:
 
     def transcribe(self, path: Path, language: str | None = None) -> Transcript:
         _check_language(language)
-        audio = decode(path)
-        speech, chunks = speech_only(audio)
-        if not chunks:
-            return _transcript(audio, language or LANGUAGES[0], 1.0 if language else 0.0, [])
         import torch
-        import whisper
+
+        with self._lock, torch.no_grad():  # the deadline starts once the lock is ours: waiting is not working
+            return transcribe_in_windows(self, path, language, self._time_limit)
+
+    def detect_language(self, path: Path) -> LanguageGuess:
+        import torch
 
         with self._lock, torch.no_grad():
-            self._deadline = self._time_limit.start(audio)  # once the lock is ours: waiting is not working
-            try:
-                probability = 1.0
-                if language is None:
-                    language, probability = choose_language(self._language_probabilities(speech))
-                result = whisper.transcribe(self._model, speech, language=language, task="transcribe",
-                                            beam_size=self._beam_size, best_of=5, fp16=self._fp16,
-                                            word_timestamps=True, verbose=None)
-            finally:
-                self._deadline = None
-        found = [
+            return detect_in_windows(self, path)
+
+    def _probabilities(self, speech: Audio) -> dict[str, float]:
+        return self._language_probabilities(speech)
+
+    def _recognise(self, audio: Audio, language: str, deadline: Deadline, *, steady: bool = False) -> list[Segment]:
+        import whisper
+
+        options: dict[str, Any] = {"temperature": 0.0, "condition_on_previous_text": False} if steady else {}
+        self._deadline = deadline
+        try:
+            result = whisper.transcribe(self._model, audio, language=language, task="transcribe",
+                                        beam_size=self._beam_size, best_of=5, fp16=self._fp16,
+                                        word_timestamps=True, verbose=None, **options)
+        finally:
+            self._deadline = None
+        return [
             Segment(start=float(s["start"]), end=float(s["end"]), text=str(s["text"]).strip(),
                     words=[Word(start=float(w["start"]), end=float(w["end"]), word=str(w["word"]).strip(),
                                 probability=float(w["probability"])) for w in s.get("words") or []])
             for s in result["segments"]
         ]
-        return _transcript(audio, language, probability, restore_timestamps(found, chunks))
-
-    def detect_language(self, path: Path) -> LanguageGuess:
-        speech, chunks = speech_only(decode(path))
-        if not chunks:
-            return LanguageGuess(LANGUAGES[0], 0.0, 0.0)
-        import torch
-
-        with self._lock, torch.no_grad():
-            found = choose_language(self._language_probabilities(speech))
-        return LanguageGuess(*found, min(len(speech) / SAMPLE_RATE, 30.0))
 
     def _language_probabilities(self, speech: Audio) -> dict[str, float]:
         """Every language's probability on the first 30 s, mel computed as ``whisper.transcribe`` does."""
         from whisper.audio import N_FRAMES, N_SAMPLES, log_mel_spectrogram, pad_or_trim
 
-        mel = log_mel_spectrogram(speech, self._model.dims.n_mels, padding=N_SAMPLES)
+        mel = log_mel_spectrogram(speech[:N_SAMPLES], self._model.dims.n_mels, padding=N_SAMPLES)
         first = pad_or_trim(mel, N_FRAMES).to(self._device)
         _tokens, probs = self._model.detect_language(first.half() if self._fp16 else first)
         return {str(code): float(p) for code, p in probs.items()}

@@ -33,6 +33,8 @@ UNDECODABLE = "undecodable"
 MISSING = "missing_original"
 UNTRANSCRIBABLE = "untranscribable"
 TOO_SLOW = "transcription_too_slow"
+#: Not a failure: the call is ready, but its recording sounds like speech and no word was heard.
+NO_WORDS = "no_words_heard"
 #: No speech model (or engine) on this worker: an operator's problem, shown to people without its details.
 UNAVAILABLE = "transcription_unavailable"
 
@@ -49,11 +51,14 @@ class Handler:
         if not all(store.exists(k) for k in keys.all()):
             self._set_status(ctx, call.id, CallStatus.PROCESSING)
             self._render(ctx, store, call, keys)
+        notice = None
         if not self._has_transcript(ctx, call.id):
             self._set_status(ctx, call.id, CallStatus.PROCESSING)
-            self._transcribe(ctx, store, call, keys)
+            notice = self._transcribe(ctx, store, call, keys)
         self._tag(ctx, call.id)
-        self._set_status(ctx, call.id, CallStatus.READY, reason="")
+        # Ready, with the warning that no words were heard in a recording that sounds like speech (kept on a rerun).
+        self._set_status(ctx, call.id, CallStatus.READY,
+                         reason=notice if notice is not None else self._kept_notice(ctx, call.id))
         if self._load(ctx) is None:
             # Erased while being processed: its purge may have run before these files were written.
             for key in (*keys.all(), *keys.asr_channels):
@@ -130,7 +135,14 @@ class Handler:
             return {CUSTOMER: left, AGENT: right}
         return None
 
-    def _transcribe(self, ctx: JobContext, store: storage.Storage, call: Call, keys: storage.RenditionKeys) -> None:
+    @staticmethod
+    def _kept_notice(ctx: JobContext, call_id: int) -> str:
+        with tenancy.tenant_session(ctx.tenant_id) as session:
+            call = session.get(Call, call_id)
+            return NO_WORDS if call is not None and call.failure_reason == NO_WORDS else ""
+
+    def _transcribe(self, ctx: JobContext, store: storage.Storage, call: Call, keys: storage.RenditionKeys) -> str:
+        """Write the transcript; return :data:`NO_WORDS` when no word was heard in a voice, else ``""``."""
         settings = ctx.settings
         try:
             transcriber = whisper.get_transcriber(settings)
@@ -140,6 +152,7 @@ class Handler:
                     found = transcriber.transcribe(asr, call.language_hint or None)
                 language, probability = found.language, found.language_probability
                 segments: list[dict[str, Any]] = found.to_json()["segments"]
+                voiced = found.voiced_s
             else:
                 # One language for the call, from both sides, each weighing as much as it spoke: one
                 # side may hold a few words only ("Bonjour, je vous écoute"), too few to tell French
@@ -155,6 +168,7 @@ class Handler:
                     customer = transcriber.transcribe(audio, language)
                 with store.local_copy(speakers[AGENT]) as audio:
                     agent = transcriber.transcribe(audio, language)
+                voiced = customer.voiced_s + agent.voiced_s
                 segments = sorted(
                     [{**s, "speaker": CUSTOMER} for s in customer.to_json()["segments"]]
                     + [{**s, "speaker": AGENT} for s in agent.to_json()["segments"]],
@@ -176,15 +190,20 @@ class Handler:
             raise RetryableError(str(err)) from err
         engine = whisper.engine_label(settings)
         text = " ".join(s["text"] for s in segments if s["text"])
+        heard = any(s.get("words") or s.get("text") for s in segments)
+        notice = NO_WORDS if not heard and voiced >= whisper.MIN_VOICED_S else ""
+        if notice:
+            log.warning("call %s: %.1f s sound like speech, but no word was heard", call.id, voiced)
         with tenancy.tenant_session(ctx.tenant_id) as session:
             if session.get(Call, call.id) is None:
-                return  # erased while it was being transcribed
+                return ""  # erased while it was being transcribed
             row = session.scalar(select(Transcript).where(Transcript.call_id == call.id))
             if row is None:
                 row = Transcript(call_id=call.id)
                 session.add(row)
             row.language, row.language_probability = language, probability
             row.text, row.segments, row.engine = text, segments, engine
+        return notice
 
     @staticmethod
     def _tag(ctx: JobContext, call_id: int) -> None:
