@@ -44,7 +44,7 @@ def room(app: Flask, tenants: dict[str, TenantSet]) -> Room:
         playlist_id = factories.make_playlist(a, [clip_id], name="Salle client, accueil")
         factories.make_kiosk(a, playlist_id, name="Salle client, Lyon")
         complaint_id = factories.make_complaint(a, text="Bonjour, ma commande n° 4521 est arrivée cassée. "
-                                                         "Je suis très déçu ! Appelez-moi au 06 12 34 56 78.")
+                                                         "Je suis très déçu. Appelez-moi au 06 12 34 56 78.")
     return Room(call_id, clip_id, playlist_id, complaint_id)
 
 
@@ -77,17 +77,30 @@ def shoot(page: Page, name: str) -> None:
         page.screenshot(path=Path(SHOTS) / f"{name}.png", full_page=True)
 
 
-def check_pages(page: Page, pages: list[str], label: str) -> list[str]:
-    wide = []
+#: French typography: a no-break space (U+00A0 or the narrow U+202F) before : ; ! ? and none other.
+_PLAIN_SPACE_BEFORE = re.compile(r".{0,30} [:;!?].{0,30}")
+_NO_SPACE_BEFORE = re.compile(r".{0,30}[^\s\u00a0\u202f][;!?](?=\s|$).{0,30}|.{0,30}[^\s\u00a0\u202f\d]:(?=\s).{0,30}")
+
+
+def french_punctuation(text: str) -> list[str]:
+    """The places in a page's visible French text where « : ; ! ? » lack their no-break space."""
+    return _PLAIN_SPACE_BEFORE.findall(text) + _NO_SPACE_BEFORE.findall(text)
+
+
+def check_pages(page: Page, pages: list[str], label: str) -> tuple[list[str], list[str]]:
+    """Open each page: those wider than the screen, and the French punctuation without its space."""
+    wide, typography = [], []
     for url in pages:
         response = page.goto(url)
         assert response is not None and response.status < 400, f"{url}: {response and response.status}"
-        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(200)  # scripts run (the waveform, htmx), then the layout is measured
         found = overflow(page)
         shoot(page, f"{label}{re.sub(r'[^a-z0-9]+', '-', url)}")
         if found["scrollWidth"] > found["innerWidth"]:  # type: ignore[operator]
             wide.append(f"{url}: {found}")
-    return wide
+        typography += [f"{url}: {place!r}" for place in french_punctuation(page.locator("body").inner_text())]
+    return wide, typography
 
 
 def test_every_main_page_fits_a_phone(app: Flask, tenants: dict[str, TenantSet], room: Room,
@@ -95,15 +108,16 @@ def test_every_main_page_fits_a_phone(app: Flask, tenants: dict[str, TenantSet],
     fr = translator(app, "fr")
     console.allow(r"/peaks\.json\): Failed to load resource: .* status of 404")  # made without the worker
     wide: list[str] = []
-    anonymous = new_page(viewport=PHONE)
-    wide += check_pages(anonymous, ["/login", "/password/forgot"], "phone")
-    admin = new_page(viewport=PHONE)
-    log_in(admin, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
-    wide += check_pages(admin, admin_pages(room), "phone")
-    platform = new_page(viewport=PHONE)
-    log_in(platform, fr, tenants["platform"].users[Role.PLATFORM_ADMIN].email, PASSWORD)
-    wide += check_pages(platform, ["/admin/tenants"], "phone")
+    typography: list[str] = []
+    for role, pages in ((None, ["/login", "/password/forgot"]), (Role.TENANT_ADMIN, admin_pages(room)),
+                        (Role.PLATFORM_ADMIN, ["/admin/tenants"])):
+        page = new_page(viewport=PHONE)
+        if role is not None:
+            log_in(page, fr, tenants["platform" if role == Role.PLATFORM_ADMIN else "a"].users[role].email, PASSWORD)
+        more_wide, more_typography = check_pages(page, pages, "phone")
+        wide, typography = wide + more_wide, typography + more_typography
     assert not wide, "pages wider than a 390 px phone:\n" + "\n".join(wide)
+    assert not typography, "French punctuation without its no-break space:\n" + "\n".join(typography)
 
 
 def test_the_navigation_is_a_menu_on_a_phone_and_works_without_javascript(
