@@ -23,14 +23,14 @@ def use_app(app: Flask) -> None:
 
 
 def run_mail_jobs(app: Flask | None = None) -> None:
-    """Run every ``send_mail`` job that is due, with the worker's handler, until none is left."""
-    from webapp.mail import SEND_MAIL
-    from worker.handlers import send_mail
+    """Run the mail jobs that are due (``password_reset``, ``send_mail``) with the worker's handlers."""
+    from worker.handlers import password_reset, send_mail
     from worker.loop import Worker
 
     target = app or (_apps[0] if _apps else None)
     assert target is not None, "no app: use the app fixture"
-    Worker(target, {SEND_MAIL: send_mail.Handler()}, once=True).run()
+    handlers = {send_mail.KIND: send_mail.Handler(), password_reset.KIND: password_reset.Handler()}
+    Worker(target, handlers, once=True).run()
 
 
 def link_in(msg: EmailMessage, kind: str) -> str:

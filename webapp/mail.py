@@ -39,6 +39,8 @@ from webapp.i18n import force_locale
 log = logging.getLogger(__name__)
 
 SEND_MAIL = "send_mail"
+#: Finds who a password reset was asked for, in the worker (worker/handlers/password_reset.py).
+PASSWORD_RESET = "password_reset"  # noqa: S105 - a job kind, no password
 #: Attempts before a mail is given up: with the queue's backoff (10 s, 20 s, 40 s ...), about
 #: 40 minutes of an SMTP server being down.
 MAX_ATTEMPTS = 9
@@ -85,6 +87,16 @@ def queue_mail(session: Session, *, tenant_id: int, user_id: int, template: str,
     jobs.enqueue(session, kind=SEND_MAIL, idempotency_key=key, payload=payload, max_attempts=MAX_ATTEMPTS,
                  tenant_id=tenant_id)
     log.info("mail queued: %s to user %d", template, user_id)
+
+
+def queue_reset_lookup(session: Session, *, tenant_id: int, email: str) -> None:
+    """Queue a ``password_reset`` job: the worker mails a reset link to each active account of ``email``.
+
+    Queued for any address, known or not, in the platform's tenant (the address may be in
+    any company): the request that asks does the same work either way.
+    """
+    jobs.enqueue(session, kind=PASSWORD_RESET, idempotency_key=f"{PASSWORD_RESET}:{secrets.token_urlsafe(12)}",
+                 payload={"email": email}, max_attempts=MAX_ATTEMPTS, tenant_id=tenant_id)
 
 
 def build_message(settings: Settings, to: str, template: str, locale: str, **context: object) -> EmailMessage:

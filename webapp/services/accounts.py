@@ -13,7 +13,7 @@ from webapp.config import LOCALES, Settings
 from webapp.db import utcnow
 from webapp.errors import NotFound, TooManyAttempts, UserError
 from webapp.i18n import _, ngettext
-from webapp.mail import new_link_secret, queue_mail
+from webapp.mail import new_link_secret, queue_mail, queue_reset_lookup
 from webapp.models import Role, Tenant, User, UserStatus
 from webapp.models.security import TokenPurpose
 from webapp.models.users import TENANT_ROLES
@@ -322,15 +322,30 @@ def accept_invitation(session: Session, raw: str, *, password: str, name: str) -
 
 
 def request_password_reset(settings: Settings, email: str, ip: str) -> None:
-    """Mail a reset link to every active account with this e-mail; say nothing about which exist.
+    """Have reset links mailed to every active account with this e-mail; say nothing about which exist.
 
-    At most 3 requests per address per throttle window, so the form cannot flood a mailbox.
+    The request does the same work whether or not an account uses the address: a throttle row
+    and one job, which the worker runs (:func:`send_reset_links`), so neither its answer nor
+    its time tells (issue #13, item 8). At most 3 requests per address per throttle window, so
+    the form cannot flood a mailbox.
     """
     email = clean_email(email)
     key = throttle.key("reset", email)
     if throttle.count_recent([key], settings)[key] >= 3:
         return
     throttle.record_failure([key])
+    from webapp.services import tenants  # it imports this module
+
+    with tenancy.all_tenants_session() as session:  # the address may be in any company, or none
+        queue_reset_lookup(session, tenant_id=tenants.platform_tenant(session).id, email=email)
+
+
+def send_reset_links(settings: Settings, email: str) -> int:
+    """Issue a reset link to every active account with this e-mail and queue its mail (the worker's side).
+
+    Returns how many were queued.
+    """
+    queued = 0
     for candidate in tenancy.find_login_candidates(email):
         if not candidate.is_active or candidate.tenant.is_suspended:
             continue
@@ -343,6 +358,8 @@ def request_password_reset(settings: Settings, email: str, ip: str) -> None:
             queue_mail(session, tenant_id=user.tenant_id, user_id=user.id, template="reset",
                        link_path="/password/reset/", link_nonce=nonce, link_purpose=TokenPurpose.RESET,
                        context={"minutes": settings.reset_ttl_minutes})
+        queued += 1
+    return queued
 
 
 def reset_password(session: Session, raw: str, password: str) -> User:

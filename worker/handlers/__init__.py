@@ -43,6 +43,7 @@ def registry() -> dict[str, Handler]:
     """Every job kind the worker knows, and its handler."""
     from worker.handlers import (
         apply_retention,
+        password_reset,
         process_call,
         purge_media,
         render_clip,
@@ -54,4 +55,4 @@ def registry() -> dict[str, Handler]:
     return {process_call.KIND: process_call.Handler(), retrain_tagger.KIND: retrain_tagger.Handler(),
             tag_complaint.KIND: tag_complaint.Handler(), render_clip.KIND: render_clip.Handler(),
             purge_media.KIND: purge_media.Handler(), apply_retention.KIND: apply_retention.Handler(),
-            send_mail.KIND: send_mail.Handler()}
+            send_mail.KIND: send_mail.Handler(), password_reset.KIND: password_reset.Handler()}
