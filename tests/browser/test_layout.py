@@ -87,9 +87,31 @@ def french_punctuation(text: str) -> list[str]:
     return _PLAIN_SPACE_BEFORE.findall(text) + _NO_SPACE_BEFORE.findall(text)
 
 
-def check_pages(page: Page, pages: list[str], label: str) -> tuple[list[str], list[str]]:
-    """Open each page: those wider than the screen, and the French punctuation without its space."""
-    wide, typography = [], []
+#: axe-core, installed by bin/setup from package.json (npm), never fetched by the tests.
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def accessibility(page: Page) -> list[str]:
+    """The WCAG 2 A and AA violations axe-core finds on the page (injected through the DevTools
+    protocol, which the page's Content-Security-Policy does not govern)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, object]] = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => r.violations.map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))")
+    return [f"{v['id']}: {v['nodes']}" for v in found]
+
+
+@dataclass
+class Findings:
+    wide: list[str]
+    typography: list[str]
+    accessibility: list[str]
+
+
+def check_pages(page: Page, pages: list[str], label: str, findings: Findings) -> None:
+    """Open each page: note those wider than the screen, the French punctuation without its space,
+    and what axe-core finds."""
     for url in pages:
         response = page.goto(url)
         assert response is not None and response.status < 400, f"{url}: {response and response.status}"
@@ -98,26 +120,41 @@ def check_pages(page: Page, pages: list[str], label: str) -> tuple[list[str], li
         found = overflow(page)
         shoot(page, f"{label}{re.sub(r'[^a-z0-9]+', '-', url)}")
         if found["scrollWidth"] > found["innerWidth"]:  # type: ignore[operator]
-            wide.append(f"{url}: {found}")
-        typography += [f"{url}: {place!r}" for place in french_punctuation(page.locator("body").inner_text())]
-    return wide, typography
+            findings.wide.append(f"{url}: {found}")
+        findings.typography += [f"{url}: {place!r}"
+                                for place in french_punctuation(page.locator("body").inner_text())]
+        findings.accessibility += [f"{label} {url}: {problem}" for problem in accessibility(page)]
+
+
+def check_every_main_page(app: Flask, tenants: dict[str, TenantSet], room: Room, new_page: OpenPage,
+                          viewport: dict[str, int], label: str) -> Findings:
+    fr = translator(app, "fr")
+    findings = Findings([], [], [])
+    for role, pages in ((None, ["/login", "/password/forgot"]), (Role.TENANT_ADMIN, admin_pages(room)),
+                        (Role.PLATFORM_ADMIN, ["/admin/tenants"])):
+        page = new_page(viewport=viewport)
+        if role is not None:
+            log_in(page, fr, tenants["platform" if role == Role.PLATFORM_ADMIN else "a"].users[role].email, PASSWORD)
+        check_pages(page, pages, label, findings)
+    return findings
 
 
 def test_every_main_page_fits_a_phone(app: Flask, tenants: dict[str, TenantSet], room: Room,
                                       new_page: OpenPage, console: ConsoleWatch) -> None:
-    fr = translator(app, "fr")
+    """... with its French punctuation spaced, and no WCAG 2 A/AA violation that axe-core finds."""
     console.allow(r"/peaks\.json\): Failed to load resource: .* status of 404")  # made without the worker
-    wide: list[str] = []
-    typography: list[str] = []
-    for role, pages in ((None, ["/login", "/password/forgot"]), (Role.TENANT_ADMIN, admin_pages(room)),
-                        (Role.PLATFORM_ADMIN, ["/admin/tenants"])):
-        page = new_page(viewport=PHONE)
-        if role is not None:
-            log_in(page, fr, tenants["platform" if role == Role.PLATFORM_ADMIN else "a"].users[role].email, PASSWORD)
-        more_wide, more_typography = check_pages(page, pages, "phone")
-        wide, typography = wide + more_wide, typography + more_typography
-    assert not wide, "pages wider than a 390 px phone:\n" + "\n".join(wide)
-    assert not typography, "French punctuation without its no-break space:\n" + "\n".join(typography)
+    found = check_every_main_page(app, tenants, room, new_page, PHONE, "phone")
+    assert not found.wide, "pages wider than a 390 px phone:\n" + "\n".join(found.wide)
+    assert not found.accessibility, "axe-core, WCAG 2 A/AA:\n" + "\n".join(found.accessibility)
+    assert not found.typography, "French punctuation without its no-break space:\n" + "\n".join(found.typography)
+
+
+def test_every_main_page_passes_axe_on_a_wide_screen(app: Flask, tenants: dict[str, TenantSet], room: Room,
+                                                     new_page: OpenPage, console: ConsoleWatch) -> None:
+    console.allow(r"/peaks\.json\): Failed to load resource: .* status of 404")
+    found = check_every_main_page(app, tenants, room, new_page, DESKTOP, "desktop")
+    assert not found.wide, "pages wider than a 1440 px screen:\n" + "\n".join(found.wide)
+    assert not found.accessibility, "axe-core, WCAG 2 A/AA:\n" + "\n".join(found.accessibility)
 
 
 def test_the_navigation_is_a_menu_on_a_phone_and_works_without_javascript(
