@@ -217,6 +217,7 @@ def test_a_call_without_speech_gets_an_empty_transcript(app: Flask, login_as, te
             transcript = session.scalars(select(Transcript)).one()
             assert transcript.call_id == call_id and transcript.language in ("fr", "en")
     assert _call(app, tenants["b"].id, call_id).status == CallStatus.READY
+    assert _call(app, tenants["b"].id, call_id).failure_reason == ""  # a steady tone is no voice: no warning
     page = login_as("b", Role.QUALITY_MANAGER, locale="fr").get(f"/calls/{call_id}")
     assert page.status_code == 200 and "Transcription" in page.text
 
@@ -245,3 +246,32 @@ def test_audio_whisper_cannot_read_fails_for_good_with_a_reason(app: Flask, logi
         handler.failed(ctx, str(failure.value))
     page = login_as("a", Role.QUALITY_MANAGER, locale="fr").get(f"/calls/{call_id}")
     assert "n&#39;a pas pu être transcrit" in page.text or "n'a pas pu être transcrit" in page.text
+
+
+def test_sound_without_words_is_ready_with_a_warning_not_a_silent_ready(app: Flask, login_as,
+                                                                       tenants: dict[str, TenantSet],
+                                                                       tmp_path: Path) -> None:
+    """Beeps at 8 kHz in MP3: loud and broken like speech, the VAD keeps nothing, Whisper hears no word."""
+    from webapp.models import Source, Transcript
+    from webapp.services import ingestion
+
+    a = tenants["a"].id
+    beeps = tmp_path / "beeps.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=425:duration=5",
+                    "-af", "volume='gt(sin(2*PI*t),0)':eval=frame", "-ar", "8000", str(beeps)], check=True, timeout=60)
+    with app.app_context():
+        with beeps.open("rb") as stream, tenancy.tenant_session(a) as session:
+            call_id = ingestion.ingest_call(session, app.config["ECOUTE"], a, stream=stream, filename=beeps.name,
+                                            meta=ingestion.clean_meta({}),
+                                            origin=ingestion.Origin(Source.BROWSER)).call.id
+        handler = process_call.Handler()
+        handler.run(_context(app, a, call_id))
+        with tenancy.tenant_session(a) as session:
+            assert session.scalars(select(Transcript.text)).one() == ""
+        assert (_call(app, a, call_id).status, _call(app, a, call_id).failure_reason) == (
+            CallStatus.READY, process_call.NO_WORDS)
+        handler.run(_context(app, a, call_id))  # a second run keeps the warning
+        assert _call(app, a, call_id).failure_reason == process_call.NO_WORDS
+    page = html.unescape(login_as("a", Role.QUALITY_MANAGER, locale="en").get(f"/calls/{call_id}").text)
+    assert "No words were recognised, although the recording sounds like someone speaking." in page
+    assert "No speech was heard in this recording." not in page

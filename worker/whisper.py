@@ -356,6 +356,17 @@ class _Engine(Protocol):
         """
 
 
+def believable(text: str, avg_logprob: float, compression_ratio: float, no_speech_prob: float) -> bool:
+    """Whether a segment heard without the VAD is words rather than what Whisper makes of noise.
+
+    Whisper's own thresholds (faster-whisper's defaults), applied as a filter since a steady pass has
+    no retry: a repeated phrase ("I'm sorry, I'm sorry...") compresses more than 2.4 times, an unsure
+    one averages under -1 per token, a segment it thinks silent is over 0.6; punctuation alone is no word.
+    """
+    return (any(c.isalnum() for c in text) and compression_ratio <= 2.4 and avg_logprob >= -1.0
+            and no_speech_prob <= 0.6)
+
+
 def _with_last(blocks: Iterator[Audio]) -> Iterator[tuple[Audio, bool]]:
     """Each block and whether it is the last (one block read ahead)."""
     current = next(blocks, None)
@@ -490,6 +501,8 @@ class FasterWhisperTranscriber:
         found: list[Segment] = []
         for s in segments:  # a generator: decoding happens here, a window at a time
             deadline.check()
+            if steady and not believable(s.text, s.avg_logprob, s.compression_ratio, s.no_speech_prob):
+                continue
             found.append(Segment(start=float(s.start), end=float(s.end), text=s.text.strip(),
                                  words=[Word(start=float(w.start), end=float(w.end), word=w.word.strip(),
                                              probability=float(w.probability)) for w in s.words or []]))
@@ -602,6 +615,7 @@ class OpenAIWhisperTranscriber:
                     words=[Word(start=float(w["start"]), end=float(w["end"]), word=str(w["word"]).strip(),
                                 probability=float(w["probability"])) for w in s.get("words") or []])
             for s in result["segments"]
+            if not steady or believable(str(s["text"]), s["avg_logprob"], s["compression_ratio"], s["no_speech_prob"])
         ]
 
     def _language_probabilities(self, speech: Audio) -> dict[str, float]:
