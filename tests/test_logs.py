@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -129,3 +130,31 @@ def test_gunicorn_access_log_masks_tokens_and_personal_data(settings: Settings, 
     assert re.search(r"req=[0-9a-f]{16}$", lines[1]), lines[1]
     assert '"GET /calls?customer_ref=***&q=***&page=2 HTTP/1.1"' in lines[2], lines[2]
     assert f'"{base}/password/reset/***?q=***"' in lines[2], lines[2]
+
+
+def test_werkzeug_development_server_log_masks_tokens(app: Flask) -> None:
+    from werkzeug.serving import make_server
+
+    logger = logging.getLogger("werkzeug")
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        urllib.request.install_opener(urllib.request.build_opener(_NoRedirect))
+        status = _get(base, "/invitation/3.DevServerSecretDevServerSecret?q=Durand", {})
+    finally:
+        urllib.request.install_opener(urllib.request.build_opener())
+        server.shutdown()
+        thread.join()
+        server.server_close()
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+    output = buffer.getvalue()
+    assert status < 500 and "GET /invitation/***?q=*** HTTP/1.1" in output, output
+    assert "DevServerSecret" not in output and "Durand" not in output
