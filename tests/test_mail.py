@@ -163,3 +163,31 @@ def test_a_mail_whose_link_was_replaced_before_it_left_is_not_sent(
     assert [m["To"] for m in smtp.messages] == ["twice@a.test"]  # the first link was dead: only the second left
     assert Client(app.test_client()).get(link).status_code == 200
     assert [j.status for j in _mail_jobs(app, tenants["a"].id)] == [JobStatus.DONE, JobStatus.DONE]
+
+
+class _Refusing:
+    """An SMTP server that refuses every recipient for good (550)."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        return "550 5.1.1 No such user here"
+
+
+def test_a_mail_the_server_refuses_for_good_fails_at_once(make_app: Any, login_as: Any,
+                                                          tenants: dict[str, TenantSet]) -> None:
+    from aiosmtpd.controller import Controller
+
+    port = _free_port()
+    controller = Controller(_Refusing(), hostname="127.0.0.1", port=port, server_hostname="refusing.test")
+    controller.start()
+    try:
+        app = make_app(smtp_port=port)
+        admin = Client(app.test_client())
+        assert admin.login(tenants["a"].users[Role.TENANT_ADMIN].email).status_code == 303
+        assert admin.post("/people/invite", {"email": "gone@a.test", "role": "staff"}).status_code == 303
+        run_mail_jobs(app)
+    finally:
+        controller.stop()
+    [job] = _mail_jobs(app, tenants["a"].id)
+    assert job.status == JobStatus.FAILED and job.attempts == 1  # no retry: the address does not exist
+    assert "refused" in job.last_error
