@@ -321,7 +321,7 @@ def _dropped(app: Flask, tenant_id: int, kiosk_id: int) -> int:
 
 
 def test_plays_made_offline_arrive_and_forged_ones_are_dropped_and_counted(
-        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int]) -> None:
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int], login_as: object) -> None:
     a = tenants["a"].id
     ref, kiosk = _kiosk(app, a, room["playlist"])
     manifest = kiosk.get("/kiosk/manifest.json").json
@@ -354,6 +354,9 @@ def test_plays_made_offline_arrive_and_forged_ones_are_dropped_and_counted(
     assert len(_journalled(app, a)) == 3 and _dropped(app, a, ref.id) == len(forged) + 500
     with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")).all() == []
+    listing = login_as("a", Role.TENANT_ADMIN).get("/settings/kiosks").text  # type: ignore[operator]
+    row = re.search(rf'<tr id="kiosk-{ref.id}".*?</tr>', listing, re.S)
+    assert row is not None and f'data-dropped="{len(forged) + 500}"' in row.group(0)
 
 
 def test_plays_are_bounded_per_heartbeat_and_per_minute(make_app: object, tenants: dict[str, TenantSet],
