@@ -121,3 +121,32 @@ def test_kiosk_heartbeat_nested_deep_is_not_a_500(client: Client) -> None:
     deep = "[" * 5_000 + "]" * 5_000
     response = client.raw.post("/kiosk/heartbeat", data=deep, content_type="application/json")
     assert response.status_code < 500, response.text
+
+
+HUGE = "100000000000000000000000"  # 10^23: past what PostgreSQL (32-bit ids) and SQLite (64 bits) can compare
+
+
+def test_ids_too_large_for_the_database_are_missing_like_any_other(app: Flask, login_as,
+                                                                   tenants: dict[str, TenantSet]) -> None:
+    qm = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    for area in ("calls", "complaints", "clips", "playlists"):
+        huge, missing = qm.get(f"/{area}/{HUGE}"), qm.get(f"/{area}/987654")
+        assert (huge.status_code, missing.status_code) == (404, 404), area
+        assert huge.text.replace(HUGE, "987654") == missing.text  # the same page, but for the address it names
+    for number in (2**31 - 1, 2**31, 2**63 - 1, 2**63):  # around the largest ids of PostgreSQL, then SQLite
+        assert qm.get(f"/calls/{number}").status_code == 404, number
+    with app.app_context():
+        call_id = factories.make_ready_call(tenants["a"].id)
+        clip_id = factories.make_clip(tenants["a"].id, call_id)
+        playlist_id = factories.make_playlist(tenants["a"].id)
+    added = qm.post(f"/clips/{clip_id}/playlists", {"playlist_id": HUGE})
+    assert added.status_code == 422, added.text  # as for any other id that is no playlist's
+    listed = qm.post(f"/playlists/{playlist_id}/clips", {"clip_id": HUGE})
+    assert 400 <= listed.status_code < 500, listed.text
+    api = _api(app, _read_token(app, tenants))
+    assert api[0].get(f"/api/v1/calls/{HUGE}", headers=api[1]).status_code == 404  # type: ignore[attr-defined]
+
+
+def _read_token(app: Flask, tenants: dict[str, TenantSet]) -> str:
+    with app.app_context():
+        return factories.make_api_token(tenants["a"].id, TokenScope.READ).raw

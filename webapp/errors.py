@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from webapp.db import mark_for_rollback
 from webapp.i18n import _, _l
@@ -108,6 +109,20 @@ class _JSONProvider(DefaultJSONProvider):
             raise JSONTooDeep("JSON nested too deeply") from None
 
 
+#: The largest id a row can have: ids are PostgreSQL integers (32 bits), and past that the database refuses to
+#: compare the value (SQLite's driver, past 64 bits) instead of finding no row.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in the app's addresses: a number past :data:`MAX_ID` matches no route, so it is a 404
+    like any missing id, instead of reaching the database driver and failing there (a 500)."""
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - werkzeug's names
+                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/kiosk/")) or request.accept_mimetypes.best == "application/json"
 
@@ -133,7 +148,10 @@ def _respond(status: int, code: str, message: str, reference: str | None = None)
 
 
 def init_app(app: Flask) -> None:
+    """Install the error handlers, and the JSON parser and id converter that keep edge input from becoming a 500
+    (before the blueprints add their routes, which take the converter as they are added)."""
     app.json = _JSONProvider(app)
+    app.url_map.converters["int"] = IdConverter
 
     @app.errorhandler(AppError)
     def _app_error(err: AppError) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from webapp.errors import UserError
+from webapp.errors import MAX_ID, UserError
 from webapp.i18n import _
 from webapp.passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -65,3 +65,12 @@ def clean_int(raw: str, *, minimum: int, maximum: int, message: str) -> int:
     if not minimum <= value <= maximum:
         raise UserError(message, "number_invalid")
     return value
+
+
+def parse_id(raw: str | None) -> int:
+    """The id of a row, chosen in a form: ValueError unless it is a whole number from 1 to :data:`MAX_ID` (a larger
+    one names no row, and the databases refuse to even compare it)."""
+    value = (raw or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10 or not 1 <= int(value) <= MAX_ID:
+        raise ValueError(f"not an id: {value[:30]!r}")
+    return int(value)

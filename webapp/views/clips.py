@@ -17,6 +17,7 @@ from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Clip, ClipSentiment, ClipStatus, LabelKind, RenderStatus, Role, User
 from webapp.services import clips, playlists, taxonomy
+from webapp.services.validation import parse_id
 from webapp.views.helpers import actor, form_error, is_htmx, render, settings
 from webapp.views.media import audio_response, listen_started
 
@@ -112,7 +113,7 @@ def clip_add_to_playlist(clip_id: int) -> BaseResponse:
     session = tenancy.request_session()
     clip = clips.get_clip(session, clip_id)
     try:
-        playlist_id = int(request.form.get("playlist_id", ""))
+        playlist_id = parse_id(request.form.get("playlist_id"))
     except ValueError:
         return form_error("pages/clips/detail.html", UserError(_("Choose a playlist."), "playlist_missing"),
                           error_in="playlist", **_detail(clip))

@@ -17,6 +17,7 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Playlist, PlaylistMode, Role
 from webapp.services import clips, playlists
+from webapp.services.validation import parse_id
 from webapp.views.helpers import actor, form_error, is_htmx, render
 
 bp = Blueprint("playlists", __name__, url_prefix="/playlists")
@@ -92,7 +93,7 @@ def _items_changed(playlist: Playlist, change: Any) -> Response:
 
 def _clip_id() -> int:
     try:
-        return int(request.form.get("clip_id", ""))
+        return parse_id(request.form.get("clip_id"))
     except ValueError:
         raise UserError(_("Choose a clip."), "clip_missing") from None
 
