@@ -158,3 +158,23 @@ def test_werkzeug_development_server_log_masks_tokens(app: Flask) -> None:
     output = buffer.getvalue()
     assert status < 500 and "GET /invitation/***?q=*** HTTP/1.1" in output, output
     assert "DevServerSecret" not in output and "Durand" not in output
+
+
+def test_gunicorn_error_lines_mask_the_uri_too() -> None:
+    from gunicorn.config import Config
+
+    from webapp.logs import AccessLogger
+
+    logger = AccessLogger(Config())
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    logger.error_log.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:  # as gunicorn's worker logs an app that raised (workers/base.py handle_error)
+            logger.exception("Error handling request %s %s", "GET", "/password/reset/4.ErrorLineSecretErrorLine")
+    finally:
+        logger.error_log.removeHandler(handler)
+    assert "Error handling request GET /password/reset/***" in buffer.getvalue()
+    assert "ErrorLineSecret" not in buffer.getvalue()

@@ -92,6 +92,11 @@ class AccessLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn has no typ
                 atoms[key] = mask_url(atoms[key])
         return atoms
 
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """Gunicorn's "Error handling request <method> <uri>" (an app that raised past Flask) masked too."""
+        masked = [mask_url(a) if isinstance(a, str) and a.startswith(("/", "http")) else a for a in args]
+        super().exception(msg, *masked, **kwargs)
+
 
 class WerkzeugRequestFilter(logging.Filter):
     """Masks the request line Werkzeug's development server logs (``"GET /path HTTP/1.1" 200 -``)."""
