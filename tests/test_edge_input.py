@@ -118,6 +118,24 @@ def test_json_nested_deep_is_refused_as_invalid(app: Flask, token: str, tenants:
     assert _count(app, tenants["a"].id, Complaint) == 0 and _count(app, tenants["a"].id, Call) == 0
 
 
+def test_text_a_database_cannot_store_is_cleaned_not_a_500(app: Flask, token: str,
+                                                         tenants: dict[str, TenantSet]) -> None:
+    """JSON may carry a NUL (PostgreSQL refuses it in text) or half of a surrogate pair (no encoding takes it)."""
+    client, headers = _api(app, token)
+    body = ('{"text": "Colis \\u0000abîmé \\ud800 ou \\udfff", "product": "Four\\u0000X \\ud83d", '
+            '"external_id": "\\udc00x"}')
+    created = client.post("/api/v1/complaints", headers=headers, data=body,  # type: ignore[attr-defined]
+                          content_type="application/json")
+    assert created.status_code == 201, created.text
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        stored = session.scalars(select(Complaint)).one()
+        assert (stored.text, stored.product, stored.external_id) == (
+            "Colis abîmé \ufffd ou \ufffd", "FourX \ufffd", "\ufffdx")
+    again = client.post("/api/v1/complaints", headers=headers, data=body,  # type: ignore[attr-defined]
+                        content_type="application/json")
+    assert again.status_code == 200 and again.get_json()["id"] == created.get_json()["id"]
+
+
 def test_kiosk_heartbeat_nested_deep_is_not_a_500(client: Client) -> None:
     deep = "[" * 5_000 + "]" * 5_000
     response = client.raw.post("/kiosk/heartbeat", data=deep, content_type="application/json")

@@ -50,8 +50,17 @@ class VoiceMeta:
     external_id: str | None = None
 
 
+#: Half of a UTF-16 surrogate pair, which JSON may carry (``"\\ud800"``) but no encoding can store.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """``text`` as the databases take it: without NUL (PostgreSQL refuses it in text), a lone surrogate as �."""
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
 def _text(raw: Mapping[str, str], key: str, label: str, max_length: int = 120) -> str:
-    value = " ".join(str(raw.get(key) or "").replace("\x00", "").split())  # PostgreSQL refuses NUL in text
+    value = " ".join(_storable(str(raw.get(key) or "")).split())
     if len(value) > max_length:
         raise UserError(_("%(field)s is too long: %(max)d characters at most.", field=label, max=max_length),
                         f"{key}_too_long")
@@ -298,7 +307,7 @@ TAG_COMPLAINT = "tag_complaint"
 
 def clean_text(text: str) -> str:
     """The text of a written complaint, trimmed; a :class:`UserError` when empty or too long."""
-    body = (text or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
+    body = _storable(text or "").strip()
     if not body:
         raise UserError(_("Enter the text of the complaint."), "text_missing")
     if len(body) > MAX_TEXT:
