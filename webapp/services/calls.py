@@ -63,11 +63,11 @@ class CallFilters:
         sentiment = args.get("sentiment", "")
         return cls(status=status if status in set(CallStatus) else "",
                    channel=channel if channel in set(Channel) else "",
-                   product=args.get("product", "").strip()[:120], date_from=day("date_from"),
+                   product=_words(args, "product", 120), date_from=day("date_from"),
                    date_to=day("date_to"),
                    sentiment=sentiment if sentiment in {"satisfied", "unhappy", "neutral"} else "",
                    topic=_key_arg(args, "topic"), reason=_key_arg(args, "reason"),
-                   q=" ".join(args.get("q", "").split())[:100], page=page_arg(args))
+                   q=_words(args, "q", 100), page=page_arg(args))
 
     @property
     def is_filtering(self) -> bool:
@@ -119,6 +119,11 @@ def _filtered(stmt: Select[Any], f: CallFilters) -> Select[Any]:
         said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, f.q))
         stmt = stmt.where(Call.id.in_(said))
     return stmt
+
+
+def _words(args: Mapping[str, str], name: str, max_length: int) -> str:
+    """Words typed in a search field, spaces collapsed, without the NUL character PostgreSQL refuses in text."""
+    return " ".join(args.get(name, "").replace("\x00", "").split())[:max_length]
 
 
 def page_arg(args: Mapping[str, str]) -> int:
