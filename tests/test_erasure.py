@@ -94,9 +94,11 @@ def room(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, Any]:
         theirs = factories.make_clip(b, their_call, start=0.5, end=2.5, render=True, approve=True)
     screen = Client(app.test_client())
     screen.raw.set_cookie("ecoute_kiosk", kiosk.token, path="/kiosk")
+    assert screen.raw.get("/kiosk/manifest.json").status_code == 200  # a screen plays only what it was served
     played = screen.raw.post("/kiosk/heartbeat", json={"state": "playing", "plays": [
         {"clip_id": erased[0], "at": utcnow().isoformat().replace("+00:00", "Z")}]})
-    assert played.status_code == 204
+    assert played.status_code == 200
+    assert played.get_json()["accepted"] == 1
     return {"call": call, "kept_call": kept_call, "erased": erased, "kept": kept, "playlist": playlist,
             "screen": screen, "their_call": their_call, "theirs": theirs}
 
