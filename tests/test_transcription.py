@@ -307,7 +307,7 @@ def test_a_voice_the_vad_drops_is_transcribed_without_it(whisper_settings: Setti
     from worker.whisper import decode, speech_chunks, voiced_seconds
 
     raw = tmp_path / "voice.wav"
-    said = "Bonjour, j'appelle parce que ma box internet ne marche plus depuis lundi."
+    said = "Bonjour, j'appelle parce que ma box internet ne marche plus depuis lundi et personne ne m'a rappelé."
     subprocess.run(["espeak-ng", "-v", "fr+whisper", "-s", "160", "-w", str(raw), said], check=True, timeout=60)
     mp3 = tmp_path / "voice.mp3"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(raw), "-ar", "8000", "-ac", "1", "-b:a", "8k", str(mp3)],
