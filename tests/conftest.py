@@ -104,9 +104,9 @@ def app(settings: Settings, database: DatabaseUnderTest, smtp: SmtpSink) -> Iter
     smtp.clear()
     application = create_app(settings=settings)
     application.config["TESTING"] = True
+    mail.use_app(application)  # mail_to() runs this app's queued mails
     yield application
     from webapp.db import get_database
-    mail.use_app(application)  # mail_to() runs this app's queued mails
 
     get_database(application).dispose()
     _empty_tables(database)

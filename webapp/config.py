@@ -133,13 +133,13 @@ class Settings:
     max_upload_mb: int = 500
     #: Longest recording accepted, in seconds of sound that actually decodes (checked at upload; 4 hours).
     max_recording_s: int = 14400
-    log_level: str = "INFO"
     #: How long a customer-room screen may play without a network and still have its plays journalled
     #: when it is back: plays timed earlier are dropped (hours).
     kiosk_offline_hours: int = 72
     #: Plays one screen may report per minute; more are dropped and counted (a screen of ours sends
     #: at most 50 per heartbeat, every 30 s).
     kiosk_max_plays_per_minute: int = 150
+    log_level: str = "INFO"
     #: Argon2 cost; tests lower it so hashing does not dominate the suite.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -284,6 +284,8 @@ _PARSERS: dict[str, Any] = {
     "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
     "MAX_UPLOAD_MB": ("max_upload_mb", lambda n, v: _int(n, v, 1)),
     "MAX_RECORDING_S": ("max_recording_s", lambda n, v: _int(n, v, 1)),
+    "KIOSK_OFFLINE_HOURS": ("kiosk_offline_hours", lambda n, v: _int(n, v, 1)),
+    "KIOSK_MAX_PLAYS_PER_MINUTE": ("kiosk_max_plays_per_minute", lambda n, v: _int(n, v, 1)),
     "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
     "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
     "ARGON2_MEMORY_KIB": ("argon2_memory_kib", lambda n, v: _int(n, v, 8)),
@@ -292,8 +294,6 @@ _PARSERS: dict[str, Any] = {
     "WORKER_GRACE_S": ("worker_grace_s", _int),
     "WORKER_CONCURRENCY": ("worker_concurrency", lambda n, v: _int(n, v, 1)),
     "RETENTION_CHECK_S": ("retention_check_s", lambda n, v: float(_int(n, v, 0))),
-    "KIOSK_OFFLINE_HOURS": ("kiosk_offline_hours", lambda n, v: _int(n, v, 1)),
-    "KIOSK_MAX_PLAYS_PER_MINUTE": ("kiosk_max_plays_per_minute", lambda n, v: _int(n, v, 1)),
     "WORKER_HANDLERS": ("worker_handlers", _import_path),
     "WHISPER_MODEL_DIR": ("whisper_model_dir", lambda n, v: Path(v)),
     "WHISPER_ENGINE": ("whisper_engine", lambda n, v: _choice(n, v, WHISPER_ENGINES)),
