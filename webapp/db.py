@@ -124,13 +124,13 @@ def make_engine(url: str) -> Engine:
 
 
 def _is_read_only_request() -> bool:
-    """Whether this request only reads: a GET, unless its view or an authentication step writes."""
-    from flask import current_app, has_request_context, request
+    """Whether this request only reads: a GET, unless an authentication step writes (``g.ecoute_writes``).
 
-    if not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS") or g.get("ecoute_writes"):
-        return False
-    view = current_app.view_functions.get(request.url_rule.endpoint) if request.url_rule else None
-    return not getattr(view, "ecoute_writes_on_read", False)
+    A listen is journalled by a POST since issue #13, so no GET view writes any more.
+    """
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not g.get("ecoute_writes")
 
 
 class Database:

@@ -75,16 +75,6 @@ def accepts_large_body(limit: Callable[[Settings], int]) -> Callable[[F], F]:
     return decorate
 
 
-def writes_on_read(view: F) -> F:
-    """Mark a GET view that writes (a listen journalled): on SQLite its transaction takes the write lock up front.
-
-    A read transaction that then writes fails at once if another one committed in between; see
-    ``webapp.db``, which reads this mark.
-    """
-    view.ecoute_writes_on_read = True  # type: ignore[attr-defined]
-    return view
-
-
 def upload_limit(s: Settings) -> int:
     """The largest recording plus room for the form's other fields."""
     return (s.max_upload_mb + 1) * MiB
