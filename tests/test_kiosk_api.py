@@ -225,7 +225,8 @@ def test_heartbeats_show_on_the_admin_page_and_plays_go_to_the_journal(
     people = admin.get("/people/journal?view=people").text
     name = re.search(r'<tr id="kiosk-\d+" data-kiosk="\d+">\s*<td>([^<]+)</td>', admin.get("/settings/kiosks").text)
     assert name is not None
-    assert f"Écran : {name.group(1)}" in plays and f"Écran : {name.group(1)}" not in people
+    screen = f"Écran\u00a0: {name.group(1)}"  # French typography: a no-break space before the colon
+    assert screen in plays and screen not in people
     assert "Écran appairé" in people and "Écran appairé" not in plays
 
 
