@@ -63,7 +63,10 @@ def make_call(tenant_id: int, *, external_id: str | None = None, product: str = 
               bulk: bool = False, customer_ref: str = "") -> int:
     """A call stored through the ingestion service from a tiny generated WAV (a different tone each time)."""
     with tempfile.TemporaryDirectory() as folder:
-        wav = tone(Path(folder) / "call.wav", seconds=seconds, frequency=200 + 7 * next(_seq))
+        # A different tone each time, kept well under the 8 kHz a 16 kHz file can hold: past it the tone
+        # folds back to a few hertz, whose 50 ms peaks can read as silence. Every 400 calls, 10 ms longer.
+        n = next(_seq)
+        wav = tone(Path(folder) / "call.wav", seconds=seconds + n // 400 * 0.01, frequency=200 + 7 * (n % 400))
         with wav.open("rb") as stream, tenancy.tenant_session(tenant_id) as session:
             meta = ingestion.clean_meta({"product": product, "external_id": external_id or "",
                                          "customer_ref": customer_ref})

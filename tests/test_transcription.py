@@ -30,6 +30,7 @@ from worker.whisper import (
     TooSlow,
     Transcriber,
     Transcript,
+    choose_language,
     engine_label,
     get_transcriber,
 )
@@ -319,3 +320,12 @@ def test_a_voice_the_vad_drops_is_transcribed_without_it(whisper_settings: Setti
     assert found.vad_bypassed and found.language == "fr"
     assert len(words(found.text)) >= 4, found.text
     assert all(0 <= w.start <= w.end <= found.duration + 0.5 for s in found.segments for w in s.words)
+
+
+def test_the_companys_language_decides_when_whisper_has_next_to_no_evidence() -> None:
+    # Two voices mixed on one channel (tests/test_pipeline.py's "mixed" layout) gave fr 0.004, en 0.0095:
+    # Whisper believed neither, and the call came out in English for a French company.
+    assert choose_language({"fr": 0.004, "en": 0.0095, "cy": 0.6}) == ("en", pytest.approx(0.0095 / 0.0135))
+    assert choose_language({"fr": 0.004, "en": 0.0095, "cy": 0.6}, "fr") == ("fr", 0.5)
+    # With evidence, the company's language changes nothing.
+    assert choose_language({"fr": 0.2, "en": 0.7}, "fr") == ("en", pytest.approx(0.7 / 0.9))

@@ -144,8 +144,9 @@ def combine(guesses: Sequence[LanguageGuess]) -> tuple[str, float]:
 
 
 class Transcriber(Protocol):
-    def transcribe(self, path: Path, language: str | None = None) -> Transcript:
-        """Transcribe ``path``; ``language`` is ``fr``, ``en`` or ``None`` to detect it among those."""
+    def transcribe(self, path: Path, language: str | None = None, fallback: str | None = None) -> Transcript:
+        """Transcribe ``path``; ``language`` is ``fr``, ``en`` or ``None`` to detect it among those, with
+        ``fallback`` (the company's language) chosen when detection has next to no evidence for either."""
 
     def detect_language(self, path: Path) -> LanguageGuess:
         """The language of the speech in ``path``, between French and English."""
@@ -329,7 +330,13 @@ def _check_language(language: str | None) -> None:
         raise TranscriptionError(f"language {language!r}: expected one of {', '.join(LANGUAGES)}")
 
 
-def choose_language(probabilities: Mapping[str, float]) -> tuple[str, float]:
+#: Below this share of Whisper's belief going to French and English together, its choice between the two
+#: is noise (e.g. two voices mixed on one channel: fr 0.004 against en 0.0095), and the company's own
+#: language is the better guess.
+MIN_LANGUAGE_EVIDENCE = 0.05
+
+
+def choose_language(probabilities: Mapping[str, float], fallback: str | None = None) -> tuple[str, float]:
     """The more probable of French and English, and its share of the two.
 
     Whisper's own detection picks among its 99 languages, and on a poor telephone line it
@@ -337,10 +344,14 @@ def choose_language(probabilities: Mapping[str, float]) -> tuple[str, float]:
     are in French or English only, so each engine gives the probabilities of every language on
     the speech (first 30 s) and we keep the better of ``fr`` and ``en``; the probability
     reported is that language's share of the two, which says how sure the choice between them was.
+    When Whisper gives French and English together less than :data:`MIN_LANGUAGE_EVIDENCE`,
+    ``fallback`` (the company's language), when given, is chosen instead, with a share of 0.5.
     """
     probs = {code: float(p) for code, p in probabilities.items() if code in LANGUAGES}
     best = max(LANGUAGES, key=lambda code: probs.get(code, 0.0))
     total = sum(probs.values())
+    if fallback in LANGUAGES and total < MIN_LANGUAGE_EVIDENCE:
+        return str(fallback), 0.5
     return best, (probs.get(best, 0.0) / total if total > 0 else 0.0)
 
 
@@ -398,7 +409,7 @@ def _shift(segment: Segment, seconds: float) -> Segment:
 
 
 def transcribe_in_windows(engine: _Engine, path: Path, language: str | None, time_limit: TimeLimit,
-                          window_s: float = WINDOW_S) -> Transcript:
+                          window_s: float = WINDOW_S, fallback: str | None = None) -> Transcript:
     """Decode, filter and recognise ``path`` a window at a time, in memory bounded by the window.
 
     Each window of :data:`WINDOW_S` seconds (plus the end of the previous one, when speech ran
@@ -430,7 +441,7 @@ def transcribe_in_windows(engine: _Engine, path: Path, language: str | None, tim
             audio, chunks = speech_only(piece, chunks)
         if audio is not None and len(audio):
             if language is None:
-                language, probability = choose_language(engine._probabilities(audio))
+                language, probability = choose_language(engine._probabilities(audio), fallback)
             segments = engine._recognise(audio, language, deadline, steady=not chunks)
             found += [_shift(s, offset / SAMPLE_RATE) for s in restore_timestamps(segments, chunks)]
         voiced_total += voiced
@@ -483,9 +494,9 @@ class FasterWhisperTranscriber:
         self._beam_size = beam_size
         self._time_limit = time_limit or TimeLimit()
 
-    def transcribe(self, path: Path, language: str | None = None) -> Transcript:
+    def transcribe(self, path: Path, language: str | None = None, fallback: str | None = None) -> Transcript:
         _check_language(language)
-        return transcribe_in_windows(self, path, language, self._time_limit)
+        return transcribe_in_windows(self, path, language, self._time_limit, fallback=fallback)
 
     def detect_language(self, path: Path) -> LanguageGuess:
         return detect_in_windows(self, path)
@@ -583,12 +594,12 @@ class OpenAIWhisperTranscriber:
 
         self._model.decode = decode_within_deadline
 
-    def transcribe(self, path: Path, language: str | None = None) -> Transcript:
+    def transcribe(self, path: Path, language: str | None = None, fallback: str | None = None) -> Transcript:
         _check_language(language)
         import torch
 
         with self._lock, torch.no_grad():  # the deadline starts once the lock is ours: waiting is not working
-            return transcribe_in_windows(self, path, language, self._time_limit)
+            return transcribe_in_windows(self, path, language, self._time_limit, fallback=fallback)
 
     def detect_language(self, path: Path) -> LanguageGuess:
         import torch

@@ -121,6 +121,13 @@ class Handler:
             return session.scalar(select(Transcript.id).where(Transcript.call_id == call_id)) is not None
 
     @staticmethod
+    def _company_language(ctx: JobContext) -> str | None:
+        """The company's own language: the guess when Whisper cannot tell French from English."""
+        with tenancy.tenant_session(ctx.tenant_id) as session:
+            tenant = session.get(Tenant, ctx.tenant_id)
+            return tenant.default_locale if tenant is not None else None
+
+    @staticmethod
     def _speakers(ctx: JobContext, store: storage.Storage, keys: storage.RenditionKeys) -> dict[str, str] | None:
         """Storage key of each speaker's channel, or None to transcribe the mix."""
         if not all(store.exists(k) for k in keys.asr_channels):
@@ -149,7 +156,7 @@ class Handler:
             speakers = self._speakers(ctx, store, keys)
             if speakers is None:
                 with store.local_copy(keys.asr) as asr:
-                    found = transcriber.transcribe(asr, call.language_hint or None)
+                    found = transcriber.transcribe(asr, call.language_hint or None, self._company_language(ctx))
                 language, probability = found.language, found.language_probability
                 segments: list[dict[str, Any]] = found.to_json()["segments"]
                 voiced = found.voiced_s
