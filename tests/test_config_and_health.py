@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Client
-from webapp.config import ConfigError, load_settings
+from webapp.config import ConfigError, Settings, load_settings
 
 
 def test_defaults_give_the_embedded_mode(tmp_path: Path) -> None:
@@ -57,3 +57,14 @@ def test_readyz_fails_when_the_database_is_unreachable(make_app, tmp_path: Path)
     broken = make_app(database_url=f"sqlite:///{tmp_path}/missing-dir/x/db.sqlite3")
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503
+
+
+def test_a_fresh_embedded_install_may_start_with_ecoute_run(tmp_path: Path) -> None:
+    """`bin/run` on a new machine: no SQLite file yet. `ecoute run` migrates it into being, so its start
+    check must not stop there; `ecoute serve` and `worker`, which do not migrate, still do."""
+    from webapp import preflight
+
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'new' / 'ecoute.sqlite3'}")
+    assert preflight.database_problem(settings, migrated=False) is None
+    problem = preflight.database_problem(settings, migrated=True)
+    assert problem is not None and problem.startswith("no database at ")

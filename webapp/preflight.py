@@ -66,6 +66,8 @@ def _database_problem(url_text: str, variable: str, *, migrated: bool) -> str | 
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(str(url.database)).is_file():
+        if not migrated:
+            return None  # `ecoute run` on a fresh install: its own migration creates the file next
         # Connecting would create an empty file (or fail on a missing folder): say what to run instead.
         return (f"no database at {url.database}: run `ecoute db upgrade` to create it, or check {variable} "
                 "and ECOUTE_DATA_DIR")
