@@ -167,7 +167,7 @@ FAILURE_LABELS = {
 #: Shown for a failure stored without a known code (an older or internal message, never shown as it is).
 FAILURE_OTHER = _l("This call could not be processed. Try processing it again; if it fails again, tell your "
                    "administrator.")
-#: Tag values shown to people (topics come from the taxonomy, in worker/tagging.py).
+#: Tag values shown to people (topics come from the taxonomy, in worker/tagging/rules.py).
 SENTIMENT_LABELS = {
     "satisfied": _l("Satisfied"),
     "unhappy": _l("Unhappy"),
@@ -296,11 +296,4 @@ def init_app(app: Flask) -> None:
         format_received=format_received,
         format_loudness=format_loudness,
         current_locale=current_locale,
-        topic_label=lambda topic_id: _topic_label(topic_id, str(get_locale() or "en")),
     )
-
-
-def _topic_label(topic_id: str, locale: str) -> str:
-    from webapp.services.tags import topic_label
-
-    return topic_label(topic_id, locale)
