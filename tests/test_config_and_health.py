@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Client
-from webapp.config import ConfigError, Settings, load_settings
+from webapp.config import ConfigError, Settings, describe, load_settings
 
 
 def test_defaults_give_the_embedded_mode(tmp_path: Path) -> None:
@@ -18,6 +19,27 @@ def test_defaults_give_the_embedded_mode(tmp_path: Path) -> None:
     assert settings.default_locale == "fr"
     assert (tmp_path / "secret_key").read_text() == settings.secret_key  # kept across restarts
     assert load_settings({"ECOUTE_DATA_DIR": str(tmp_path)}).secret_key == settings.secret_key
+
+
+def test_the_secret_key_is_kept_in_the_configured_data_dir_whatever_the_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings({"ECOUTE_DATA_DIR": str(tmp_path / "data")})
+    assert (tmp_path / "data" / "secret_key").read_text() == settings.secret_key
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_each_setting_is_declared_once_with_its_variable_parser_and_doc() -> None:
+    """A new setting is one ``setting(default, parse, doc=...)`` field of Settings, nothing else: its variable
+    (ECOUTE_ + the field's name in capitals), parser and doc come with it, and the parser takes its default."""
+    assert all(set(f.metadata) == {"ecoute.parse", "ecoute.doc"} for f in fields(Settings)), "use setting(...)"
+    for info in describe():
+        assert info.env == f"ECOUTE_{info.name.upper()}" and info.doc.strip(), info.name
+        raw = f"{info.default:g}" if isinstance(info.default, float) else str(info.default)
+        if raw:
+            assert info.parse(info.env, raw) == info.default, info.name
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

@@ -10,14 +10,16 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+
+from webapp import files
 
 LOCALES = ("fr", "en")
 ENVS = ("dev", "test", "prod")
-#: Whisper implementations (worker/whisper.py): CTranslate2 (faster-whisper) or PyTorch (openai-whisper).
+#: Whisper implementations (worker/speech/whisper.py): CTranslate2 (faster-whisper) or PyTorch (openai-whisper).
 WHISPER_ENGINES = ("faster-whisper", "openai-whisper")
 #: Where Whisper runs: ``auto`` takes a CUDA device when the engine sees one, else the CPU.
 WHISPER_DEVICES = ("auto", "cpu", "cuda")
@@ -29,8 +31,27 @@ class ConfigError(Exception):
     """A setting has a value that cannot be used; the message names the variable."""
 
 
+_T = TypeVar("_T")
+#: A parser: ``(variable name, raw value) -> value``, raising :class:`ConfigError` that names the variable.
+Parse = Callable[[str, str], _T]
+#: Keys of a setting's field metadata.
+_PARSE = "ecoute.parse"
+_DOC = "ecoute.doc"
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _url(name: str, raw: str) -> str:
+    return raw.rstrip("/")
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -42,14 +63,19 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}={raw!r}: expected one of yes/no, true/false, on/off, 1/0")
 
 
-def _int(name: str, raw: str, minimum: int = 0) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
-    return value
+def _int(minimum: int) -> Parse[int]:
+    """A whole number of at least ``minimum``."""
+
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+        return value
+
+    return parse
 
 
 _SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]{1,3})?")
@@ -62,6 +88,11 @@ def _seconds(name: str, raw: str) -> float:
     if not _SECONDS.fullmatch(value) or float(value) <= 0:
         raise ConfigError(f"{name}={raw!r}: expected a number of seconds above 0, such as 1 or 0.25")
     return float(value)
+
+
+def _whole_seconds(name: str, raw: str) -> float:
+    """A whole number of seconds, 0 included (which turns the periodic task off)."""
+    return float(_int(0)(name, raw))
 
 
 def _factor(name: str, raw: str) -> float:
@@ -79,104 +110,133 @@ def _import_path(name: str, raw: str) -> str:
     return value
 
 
-def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
-    value = raw.strip().lower()
-    if value not in choices:
-        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
-    return value
+def _choice(choices: tuple[str, ...]) -> Parse[str]:
+    """One of ``choices``, in any case."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _log_level(name: str, raw: str) -> str:
+    return _choice(("debug", "info", "warning", "error"))(name, raw.lower()).upper()
+
+
+def setting(default: _T, parse: Parse[_T] | None = None, *, doc: str) -> _T:
+    """Declare one setting, once: its default, how ``ECOUTE_<NAME>`` is parsed, what it is for.
+
+    ``parse`` may be left out for text and paths, taken as given. The variable's name comes from
+    the field's (``worker_lease_s`` is ``ECOUTE_WORKER_LEASE_S``), see :func:`env_name`.
+    """
+    if parse is None:
+        if isinstance(default, str):
+            parse = cast("Parse[_T]", _text)
+        elif isinstance(default, Path):
+            parse = cast("Parse[_T]", _path)
+        else:
+            raise TypeError(f"setting({default!r}) needs a parser")
+    return field(default=default, metadata={_PARSE: parse, _DOC: doc})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting with its default; built by :func:`load_settings`."""
+    """Every setting with its default, declared once with :func:`setting`; built by :func:`load_settings`."""
 
-    env: str = "dev"
-    data_dir: Path = Path("var")
-    secret_key: str = ""
-    #: SQLAlchemy URL used at run time (on PostgreSQL: the ``ecoute_rw`` role, which owns nothing).
-    database_url: str = ""
-    #: URL used by migrations (on PostgreSQL: the owner role); defaults to ``database_url``.
-    database_owner_url: str = ""
-    #: URL of cross-tenant work: the login lookup, platform admin pages, the queue's claim, operator
-    #: commands (on PostgreSQL: the ``ecoute_ops`` role, required); defaults to ``database_url`` on SQLite.
-    database_ops_url: str = ""
-    storage_url: str = ""
-    s3_endpoint_url: str = ""
-    proxy_hops: int = 0
-    default_locale: str = "fr"
-    #: Public base URL used in links sent by mail, e.g. ``https://ecoute.example.com``;
-    #: defaults to ``http://<host>:<port>``.
-    base_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    web_workers: int = 2
-    smtp_host: str = ""
-    smtp_port: int = 25
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
-    smtp_ssl: bool = False
-    mail_from: str = "Écoute <no-reply@ecoute.local>"
-    #: Where mails are written when no SMTP host is set (embedded mode).
-    mail_dir: Path = Path("var/mail")
-    invitation_ttl_hours: int = 72
-    reset_ttl_minutes: int = 60
-    #: Failed logins allowed to one account from one client IP, and from one client IP in all (much
-    #: more: an office shares its address), within ``login_window_minutes``; past either, that key waits
-    #: ``login_delay_s``, then twice as long after each further failure (at most the window).
-    login_max_failures_account: int = 5
-    login_max_failures_ip: int = 100
-    login_window_minutes: int = 15
-    login_delay_s: int = 30
-    default_retention_days: int = 180
-    #: Largest recording accepted, in megabytes (checked while the upload streams in).
-    max_upload_mb: int = 500
-    #: Longest recording accepted, in seconds of sound that actually decodes (checked at upload; 4 hours).
-    max_recording_s: int = 14400
-    #: How long a customer-room screen may play without a network and still have its plays journalled
-    #: when it is back: plays timed earlier are dropped (hours).
-    kiosk_offline_hours: int = 72
-    #: Plays one screen may report per minute; more are dropped and counted (a screen of ours sends
-    #: at most 50 per heartbeat, every 30 s).
-    kiosk_max_plays_per_minute: int = 150
-    log_level: str = "INFO"
-    #: Argon2 cost; tests lower it so hashing does not dominate the suite.
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    #: How long a worker holds a claimed job without renewing it (it renews every third of it);
-    #: a job whose worker died is taken again by another once this has passed.
-    worker_lease_s: int = 60
-    #: How often an idle worker looks for a job, in seconds.
-    worker_poll_s: float = 1.0
-    #: On SIGTERM, how long a worker lets its current jobs finish before putting them back in the queue.
-    worker_grace_s: int = 30
-    #: How often a worker checks whether today's retention jobs are queued, in seconds (0: never).
-    retention_check_s: float = 3600.0
-    #: Claim loops (threads) of one worker process; ``ecoute worker --concurrency`` overrides it.
-    worker_concurrency: int = 1
-    #: ``module:callable`` returning the worker's handlers by job kind; tests and benchmarks
-    #: point it at their own (``tests.support.job_handlers:registry``).
-    worker_handlers: str = "worker.handlers:registry"
-    #: Where ``ecoute models install`` puts the Whisper base model: the installation's, not the data's
-    #: (default :func:`installed_models_dir` ``/whisper-base``), so any data folder and any current folder find it.
-    whisper_model_dir: Path = Path("")
-    #: ``faster-whisper`` (CTranslate2) or ``openai-whisper`` (PyTorch); both give the same words at float32.
-    whisper_engine: str = "faster-whisper"
-    #: ``int8`` measured about 1.4x faster than ``float32`` on a 2-core CPU for the same words (worker/whisper.py).
-    #: faster-whisper only: openai-whisper computes in float32 on a CPU, float16 on CUDA.
-    whisper_compute_type: str = "int8"
-    #: ``auto``, ``cpu`` or ``cuda``; ``auto`` is the CPU unless a CUDA device is present.
-    whisper_device: str = "auto"
-    #: openai-whisper's weights: a checkpoint file, or a CTranslate2 model directory converted in memory
-    #: at load. Default ``<whisper_model_dir>/openai-whisper.pt``, converted from the model on first use.
-    whisper_checkpoint: Path = Path("")
-    #: CPU threads one transcription uses (CTranslate2's, or PyTorch's for the whole process).
-    whisper_threads: int = 2
-    whisper_beam_size: int = 5
-    #: Wall-clock limit of one transcription: this many seconds per second of audio, but never less
-    #: than ``whisper_time_limit_min_s`` (language detection and the first window take time whatever the length).
-    whisper_time_limit_factor: float = 4.0
-    whisper_time_limit_min_s: float = 120.0
+    env: str = setting("dev", _choice(ENVS), doc="dev, test or prod (prod requires a secret key, refuses demo "
+                                                 "logins)")
+    data_dir: Path = setting(Path("var"), doc="the data folder: SQLite database, media, mails, secret key")
+    secret_key: str = setting("", doc="signs sessions and tokens; default: random, kept in <data_dir>/secret_key")
+    database_url: str = setting("", doc="SQLAlchemy URL used at run time (on PostgreSQL: the ecoute_rw role, "
+                                        "which owns nothing); default: sqlite:///<data_dir>/ecoute.sqlite3")
+    database_owner_url: str = setting("", doc="URL used by migrations (on PostgreSQL: the owner role); "
+                                              "default: database_url")
+    database_ops_url: str = setting("", doc="URL of cross-tenant work: the login lookup, platform admin pages, "
+                                            "the queue's claim, operator commands (on PostgreSQL: the ecoute_ops "
+                                            "role, required); default: database_url on SQLite")
+    storage_url: str = setting("", doc="file:///path or s3://bucket/prefix; default: file://<data_dir>/media")
+    s3_endpoint_url: str = setting("", doc="S3 endpoint for MinIO or Ceph; empty: AWS")
+    proxy_hops: int = setting(0, _int(0), doc="number of proxies in front, whose forwarded headers are trusted")
+    default_locale: str = setting("fr", _choice(LOCALES), doc="language of a company and a reader who chose none")
+    base_url: str = setting("", _url, doc="public base URL used in links sent by mail, e.g. "
+                                          "https://ecoute.example.com (https turns on Secure cookies and HSTS); "
+                                          "default: http://<host>:<port>")
+    host: str = setting("127.0.0.1", doc="address the web server listens on")
+    port: int = setting(8000, _int(1), doc="port the web server listens on")
+    web_workers: int = setting(2, _int(1), doc="web server processes")
+    smtp_host: str = setting("", doc="SMTP relay; empty: mails are written to mail_dir")
+    smtp_port: int = setting(25, _int(1), doc="SMTP relay's port")
+    smtp_user: str = setting("", doc="SMTP login, if the relay wants one")
+    smtp_password: str = setting("", doc="SMTP password, if the relay wants one")
+    smtp_starttls: bool = setting(False, _bool, doc="upgrade the SMTP connection with STARTTLS")
+    smtp_ssl: bool = setting(False, _bool, doc="connect to the SMTP relay over TLS")
+    mail_from: str = setting("Écoute <no-reply@ecoute.local>", doc="sender of every mail")
+    mail_dir: Path = setting(Path("var/mail"), doc="where mails are written when no SMTP host is set "
+                                                   "(embedded mode); default: <data_dir>/mail")
+    invitation_ttl_hours: int = setting(72, _int(1), doc="how long an invitation link works")
+    reset_ttl_minutes: int = setting(60, _int(1), doc="how long a password-reset link works")
+    login_max_failures_account: int = setting(5, _int(1), doc=(
+        "failed logins allowed to one account from one client IP within login_window_minutes; past it, that key "
+        "waits login_delay_s, then twice as long after each further failure (at most the window)"))
+    login_max_failures_ip: int = setting(100, _int(1), doc=(
+        "failed logins allowed from one client IP in all (much more: an office shares its address) "
+        "within login_window_minutes"))
+    login_window_minutes: int = setting(15, _int(1), doc="window in which failed logins are counted")
+    login_delay_s: int = setting(30, _int(1), doc="first delay once over an allowance; it doubles with each "
+                                                  "further failure, up to the window")
+    default_retention_days: int = setting(180, _int(1), doc="how long a new company keeps its calls")
+    max_upload_mb: int = setting(500, _int(1), doc="largest recording accepted, in megabytes (checked while "
+                                                   "the upload streams in)")
+    max_recording_s: int = setting(14400, _int(1), doc="longest recording accepted, in seconds of sound that "
+                                                       "actually decodes (checked at upload; 4 hours)")
+    kiosk_offline_hours: int = setting(72, _int(1), doc=(
+        "how long a customer-room screen may play without a network and still have its plays journalled when "
+        "it is back: plays timed earlier are dropped"))
+    kiosk_max_plays_per_minute: int = setting(150, _int(1), doc=(
+        "plays one screen may report per minute; more are dropped and counted (a screen of ours sends at most "
+        "50 per heartbeat, every 30 s)"))
+    log_level: str = setting("INFO", _log_level, doc="debug, info, warning or error: the web app's, the "
+                                                     "worker's and gunicorn's logs (on stderr)")
+    argon2_time_cost: int = setting(3, _int(1), doc="Argon2 passes; tests lower it so hashing does not "
+                                                    "dominate the suite")
+    argon2_memory_kib: int = setting(65536, _int(8), doc="Argon2 memory, in KiB")
+    worker_lease_s: int = setting(60, _int(1), doc=(
+        "how long a worker holds a claimed job without renewing it (it renews every third of it); a job whose "
+        "worker died is taken again by another once this has passed"))
+    worker_poll_s: float = setting(1.0, _seconds, doc="how often an idle worker looks for a job, in seconds")
+    worker_grace_s: int = setting(30, _int(0), doc="on SIGTERM, how long a worker lets its current jobs finish "
+                                                   "before putting them back in the queue")
+    retention_check_s: float = setting(3600.0, _whole_seconds, doc=(
+        "how often a worker checks whether today's retention jobs are queued, in seconds (0: never)"))
+    worker_concurrency: int = setting(1, _int(1), doc="claim loops (threads) of one worker process; "
+                                                      "ecoute worker --concurrency overrides it")
+    worker_handlers: str = setting("worker.handlers:registry", _import_path, doc=(
+        "module:callable returning the worker's handlers by job kind; tests and benchmarks point it at their "
+        "own (tests.support.job_handlers:registry)"))
+    whisper_model_dir: Path = setting(Path(""), doc=(
+        "where ecoute models install puts the Whisper base model: the installation's, not the data's "
+        "(default: installed_models_dir()/whisper-base), so any data folder and any current folder find it"))
+    whisper_engine: str = setting("faster-whisper", _choice(WHISPER_ENGINES), doc=(
+        "faster-whisper (CTranslate2) or openai-whisper (PyTorch); both give the same words at float32"))
+    whisper_compute_type: str = setting("int8", _choice(WHISPER_COMPUTE_TYPES), doc=(
+        "int8 measured about 1.4x faster than float32 on a 2-core CPU for the same words; faster-whisper only: "
+        "openai-whisper computes in float32 on a CPU, float16 on CUDA"))
+    whisper_device: str = setting("auto", _choice(WHISPER_DEVICES), doc="auto, cpu or cuda; auto is the CPU "
+                                                                         "unless a CUDA device is present")
+    whisper_checkpoint: Path = setting(Path(""), doc=(
+        "openai-whisper's weights: a checkpoint file, or a CTranslate2 model directory converted in memory at "
+        "load; default: <whisper_model_dir>/openai-whisper.pt, converted from the model on first use"))
+    whisper_threads: int = setting(2, _int(1), doc="CPU threads one transcription uses (CTranslate2's, or "
+                                                   "PyTorch's for the whole process)")
+    whisper_beam_size: int = setting(5, _int(1), doc="Whisper's beam width")
+    whisper_time_limit_factor: float = setting(4.0, _factor, doc=(
+        "wall-clock limit of one transcription: this many seconds per second of audio, but never less than "
+        "whisper_time_limit_min_s (language detection and the first window take time whatever the length)"))
+    whisper_time_limit_min_s: float = setting(120.0, _seconds, doc="shortest wall-clock limit of one "
+                                                                   "transcription, in seconds")
 
     @property
     def is_prod(self) -> bool:
@@ -199,6 +259,28 @@ class Settings:
         return _finish(replace(self, **dict(overrides)))
 
 
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting: ``worker_lease_s`` is ``ECOUTE_WORKER_LEASE_S``."""
+    return f"ECOUTE_{field_name.upper()}"
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """What :func:`setting` declared about one field, for the parser, tests and documentation."""
+
+    name: str
+    env: str
+    default: Any
+    parse: Parse[Any]
+    doc: str
+
+
+def describe() -> tuple[SettingInfo, ...]:
+    """Every setting in declaration order, with its variable, default, parser and doc."""
+    return tuple(SettingInfo(f.name, env_name(f.name), f.default, f.metadata[_PARSE], f.metadata[_DOC])
+                 for f in fields(Settings))
+
+
 def installed_models_dir() -> Path:
     """Where set-up installs the speech models: in the Python installation (the virtualenv's
     ``share/ecoute/models``), beside the code that uses them, whatever the data folder."""
@@ -209,8 +291,6 @@ def _secret_from_file(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    from webapp import files
-
     files.private_dir(data_dir)
     key = secrets.token_urlsafe(48)
     files.write_private(path, key.encode())
@@ -252,71 +332,16 @@ def _finish(settings: Settings) -> Settings:
     return replace(settings, **changes)
 
 
-_PARSERS: dict[str, Any] = {
-    "ENV": ("env", lambda n, v: _choice(n, v, ENVS)),
-    "DATA_DIR": ("data_dir", lambda n, v: Path(v)),
-    "SECRET_KEY": ("secret_key", lambda n, v: v),
-    "DATABASE_URL": ("database_url", lambda n, v: v),
-    "DATABASE_OWNER_URL": ("database_owner_url", lambda n, v: v),
-    "DATABASE_OPS_URL": ("database_ops_url", lambda n, v: v),
-    "STORAGE_URL": ("storage_url", lambda n, v: v),
-    "S3_ENDPOINT_URL": ("s3_endpoint_url", lambda n, v: v),
-    "PROXY_HOPS": ("proxy_hops", _int),
-    "DEFAULT_LOCALE": ("default_locale", lambda n, v: _choice(n, v, LOCALES)),
-    "BASE_URL": ("base_url", lambda n, v: v.rstrip("/")),
-    "HOST": ("host", lambda n, v: v),
-    "PORT": ("port", lambda n, v: _int(n, v, 1)),
-    "WEB_WORKERS": ("web_workers", lambda n, v: _int(n, v, 1)),
-    "SMTP_HOST": ("smtp_host", lambda n, v: v),
-    "SMTP_PORT": ("smtp_port", lambda n, v: _int(n, v, 1)),
-    "SMTP_USER": ("smtp_user", lambda n, v: v),
-    "SMTP_PASSWORD": ("smtp_password", lambda n, v: v),
-    "SMTP_STARTTLS": ("smtp_starttls", _bool),
-    "SMTP_SSL": ("smtp_ssl", _bool),
-    "MAIL_FROM": ("mail_from", lambda n, v: v),
-    "MAIL_DIR": ("mail_dir", lambda n, v: Path(v)),
-    "INVITATION_TTL_HOURS": ("invitation_ttl_hours", lambda n, v: _int(n, v, 1)),
-    "RESET_TTL_MINUTES": ("reset_ttl_minutes", lambda n, v: _int(n, v, 1)),
-    "LOGIN_MAX_FAILURES_ACCOUNT": ("login_max_failures_account", lambda n, v: _int(n, v, 1)),
-    "LOGIN_MAX_FAILURES_IP": ("login_max_failures_ip", lambda n, v: _int(n, v, 1)),
-    "LOGIN_WINDOW_MINUTES": ("login_window_minutes", lambda n, v: _int(n, v, 1)),
-    "LOGIN_DELAY_S": ("login_delay_s", lambda n, v: _int(n, v, 1)),
-    "DEFAULT_RETENTION_DAYS": ("default_retention_days", lambda n, v: _int(n, v, 1)),
-    "MAX_UPLOAD_MB": ("max_upload_mb", lambda n, v: _int(n, v, 1)),
-    "MAX_RECORDING_S": ("max_recording_s", lambda n, v: _int(n, v, 1)),
-    "KIOSK_OFFLINE_HOURS": ("kiosk_offline_hours", lambda n, v: _int(n, v, 1)),
-    "KIOSK_MAX_PLAYS_PER_MINUTE": ("kiosk_max_plays_per_minute", lambda n, v: _int(n, v, 1)),
-    "LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.lower(), ("debug", "info", "warning", "error")).upper()),
-    "ARGON2_TIME_COST": ("argon2_time_cost", lambda n, v: _int(n, v, 1)),
-    "ARGON2_MEMORY_KIB": ("argon2_memory_kib", lambda n, v: _int(n, v, 8)),
-    "WORKER_LEASE_S": ("worker_lease_s", lambda n, v: _int(n, v, 1)),
-    "WORKER_POLL_S": ("worker_poll_s", _seconds),
-    "WORKER_GRACE_S": ("worker_grace_s", _int),
-    "WORKER_CONCURRENCY": ("worker_concurrency", lambda n, v: _int(n, v, 1)),
-    "RETENTION_CHECK_S": ("retention_check_s", lambda n, v: float(_int(n, v, 0))),
-    "WORKER_HANDLERS": ("worker_handlers", _import_path),
-    "WHISPER_MODEL_DIR": ("whisper_model_dir", lambda n, v: Path(v)),
-    "WHISPER_ENGINE": ("whisper_engine", lambda n, v: _choice(n, v, WHISPER_ENGINES)),
-    "WHISPER_COMPUTE_TYPE": ("whisper_compute_type", lambda n, v: _choice(n, v, WHISPER_COMPUTE_TYPES)),
-    "WHISPER_DEVICE": ("whisper_device", lambda n, v: _choice(n, v, WHISPER_DEVICES)),
-    "WHISPER_CHECKPOINT": ("whisper_checkpoint", lambda n, v: Path(v)),
-    "WHISPER_THREADS": ("whisper_threads", lambda n, v: _int(n, v, 1)),
-    "WHISPER_BEAM_SIZE": ("whisper_beam_size", lambda n, v: _int(n, v, 1)),
-    "WHISPER_TIME_LIMIT_FACTOR": ("whisper_time_limit_factor", _factor),
-    "WHISPER_TIME_LIMIT_MIN_S": ("whisper_time_limit_min_s", _seconds),
-}
-
-
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Parse ``ECOUTE_*`` variables strictly into a frozen :class:`Settings`.
 
-    Raises :class:`ConfigError` naming the variable when a value cannot be used.
+    Raises :class:`ConfigError` naming the variable when a value cannot be used. An empty variable
+    counts as unset.
     """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for suffix, (field, parse) in _PARSERS.items():
-        name = f"ECOUTE_{suffix}"
-        raw = env.get(name)
+    for info in describe():
+        raw = env.get(info.env)
         if raw is not None and raw != "":
-            values[field] = parse(name, raw)
+            values[info.name] = info.parse(info.env, raw)
     return _finish(Settings(**values))
