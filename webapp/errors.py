@@ -79,6 +79,15 @@ class TooManyAttempts(UserError):
     retry_after = 0
 
 
+class ApiError(AppError):
+    """An error answered to a machine, whose status is chosen where it is raised: an API client's missing token
+    (401), wrong scope (403) or wrong body (400, 415), a kiosk's lost pairing (401) or expired code (410)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code)
+        self.status = status
+
+
 class RetryableError(AppError):
     """A job may succeed if tried again (network, S3 5xx, timeouts)."""
 

@@ -17,7 +17,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import openapi, tenancy
-from webapp.errors import AppError, UserError, parse_json
+from webapp.errors import ApiError, UserError, parse_json
 from webapp.i18n import _
 from webapp.models import ApiToken, Call, Channel, Complaint, Source, TokenScope
 from webapp.services import calls, ingestion
@@ -30,14 +30,6 @@ CHALLENGE = 'Bearer realm="ecoute"'
 #: Metadata fields of calls and complaints, as the JSON names them (see webapp/openapi.py).
 META_FIELDS = ("received_at", "channel", "agent", "product", "customer_ref", "consent", "language", "external_id")
 MAX_METADATA_BYTES = 64 * 1024
-
-
-class ApiError(AppError):
-    """An error only the API answers: no token (401), wrong scope (403), wrong body (400, 415)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message, code)
-        self.status = status
 
 
 def requires_token(*scopes: TokenScope) -> Callable[[F], F]:

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk import FILES
 from webapp import tenancy
-from webapp.errors import AppError
+from webapp.errors import ApiError
 from webapp.i18n import _
 from webapp.models import Kiosk
 from webapp.services import kiosks, throttle
@@ -35,12 +35,6 @@ COOKIE = "ecoute_kiosk"
 COOKIE_PATH = "/kiosk"
 COOKIE_MAX_AGE = 10 * 365 * 24 * 3600  # a screen on a wall stays paired until revoked
 ASSETS = {"player.js": "text/javascript", "kiosk.css": "text/css", "sw.js": "text/javascript"}
-
-
-class KioskError(AppError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message, code)
-        self.status = status
 
 
 @functools.cache
@@ -109,7 +103,7 @@ def kiosk_pairing_claim() -> BaseResponse:
     body = request.get_json(silent=True) or {}
     state = kiosks.pairing_state(str(body.get("secret", "")))
     if state.status == "expired":
-        raise KioskError(410, "pairing_expired", _("This code has expired. The screen shows a new one."))
+        raise ApiError(410, "pairing_expired", _("This code has expired. The screen shows a new one."))
     if state.status == "pending":
         return jsonify({"status": "pending"}), 202  # type: ignore[return-value]
     tenancy.bind_request(state.tenant_id or 0)
@@ -132,7 +126,7 @@ def requires_kiosk(view: F) -> F:
         raw = bearer.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
         kiosk = tenancy.authenticate_kiosk(raw)
         if kiosk is None:
-            raise KioskError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
+            raise ApiError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
                                                       "administrator. Pair it again with a new code."))
         g.ecoute_kiosk = kiosk
         return view(*args, **kwargs)
