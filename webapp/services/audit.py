@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.models import ApiToken, AuditEvent, Call, Clip, Complaint, Kiosk, Label, Playlist, Tenant, User
@@ -67,9 +67,6 @@ def recent(session: Session, limit: int = 200, view: str = "all") -> list[AuditE
     ``view`` "people" leaves out the room's plays (a screen plays thousands a day, which would
     hide people's actions), "plays" shows only them.
     """
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
     stmt = select(AuditEvent).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.kiosk))
     if view == "people":
         stmt = stmt.where(AuditEvent.action != PLAYED)

@@ -43,6 +43,8 @@ from webapp.models import (
     User,
 )
 from webapp.services import audit
+from webapp.services.tags import RETRAIN_KIND
+from webapp.services.validation import clean_int
 
 PURGE_MEDIA = "purge_media"
 APPLY_RETENTION = "apply_retention"
@@ -103,8 +105,6 @@ def _has_human_tags(session: Session, **target: int) -> bool:
 
 def _forget_taught(session: Session) -> None:
     """The company's own tagger learnt from people's corrections: fit it again without the erased text."""
-    from webapp.services.tags import RETRAIN_KIND
-
     # A key of its own: a retraining already done this minute would not see the erasure.
     jobs.enqueue(session, kind=RETRAIN_KIND, idempotency_key=f"retrain:erasure:{secrets.token_hex(8)}",
                  payload={}, priority=jobs.PRIORITY_BULK)
@@ -241,8 +241,6 @@ def set_retention(session: Session, actor: User, tenant: Tenant, days: str) -> b
 
     A shorter period applies at the next daily run: what it ends is erased then.
     """
-    from webapp.services.validation import clean_int
-
     value = clean_int(days, minimum=MIN_RETENTION_DAYS, maximum=MAX_RETENTION_DAYS,
                       message=_("Keep recordings between %(min)d and %(max)d days.", min=MIN_RETENTION_DAYS,
                                 max=MAX_RETENTION_DAYS))
