@@ -8,7 +8,8 @@ SAVEPOINT would not do here: live-server and browser tests use other connections
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from werkzeug.test import TestResponse
 
 from tests import factories, mail
@@ -61,6 +62,9 @@ _WORKER_DATABASE = "ecoute_database"  #: key of workerinput: the worker's (owner
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tests.support import route_builders
+
+    route_builders.install()  # an app per test: its URL builders compiled once per process
     is_controller = not hasattr(config, "workerinput")
     if (is_controller and config.getoption("--db") == "postgresql"
             and (getattr(config.option, "numprocesses", None) or 0) > 0
@@ -265,6 +269,49 @@ def login_as(app: Flask, tenants: dict[str, TenantSet]) -> Any:
 def settings_ip_limit(app: Flask) -> None:
     """Lower the per-IP failure limit to 3 (below the per-account one)."""
     app.config["ECOUTE"] = app.config["ECOUTE"].with_overrides({"login_max_failures_ip": 3})
+
+
+@dataclass
+class Queries:
+    """The SQL statements one block sent to the database (see ``count_queries``)."""
+
+    statements: list[str]
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        return f"{len(self)} queries:\n" + "\n".join(self.statements)
+
+
+CountQueries = Callable[[], AbstractContextManager[Queries]]
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> CountQueries:
+    """``with count_queries() as queries:`` records every statement the app's engines (the request
+    one and, on PostgreSQL, the cross-tenant one) send in the block: ``len(queries)``. List pages
+    use it against N+1 queries: one row and five rows must cost the same (tests/test_list_queries.py)."""
+    from webapp.db import get_database
+
+    @contextmanager
+    def _count() -> Iterator[Queries]:
+        queries = Queries([])
+
+        def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            queries.statements.append(statement)
+
+        db = get_database(app)
+        engines = [db.engine] if db.ops_engine is db.engine else [db.engine, db.ops_engine]
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield queries
+        finally:
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", before)
+
+    return _count
 
 
 @pytest.fixture(scope="session")
