@@ -9,7 +9,7 @@
 2. **Memory.** A call of ``--hours`` hours: an espeak-ng sentence read through a telephone line
    (tests/audio.py), every ``--speech-every`` seconds, low noise between. The worker's steps are
    run as ``process_call`` runs them: the 16 kHz recognition WAV made by ffmpeg
-   (``worker.renditions.make_asr``), then the transcription (``worker.whisper``: decoded, filtered
+   (``worker.audio.renditions.make_asr``), then the transcription (``worker.speech.whisper``: decoded, filtered
    and recognised a window at a time) in a child process whose model is loaded and warmed up
    first. Figure: the child's peak RSS growth (``VmHWM`` after, reset through ``/proc/self/clear_refs``
    before, minus ``VmRSS`` before), in MiB; the target is 300 MiB at most. Speech is sparse by
@@ -41,7 +41,7 @@ from benchmarks.results import save
 from tests.audio import speech
 from webapp.audio import NotAudio, probe
 from webapp.config import Settings, load_settings
-from worker import renditions
+from worker.audio import renditions
 
 SENTENCE = "Bonjour, j'appelle parce que ma machine à laver est tombée en panne après deux semaines."
 TARGET_MIB = 300
@@ -52,7 +52,7 @@ import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from webapp.config import load_settings
-from worker import whisper
+from worker.speech import whisper
 
 def status(name):
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -132,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--speech-every", type=float, default=120.0, help="seconds between two sentences")
-    parser.add_argument("--window", type=float, default=120.0, help="worker.whisper.WINDOW_S")
+    parser.add_argument("--window", type=float, default=120.0, help="worker.speech.whisper.WINDOW_S")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     settings = load_settings(dict(os.environ))

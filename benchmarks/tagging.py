@@ -6,11 +6,12 @@ personal data of French and English calls and written complaints, and how fast.
 The evaluation set (benchmarks/data/tagging_eval.jsonl) was written apart from the tagger's rules and
 their development set, and must stay so: it measures how the rules generalise. One JSON object a line:
 ``id``, ``text``, ``lang`` (fr/en), ``kind`` (call: speech-recogniser style; complaint: written),
-``sentiment`` (satisfied/unhappy/neutral), ``topics`` (ids of worker.tagging's taxonomy) and ``pii``
+``sentiment`` (satisfied/unhappy/neutral), ``topics`` (ids of the default taxonomy,
+webapp/services/default_taxonomy.py) and ``pii``
 (``type``, ``start``, ``end``: Python character offsets into ``text``).
 
-Each text goes through ``worker.tagging.tag(text, lang)``, with ``lang=None`` (the tagger guesses the
-language) unless ``--lang-hint`` passes the line's own; then through ``worker.pii.find_pii(text, lang)``
+Each text goes through ``worker.tagging.rules.tag(text, lang)``, with ``lang=None`` (the tagger guesses the
+language) unless ``--lang-hint`` passes the line's own; then through ``worker.tagging.pii.find_pii(text, lang)``
 if that module exists (else PII is reported as not available).
 
 - **sentiment**: precision, recall, F1 and support per class; macro-F1; accuracy; confusion matrix;
@@ -345,11 +346,11 @@ def main() -> int:
         print(f"invalid data file: {exc}", file=sys.stderr)
         return 2
 
-    from worker.tagging import tag
+    from worker.tagging.rules import tag
 
     find_pii: Callable[[str, str | None], Any] | None
     try:
-        from worker.pii import find_pii
+        from worker.tagging.pii import find_pii
         pii_reason = ""
     except ImportError as exc:
         find_pii, pii_reason = None, str(exc)

@@ -6,7 +6,7 @@
 The same calls for every configuration: each sentence of tests/speech_corpus.py (French and
 English customer calls) read by Kokoro and sent through a telephone line (tests/speech.py), plus
 one longer call of several sentences per language. The base model is built from its packages
-(worker/models.py) and converted for openai-whisper (worker/convert.py) once, before timing.
+(worker/speech/install.py) and converted for openai-whisper (worker/speech/convert.py) once, before timing.
 
 Each configuration runs in its own process (so that its peak RSS is its own), ``--rounds`` times,
 the configurations taking turns (A B C A B C): what the machine does meanwhile hits them alike.
@@ -74,7 +74,7 @@ def _calls(folder: Path) -> list[dict[str, Any]]:
 def _child(config: str, data_dir: str, threads: int, beam: int, calls_file: str) -> None:
     """Run in a fresh process: load one configuration, transcribe every call, print JSON."""
     from webapp.config import load_settings
-    from worker.whisper import get_transcriber
+    from worker.speech.whisper import get_transcriber
 
     engine, compute = config.split("/")
     env = {"ECOUTE_DATA_DIR": data_dir, "ECOUTE_SECRET_KEY": "bench", "ECOUTE_ENV": "test",
@@ -113,8 +113,8 @@ def main() -> int:
         return 0
 
     from tests.wer import errors, words
-    from worker.convert import convert
-    from worker.models import install_base_model
+    from worker.speech.convert import convert
+    from worker.speech.install import install_base_model
 
     configs = args.configs.split(",")
     with tempfile.TemporaryDirectory(prefix="ecoute-bench-") as tmp:

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from tests.speech import speak
-from worker import clip_audio, renditions
-from worker.clip_audio import MASK, Word
+from worker.audio import clips as clip_audio
+from worker.audio import renditions
+from worker.audio.clips import MASK, Word
 
 RATE = 48000
 

@@ -1,4 +1,4 @@
-"""CTranslate2 Whisper model -> openai-whisper checkpoint (worker/convert.py), and ``ecoute models convert``.
+"""CTranslate2 Whisper model -> openai-whisper checkpoint (worker/speech/convert.py), and ``ecoute models convert``.
 
 Two sources: the real base model, joined from its packages once per session, and tiny Whisper
 models written by CTranslate2's own serializer (its ``WhisperSpec``) from a random openai-whisper
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from worker.convert import (
+from worker.speech.convert import (
     CHECKPOINT_NAME,
     ConversionError,
     alignment_heads_dump,
@@ -28,7 +28,7 @@ from worker.convert import (
     read_ctranslate2,
     to_checkpoint,
 )
-from worker.models import install_base_model
+from worker.speech.install import install_base_model
 
 ECOUTE = str(Path(sys.executable).with_name("ecoute"))
 BASE_DIMS = {"n_mels": 80, "n_audio_ctx": 1500, "n_audio_state": 512, "n_audio_head": 8, "n_audio_layer": 6,
@@ -122,7 +122,7 @@ def _random_whisper() -> dict[str, torch.Tensor]:
 
 
 def _write_ct2(state: dict[str, torch.Tensor], target: Path, quantization: str) -> Path:
-    """CTranslate2's WhisperSpec filled from openai-whisper names, the inverse of worker/convert.py."""
+    """CTranslate2's WhisperSpec filled from openai-whisper names, the inverse of worker/speech/convert.py."""
     from ctranslate2.specs import whisper_spec
 
     def np_(name: str) -> np.ndarray[Any, Any]:

@@ -1,4 +1,4 @@
-"""Personal data in transcripts (worker.pii): each type in French and English, what must not be
+"""Personal data in transcripts (worker.tagging.pii): each type in French and English, what must not be
 flagged (order numbers, prices, dates, times, amounts, bad checksums), exact offsets, timings of
 the words to bleep, and logs that never hold the data itself.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from worker import pii
-from worker.pii import PiiSpan, find_pii, word_spans, words_text
+from worker.tagging import pii
+from worker.tagging.pii import PiiSpan, find_pii, word_spans, words_text
 
 DEV_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "tagging_dev.jsonl"
 
@@ -243,7 +243,7 @@ def test_logs_never_contain_the_values(caplog: pytest.LogCaptureFixture, monkeyp
     text = (f"Bonjour, je suis {values[0]}, {values[1]}, {values[2]} Lyon. Mon mail : {values[3]}, mon portable "
             f"le {values[4]}, ma carte {values[5]}, mon IBAN FR76 3000 6000 0112 3456 7890 189 et ma sécu {values[8]}.")
     monkeypatch.setattr(pii, "_pipelines", {})  # the load is logged too
-    with caplog.at_level(logging.DEBUG, logger="worker.pii"):
+    with caplog.at_level(logging.DEBUG, logger="worker.tagging.pii"):
         spans = find_pii(text, "fr")
         monkeypatch.setattr(pii, "PIPELINES", {"fr": ("fr_core_news_absent",)})
         monkeypatch.setattr(pii, "_pipelines", {})
@@ -262,7 +262,7 @@ def test_missing_pipeline_keeps_the_rules_and_warns_once(caplog: pytest.LogCaptu
     monkeypatch.setattr(pii, "PIPELINES", {"fr": ("fr_core_news_absent",), "en": ("en_core_web_absent",)})
     monkeypatch.setattr(pii, "_pipelines", {})
     text = "Je suis Marie Dupont, Madame Martin a mon numéro : 06 12 34 56 78."
-    with caplog.at_level(logging.WARNING, logger="worker.pii"):
+    with caplog.at_level(logging.WARNING, logger="worker.tagging.pii"):
         first = found(text, "fr")
         second = found(text, "fr")
     assert first == second == [("person", "Madame Martin"), ("phone", "06 12 34 56 78")]

@@ -18,7 +18,7 @@ from tests.speech import dialogue
 from webapp import storage, tenancy
 from webapp.models import Call, Role, Source, Tag, TagKind, TagOrigin, Tenant, Transcript
 from webapp.services import ingestion
-from worker import renditions
+from worker.audio import renditions
 from worker.handlers import JobContext, process_call
 
 AGENT_SAYS = "Bonjour, service client, je vous écoute."

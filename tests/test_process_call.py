@@ -18,7 +18,7 @@ from tests.conftest import TenantSet
 from webapp import storage, tenancy
 from webapp.errors import PermanentError
 from webapp.models import Call, CallStatus, Role
-from worker import renditions
+from worker.audio import renditions
 from worker.handlers import JobContext, process_call
 
 

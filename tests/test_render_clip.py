@@ -17,7 +17,7 @@ from tests.speech import speak
 from webapp import storage, tenancy
 from webapp.models import Clip, ClipStatus, RenderStatus, Role, Transcript, User
 from webapp.services import clips
-from worker import renditions
+from worker.audio import renditions
 from worker.handlers import JobContext, registry, render_clip
 
 SAID = ("Je suis vraiment très contente du service, merci beaucoup. "

@@ -1,4 +1,4 @@
-"""The learned sentiment model (worker.sentiment_model) and how tag() combines it with the lexicon."""
+"""The learned sentiment model (worker.tagging.sentiment_model) and how tag() combines it with the lexicon."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from worker import sentiment_model
-from worker.tagging import NEUTRAL, SATISFIED, UNHAPPY, tag
+from worker.tagging import sentiment_model
+from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, tag
 
 
 def test_the_training_file_is_found_and_balanced() -> None:

@@ -1,4 +1,4 @@
-"""Tagging (worker.tagging): sentiment with negation, contrast and politeness; topics; evidence spans.
+"""Tagging (worker.tagging.rules): sentiment with negation, contrast and politeness; topics; evidence spans.
 
 Texts are written like Whisper writes them as often as like customers type them: no capitals,
 no punctuation, "ca" for "ça", "j ai" for "j'ai".
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.tagging import DEFAULT_TAXONOMY, NEUTRAL, SATISFIED, UNHAPPY, Tags, Topic, guess_language, tag
+from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
+from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags, guess_language, tag
 
 DEV_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "tagging_dev.jsonl"
 

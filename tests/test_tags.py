@@ -202,7 +202,7 @@ def test_filters_and_search_by_words(app: Flask, tenants: dict[str, TenantSet], 
 def test_one_companys_corrections_train_only_its_own_model(app: Flask, tenants: dict[str, TenantSet]) -> None:
     """Company A says that "la box clignote" means an unhappy customer with a product problem;
     A's own model learns it, B's tagging of the same words does not change."""
-    from worker import company_tags
+    from worker.tagging import company as company_tags
 
     a, b = tenants["a"].id, tenants["b"].id
     jargon = ["la box clignote encore depuis ce matin", "ma box clignote orange", "la box clignote toute la nuit",

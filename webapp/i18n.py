@@ -167,7 +167,7 @@ FAILURE_LABELS = {
 #: Shown for a failure stored without a known code (an older or internal message, never shown as it is).
 FAILURE_OTHER = _l("This call could not be processed. Try processing it again; if it fails again, tell your "
                    "administrator.")
-#: Tag values shown to people (topics come from the taxonomy, in worker/tagging/rules.py).
+#: Tag values shown to people (topics come from the taxonomy, in webapp/services/default_taxonomy.py).
 SENTIMENT_LABELS = {
     "satisfied": _l("Satisfied"),
     "unhappy": _l("Unhappy"),

@@ -3,7 +3,7 @@
 Each check answers None, or one line for the operator saying what is wrong and what to do. The
 commands stop there (exit 1) instead of failing later on a customer's call: a database that
 cannot be reached or is not migrated to this version, a media storage (bucket) that cannot be
-written. (The Whisper model is the worker's own check: worker/models.py.)
+written. (The Whisper model is the worker's own check: worker/speech/install.py.)
 """
 
 from __future__ import annotations

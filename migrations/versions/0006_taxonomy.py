@@ -14,7 +14,7 @@ from alembic import op
 import webapp.db
 from migrations import rls
 
-#: The default topics as they were when this migration was written (worker/tagging.py has them since).
+#: The default topics as they were when this migration was written (webapp/services/default_taxonomy.py has them since).
 DEFAULT_TOPICS = [
     ("delivery", "Livraison", "Delivery"),
     ("billing", "Facturation", "Billing"),

@@ -1,7 +1,7 @@
 """Clips: the short moments of calls that a quality manager chose for the customer room,
 and the playlists that order them for the room's screens.
 
-A clip is cut by the ``render_clip`` job (worker/clip_audio.py) on word boundaries, with
+A clip is cut by the ``render_clip`` job (worker/audio/clips.py) on word boundaries, with
 fades and the room's loudness; its audio is stored under a key named by its content hash, so
 a kiosk can cache it for ever. It goes draft → approved → retired; only an approved clip of a
 call whose customer said "yes" to reuse plays in the room.

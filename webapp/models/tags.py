@@ -1,6 +1,6 @@
 """What a call is about and how the customer felt: its tags.
 
-A tag is made by the machine (the ``process_call`` job, worker/tagging.py) or by a person.
+A tag is made by the machine (the ``process_call`` job, worker/tagging/rules.py) or by a person.
 The machine rewrites its own tags on every run and never touches a kind a person has set:
 a correction stays.
 """

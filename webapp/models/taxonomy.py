@@ -1,7 +1,7 @@
 """Each company's taxonomy: the topics calls are about and the finer complaint reasons it defines.
 
 Every company starts with the default topics (stable keys: ``delivery``, ``billing``...; see
-worker/tagging.py); the tenant admin renames them, adds topics and reasons with French and
+webapp/services/default_taxonomy.py); the tenant admin renames them, adds topics and reasons with French and
 English labels and example phrases, and retires those no longer wanted. A key never changes,
 so tags keep pointing at the right entry after a rename.
 """
@@ -50,7 +50,7 @@ class Label(TenantScoped, Base):
 
 
 class TaggerModel(TenantScoped, Base):
-    """A company's own classifier, trained from its people's corrections (worker/tenant_model.py)."""
+    """A company's own classifier, trained from its people's corrections (worker/tagging/tenant_model.py)."""
 
     __tablename__ = "tagger_models"
     __table_args__ = (UniqueConstraint("tenant_id"),)
@@ -58,6 +58,6 @@ class TaggerModel(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: How many corrected texts it learnt from.
     examples: Mapped[int] = mapped_column(default=0)
-    #: The fitted model, serialised by worker/tenant_model.py (the company's data only).
+    #: The fitted model, serialised by worker/tagging/tenant_model.py (the company's data only).
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     trained_at: Mapped[datetime] = mapped_column(default=utcnow)

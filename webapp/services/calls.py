@@ -180,7 +180,7 @@ def playback_of(settings: Settings, call: Call) -> tuple[str, str, int] | None:
 
 
 def peaks_of(settings: Settings, call: Call) -> bytes | None:
-    """The waveform peaks the worker computed for ``call`` (JSON, see ``worker.renditions.peaks_json``);
+    """The waveform peaks the worker computed for ``call`` (JSON, see ``worker.audio.renditions.peaks_json``);
     None until the call is processed. The browser draws the waveform from them without decoding the audio."""
     if call.status != CallStatus.READY:
         return None

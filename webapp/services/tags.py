@@ -2,7 +2,7 @@
 
 A correction is one click: it replaces whatever the machine said for that kind (sentiment) or
 that value (a topic, a reason) with a person's tag, which the machine never overwrites (see
-worker/company_tags.py), and it queues the retraining of the company's own model.
+worker/tagging/company.py), and it queues the retraining of the company's own model.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Label, LabelKind, Sentiment, Tag, TagKind, TagOrigin, User
 from webapp.services import audit
+from webapp.services.default_taxonomy import DEFAULT_TAXONOMY
 
 RETRAIN_KIND = "retrain_tagger"
 
@@ -128,8 +129,6 @@ def counts(session: Session, kind: TagKind) -> Counter[str]:
 
 def topic_label(topic_id: str, locale: str) -> str:
     """The default topic's label in ``locale`` (French or English), or its id when it is not a default."""
-    from worker.tagging import DEFAULT_TAXONOMY
-
     for topic in DEFAULT_TAXONOMY:
         if topic.id == topic_id:
             return topic.fr if locale.startswith("fr") else topic.en

@@ -13,17 +13,16 @@ from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Label, LabelKind, User
 from webapp.services import audit
+from webapp.services.default_taxonomy import DEFAULT_TAXONOMY
 
 MAX_EXAMPLES = 50
 
 
 def seed_defaults(session: Session, tenant_id: int) -> None:
-    """Give a company that was just created the default topics (worker/tagging.py).
+    """Give a company that was just created the default topics (webapp/services/default_taxonomy.py).
 
     Companies that existed before taxonomies got them from migration 0006.
     """
-    from worker.tagging import DEFAULT_TAXONOMY
-
     for topic in DEFAULT_TAXONOMY:
         session.add(Label(tenant_id=tenant_id, kind=LabelKind.TOPIC, key=topic.id, label_fr=topic.fr,
                           label_en=topic.en))

@@ -6,7 +6,7 @@ Steps, each skipped when its result is already there (the job may run twice):
    the waveform peaks; for a stereo call with one voice per channel, each channel on its own too;
 2. the transcript, with a speaker on each segment when the channels were split (the tenant
    says which side is the agent);
-3. the tags (worker/company_tags.py), always rewritten from the transcript (cheap), except those
+3. the tags (worker/tagging/company.py), always rewritten from the transcript (cheap), except those
    a person has set.
 """
 
@@ -22,8 +22,10 @@ from sqlalchemy import select
 from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
 from webapp.models import Call, CallStatus, StereoLayout, Tenant, Transcript
-from worker import company_tags, renditions, whisper
+from worker.audio import renditions
 from worker.handlers import JobContext
+from worker.speech import whisper
+from worker.tagging import company
 
 KIND = "process_call"
 log = logging.getLogger(__name__)
@@ -233,5 +235,5 @@ class Handler:
             else:
                 text = " ".join(str(s["text"]) for s in segments if s.get("text"))
             # The tagger reads the language from the words: Whisper's guess may be wrong on a short call.
-            found = company_tags.for_company(session).tag(text, None)
-            company_tags.write_tags(session, found, text, call_id=call_id, words=words or None)
+            found = company.for_company(session).tag(text, None)
+            company.write_tags(session, found, text, call_id=call_id, words=words or None)

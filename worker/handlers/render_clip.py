@@ -2,7 +2,7 @@
 
 The edges the person chose are moved to word boundaries; the audio is cut from the original
 recording (the best copy we have), faded in and out, brought to the room's loudness and
-encoded for browsers (worker/clip_audio.py). Personal data is silenced in the audio and masked
+encoded for browsers (worker/audio/clips.py). Personal data is silenced in the audio and masked
 in the captions: the spans the tagger found in the call, plus what a fresh look at the clip's
 own words finds (the agent may read a number back; the call's tags look at the customer only).
 
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
 from webapp.models import Call, Clip, RenderStatus, Tag, TagKind, Transcript
-from worker import clip_audio, renditions
+from worker.audio import clips, renditions
 from worker.handlers import JobContext
 
 KIND = "render_clip"
@@ -49,18 +49,18 @@ class Handler:
             start, end = clip.start_s, clip.end_s
             storage_key, duration, language = call.storage_key, call.duration_seconds, transcript.language
             segments: list[dict[str, Any]] = transcript.segments or []
-        words = clip_audio.words_of(segments)
+        words = clips.words_of(segments)
         try:
-            start, end = clip_audio.snap(words, start, end, duration=duration)
+            start, end = clips.snap(words, start, end, duration=duration)
         except ValueError as err:
             raise PermanentError(str(err)) from None
         masked = sorted(spans + _spoken_pii(words, start, end, language))
-        lines = clip_audio.captions(words, start, end, masked=masked)
+        lines = clips.captions(words, start, end, masked=masked)
         store = storage.get_storage(ctx.settings)
         try:
             with store.local_copy(storage_key) as original, tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "clip.webm"
-                done = clip_audio.render(original, out, start, end, mute=masked, timeout=60 + (end - start) * 4)
+                done = clips.render(original, out, start, end, mute=masked, timeout=60 + (end - start) * 4)
                 key = storage.clip_key(ctx.tenant_id, done.sha256)
                 with out.open("rb") as stream:
                     store.write(key, stream, content_type="audio/webm")
@@ -98,9 +98,9 @@ class Handler:
 MIN_DIGITS = 5
 
 
-def _digit_runs(words: list[clip_audio.Word]) -> list[tuple[float, float]]:
+def _digit_runs(words: list[clips.Word]) -> list[tuple[float, float]]:
     """Times of runs of consecutive words carrying digits, with at least :data:`MIN_DIGITS` of them."""
-    runs: list[list[clip_audio.Word]] = [[]]
+    runs: list[list[clips.Word]] = [[]]
     for word in words:
         if any(ch.isdigit() for ch in word.text):
             runs[-1].append(word)
@@ -110,12 +110,12 @@ def _digit_runs(words: list[clip_audio.Word]) -> list[tuple[float, float]]:
             if sum(ch.isdigit() for w in run for ch in w.text) >= MIN_DIGITS]
 
 
-def _spoken_pii(words: list[clip_audio.Word], start: float, end: float, language: str) -> list[tuple[float, float]]:
+def _spoken_pii(words: list[clips.Word], start: float, end: float, language: str) -> list[tuple[float, float]]:
     """Times of the personal data said in [start, end], by whichever speaker, and of long numbers.
 
     In the room, hiding an order number too is a small loss; hearing a customer's phone number is not.
     """
-    from worker import pii
+    from worker.tagging import pii
 
     inside = [w for w in words if start <= (w.start + w.end) / 2 <= end]
     offsets, at = [], 0

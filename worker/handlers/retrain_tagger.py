@@ -35,7 +35,7 @@ def customer_text(transcript: Transcript) -> str:
 
 class Handler:
     def run(self, ctx: JobContext) -> None:
-        from worker import tenant_model
+        from worker.tagging import tenant_model
 
         with tenancy.tenant_session(ctx.tenant_id) as session:
             tags = session.scalars(select(Tag).where(Tag.kind.in_([TagKind.SENTIMENT, TagKind.TOPIC]))).all()

@@ -1,8 +1,8 @@
 """``tag_complaint``: tag a written complaint (sentiment, topics, reasons, personal data).
 
 Queued with the complaint (webapp/services/ingestion.py), in the same transaction. The
-language is the sender's hint, else lingua's reading of the text (worker/languages.py).
-Idempotent: the machine's tags are replaced, a person's stay (worker/company_tags.py).
+language is the sender's hint, else lingua's reading of the text (worker/tagging/languages.py).
+Idempotent: the machine's tags are replaced, a person's stay (worker/tagging/company.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from webapp import tenancy
 from webapp.models import Complaint
 from webapp.services.ingestion import TAG_COMPLAINT
-from worker import company_tags, languages
 from worker.handlers import JobContext
+from worker.tagging import company, languages
 
 KIND = TAG_COMPLAINT
 
@@ -23,8 +23,8 @@ class Handler:
             if complaint is None:
                 return  # erased since
             lang = complaint.language_hint or languages.detect(complaint.text)
-            found = company_tags.for_company(session).tag(complaint.text, lang)
-            company_tags.write_tags(session, found, complaint.text, complaint_id=complaint.id)
+            found = company.for_company(session).tag(complaint.text, lang)
+            company.write_tags(session, found, complaint.text, complaint_id=complaint.id)
 
     def failed(self, ctx: JobContext, reason: str) -> None:
         """Nothing to show: the complaint stays readable, untagged; the job's row keeps the reason."""

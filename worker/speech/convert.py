@@ -1,6 +1,6 @@
 """A CTranslate2 Whisper model (``model.bin``) turned into an openai-whisper checkpoint, for its PyTorch engine.
 
-``ecoute models install`` builds the base model in CTranslate2's format only (worker/models.py),
+``ecoute models install`` builds the base model in CTranslate2's format only (worker/speech/install.py),
 and nothing may come from a hub, so the openai-whisper engine gets its weights from that same
 file: :func:`read_ctranslate2` parses it, :func:`to_checkpoint` renames and splits the tensors
 into openai-whisper's layout, and :func:`convert` writes the result where ``whisper.load_model``
@@ -334,7 +334,7 @@ def _sha256(path: Path) -> str:
 
 def source_sha256(model_dir: Path) -> str:
     """The sha256 of ``model.bin``: from the install manifest when it has one, else computed."""
-    from worker.models import MANIFEST, is_installed
+    from worker.speech.install import MANIFEST, is_installed
 
     if is_installed(model_dir):
         try:

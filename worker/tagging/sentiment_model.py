@@ -1,4 +1,4 @@
-"""A learned sentiment model that backs the lexicon of :mod:`worker.tagging` up.
+"""A learned sentiment model that backs the lexicon of :mod:`worker.tagging.rules` up.
 
 The lexicon misses complaints written without emotional words (a factual letter disputing a charge)
 and sometimes reads a plain request as a feeling. This model is trained once per process, at first
@@ -13,7 +13,7 @@ seed, so the model is the same in every process. Prediction does not go through 
 input checks cost more than the arithmetic): the vocabulary, IDF and coefficients are copied into
 dicts and a text is scored in pure Python, in a few tens of microseconds.
 
-:func:`combine` is how :func:`worker.tagging.tag` merges both: the lexicon decides unless the model
+:func:`combine` is how :func:`worker.tagging.rules.tag` merges both: the lexicon decides unless the model
 is sure of another class (rule and thresholds chosen by cross-validation on the training set).
 """
 
@@ -28,9 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker import tagging
+from worker.tagging import rules
 
-CLASSES = (tagging.NEUTRAL, tagging.SATISFIED, tagging.UNHAPPY)
+CLASSES = (rules.NEUTRAL, rules.SATISFIED, rules.UNHAPPY)
 RANDOM_STATE = 0
 #: Environment variable that points at another training file.
 TRAIN_ENV = "ECOUTE_SENTIMENT_TRAIN"
@@ -59,11 +59,11 @@ def train_path() -> Path:
     """
     if os.environ.get(TRAIN_ENV):
         return Path(os.environ[TRAIN_ENV])
-    for root in (Path(__file__).resolve().parent.parent, *Path.cwd().resolve().parents, Path.cwd().resolve()):
+    for root in (Path(__file__).resolve().parents[2], *Path.cwd().resolve().parents, Path.cwd().resolve()):
         candidate = root / _TRAIN_RELATIVE
         if candidate.is_file():
             return candidate
-    return Path(__file__).resolve().parent.parent / _TRAIN_RELATIVE
+    return Path(__file__).resolve().parents[2] / _TRAIN_RELATIVE
 
 
 def load_rows(path: Path | None = None) -> list[dict[str, str]]:
@@ -82,18 +82,18 @@ class LexiconSignal:
 
 
 def lexicon_signal(text: str, lang: str | None = None) -> LexiconSignal:
-    """Run the lexicon of :mod:`worker.tagging` (read-only use of its internals)."""
-    tokens = tagging._tokenize(text)
-    languages = tagging._languages(lang, tokens.words)
+    """Run the lexicon of :mod:`worker.tagging.rules` (read-only use of its internals)."""
+    tokens = rules._tokenize(text)
+    languages = rules._languages(lang, tokens.words)
     evidence: dict[str, list[tuple[int, int]]] = {}
-    sentiment, confidence = tagging._find_sentiment(tokens, tagging._lexicon(languages), evidence)
-    return LexiconSignal(sentiment, confidence, len(evidence.get(tagging.SATISFIED, ())),
-                         len(evidence.get(tagging.UNHAPPY, ())))
+    sentiment, confidence = rules._find_sentiment(tokens, rules._lexicon(languages), evidence)
+    return LexiconSignal(sentiment, confidence, len(evidence.get(rules.SATISFIED, ())),
+                         len(evidence.get(rules.UNHAPPY, ())))
 
 
 def normalise(text: str) -> str:
     """The text as the lexicon reads it: folded words separated by spaces."""
-    return " ".join(tagging._tokenize(text).words)
+    return " ".join(rules._tokenize(text).words)
 
 
 def _dense(signal: LexiconSignal) -> list[float]:
@@ -124,10 +124,10 @@ class Model:
 
     def predict(self, text: str, signal: LexiconSignal | None = None) -> dict[str, float]:
         """Class probabilities of one text (``signal``: the lexicon's, computed when not given)."""
-        return self.predict_words(tagging._tokenize(text).words, signal or lexicon_signal(text))
+        return self.predict_words(rules._tokenize(text).words, signal or lexicon_signal(text))
 
     def predict_words(self, words: Sequence[str], signal: LexiconSignal) -> dict[str, float]:
-        """Class probabilities of a text already cut into folded words (``tagging._tokenize``)."""
+        """Class probabilities of a text already cut into folded words (``rules._tokenize``)."""
         doc = " ".join(words)
         scores = list(self.intercept)
         for block in self.blocks:
@@ -242,7 +242,7 @@ def combine(signal: LexiconSignal, probabilities: dict[str, float],
     best = max(probabilities, key=lambda label: probabilities[label])
     if best == signal.sentiment:
         return signal.sentiment, signal.confidence
-    bar = override_neutral if signal.sentiment == tagging.NEUTRAL else override_polar
+    bar = override_neutral if signal.sentiment == rules.NEUTRAL else override_polar
     if probabilities[best] >= bar:
         return best, round(probabilities[best], 3)
     return signal.sentiment, signal.confidence

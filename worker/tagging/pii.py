@@ -59,7 +59,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
-from worker.tagging import guess_language
+from worker.tagging.rules import guess_language
 
 log = logging.getLogger(__name__)
 

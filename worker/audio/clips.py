@@ -3,7 +3,7 @@
 A quality manager picks a time range (a waveform region, or some words of the transcript). :func:`snap`
 moves its edges to the nearest word boundaries, :func:`captions` makes the lines the kiosk shows, and
 :func:`render` cuts the original upload into a short Opus file at the same loudness as every call page
-(:data:`worker.renditions.TARGET_LUFS`), with the personal data that the tags point at silenced.
+(:data:`worker.audio.renditions.TARGET_LUFS`), with the personal data that the tags point at silenced.
 
 Times are seconds of the call everywhere, except in what :func:`captions` returns (seconds of the clip).
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from webapp.audio import INPUT_FLAGS
-from worker.renditions import TARGET_LUFS, DecodeError
+from worker.audio.renditions import TARGET_LUFS, DecodeError
 
 #: A clip shorter than this says nothing; one longer than this is not a "moment" and would lose the room.
 MIN_SECONDS = 1.0

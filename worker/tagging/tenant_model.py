@@ -1,6 +1,6 @@
 """A company's own tagging model, learnt from its quality managers' corrections.
 
-The lexicon tagger (:mod:`worker.tagging`) is the same for every company. When a company's people
+The lexicon tagger (:mod:`worker.tagging.rules`) is the same for every company. When a company's people
 correct tags (set the sentiment, add or remove topics), :func:`train` fits a small model on that
 company's corrections only; the worker keeps the payload in the company's own row, loads it with
 :meth:`TenantModel.load` for that company's texts only, and :func:`blend` lets it override the
@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from worker.tagging import Tags
+from worker.tagging.rules import Tags
 
 #: Bumped whenever the features or the payload layout change; other versions don't load.
 VERSION = 1

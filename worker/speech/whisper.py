@@ -4,9 +4,9 @@
 the model on first use. Two engines run the same Whisper model (``ECOUTE_WHISPER_ENGINE``):
 
 - ``faster-whisper`` (CTranslate2), the default: it reads the directory built by
-  ``ecoute models install`` (worker/models.py) as it is;
+  ``ecoute models install`` (worker/speech/install.py) as it is;
 - ``openai-whisper`` (PyTorch): it reads an openai-whisper checkpoint converted from that same
-  directory (worker/convert.py; ``ECOUTE_WHISPER_CHECKPOINT``, written on first use if missing).
+  directory (worker/speech/convert.py; ``ECOUTE_WHISPER_CHECKPOINT``, written on first use if missing).
 
 Neither engine is ever given a model name, so neither looks at a hub (openai-whisper's tokenizer
 vocabularies ship inside its package, under ``whisper/assets``).
@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from webapp.config import Settings
-from worker.models import is_installed
+from worker.speech.install import is_installed
 
 log = logging.getLogger(__name__)
 
@@ -654,7 +654,7 @@ def _load_tokenizer(model: Any) -> None:
 
 
 def _openai_checkpoint(checkpoint: Path, model_dir: Path) -> dict[str, Any]:
-    from worker import convert
+    from worker.speech import convert
 
     try:
         if checkpoint.is_dir():

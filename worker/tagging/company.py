@@ -1,9 +1,9 @@
 """Tag a text the way one company wants it, and store the tags without undoing a person's work.
 
-A company's tagger (:func:`for_company`) is the lexicon tagger (worker/tagging.py) run with the
+A company's tagger (:func:`for_company`) is the lexicon tagger (worker/tagging/rules.py) run with the
 company's own taxonomy (its labels, renamed or added, with their example phrases), blended with
-the company's own model when its people's corrections trained one (worker/tenant_model.py),
-plus personal data (worker/pii.py). It reads only the company's rows: the Session it is given is
+the company's own model when its people's corrections trained one (worker/tagging/tenant_model.py),
+plus personal data (worker/tagging/pii.py). It reads only the company's rows: the Session it is given is
 bound to that company (tenancy), so what one company taught never reaches another.
 
 :func:`write_tags` replaces the machine's tags of a call or a complaint in one transaction and
@@ -21,7 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Label, LabelKind, Tag, TaggerModel, TagKind, TagOrigin
-from worker import tagging
+from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
+from worker.tagging import rules
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,17 @@ class Found:
     pii: list[tuple[str, int, int]] = field(default_factory=list)
 
 
-def _as_topic(label: Label, defaults: dict[str, tagging.Topic]) -> tagging.Topic:
+def _as_topic(label: Label, defaults: dict[str, Topic]) -> Topic:
     examples = tuple(label.example_list())
     base = defaults.get(label.key)
     if base is None:
-        return tagging.Topic(label.key, label.label_fr, label.label_en, examples, examples)
-    return tagging.Topic(label.key, label.label_fr, label.label_en, base.keywords_fr + examples,
+        return Topic(label.key, label.label_fr, label.label_en, examples, examples)
+    return Topic(label.key, label.label_fr, label.label_en, base.keywords_fr + examples,
                          base.keywords_en + examples)
 
 
 class CompanyTagger:
-    def __init__(self, topics: Sequence[tagging.Topic], reasons: Sequence[tagging.Topic], model: Any | None,
+    def __init__(self, topics: Sequence[Topic], reasons: Sequence[Topic], model: Any | None,
                  *, find_pii: bool = True) -> None:
         self.topics = tuple(topics)
         self.reasons = tuple(reasons)
@@ -56,22 +57,22 @@ class CompanyTagger:
         self.find_pii = find_pii
 
     def tag(self, text: str, lang: str | None = None) -> Found:
-        found = tagging.tag(text, lang, self.topics)
+        found = rules.tag(text, lang, self.topics)
         sentiment, confidence, topics = found.sentiment, found.sentiment_confidence, found.topics
         if self.model is not None:
-            from worker import tenant_model
+            from worker.tagging import tenant_model
 
             sentiment, confidence, topics = tenant_model.blend(found, self.model.predict(text),
                                                                topics_known=[t.id for t in self.topics])
         evidence = dict(found.evidence)
         reasons: tuple[str, ...] = ()
         if self.reasons:
-            by_reason = tagging.tag(text, lang, self.reasons)
+            by_reason = rules.tag(text, lang, self.reasons)
             reasons = by_reason.topics
             evidence.update({key: spans for key, spans in by_reason.evidence.items() if key in reasons})
         pii: list[tuple[str, int, int]] = []
         if self.find_pii:
-            from worker import pii as pii_module
+            from worker.tagging import pii as pii_module
 
             pii = [(span.type, span.start, span.end) for span in pii_module.find_pii(text, lang)]
         return Found(sentiment, confidence, topics, reasons, evidence, pii)
@@ -79,19 +80,19 @@ class CompanyTagger:
 
 def default_tagger(*, find_pii: bool = True) -> CompanyTagger:
     """The tagger of a company that changed nothing (``ecoute tag``, evaluation)."""
-    return CompanyTagger(tagging.DEFAULT_TAXONOMY, (), None, find_pii=find_pii)
+    return CompanyTagger(DEFAULT_TAXONOMY, (), None, find_pii=find_pii)
 
 
 def for_company(session: Session) -> CompanyTagger:
     """The tagger of the company ``session`` is bound to: its active labels and its own model."""
-    defaults = {topic.id: topic for topic in tagging.DEFAULT_TAXONOMY}
+    defaults = {topic.id: topic for topic in DEFAULT_TAXONOMY}
     active = session.scalars(select(Label).where(Label.retired_at.is_(None)).order_by(Label.id)).all()
     topics = [_as_topic(label, defaults) for label in active if label.kind == LabelKind.TOPIC]
     reasons = [_as_topic(label, defaults) for label in active if label.kind == LabelKind.REASON]
     row = session.scalar(select(TaggerModel))
     model = None
     if row is not None:
-        from worker import tenant_model
+        from worker.tagging import tenant_model
 
         try:
             model = tenant_model.TenantModel.load(row.payload)
