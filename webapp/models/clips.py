@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp import search
 from webapp.db import Base, enum_values, utcnow
-from webapp.models.media import Call
+from webapp.models.media import Call, Consent
 from webapp.tenancy import TenantScoped
 
 
@@ -89,8 +89,6 @@ class Clip(TenantScoped, Base):
     @property
     def is_playable(self) -> bool:
         """Whether the room may play it: approved, rendered, and its customer consented."""
-        from webapp.models.media import Consent
-
         return (self.status == ClipStatus.APPROVED and self.render_status == RenderStatus.READY
                 and self.call.consent == Consent.YES)
 

@@ -19,7 +19,6 @@ from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Label, LabelKind, Sentiment, Tag, TagKind, TagOrigin, User
 from webapp.services import audit
-from webapp.services.default_taxonomy import DEFAULT_TAXONOMY
 
 RETRAIN_KIND = "retrain_tagger"
 
@@ -126,10 +125,3 @@ def counts(session: Session, kind: TagKind) -> Counter[str]:
     rows = session.scalars(select(Tag.value).where(Tag.kind == kind, Tag.rejected.is_(False)))
     return Counter(rows)
 
-
-def topic_label(topic_id: str, locale: str) -> str:
-    """The default topic's label in ``locale`` (French or English), or its id when it is not a default."""
-    for topic in DEFAULT_TAXONOMY:
-        if topic.id == topic_id:
-            return topic.fr if locale.startswith("fr") else topic.en
-    return topic_id
