@@ -387,3 +387,39 @@ def test_thousands_of_texts_per_second() -> None:
     elapsed = time.perf_counter() - started
     # about 0.1 ms a text on a laptop; a loose bound so that a busy CI machine doesn't fail it
     assert len(texts) / elapsed > 1000
+
+
+# --- word lists as data -----------------------------------------------------------------------
+
+def test_word_lists_load_as_they_were_written_in_python() -> None:
+    """The lexicons moved from Python literals to worker/tagging/data/*.toml and the default topics to
+    webapp/services/default_taxonomy.toml: same sizes, same items, same order, weights as floats."""
+    from worker.tagging import lexicons, pii, rules
+
+    sizes = {lang: {key: len(getattr(rules._SENTIMENT_LEXICONS[lang], key))
+                    for key in ("positive", "negative", "events", "zero", "contrasts", "negators", "intensifiers")}
+             for lang in ("fr", "en")}
+    assert sizes == {
+        "fr": {"positive": 206, "negative": 365, "events": 55, "zero": 32, "contrasts": 10, "negators": 11,
+               "intensifiers": 18},
+        "en": {"positive": 129, "negative": 300, "events": 51, "zero": 21, "contrasts": 9, "negators": 28,
+               "intensifiers": 19},
+    }
+    fr, en = rules._SENTIMENT_LEXICONS["fr"], rules._SENTIMENT_LEXICONS["en"]
+    assert list(fr.positive.items())[:2] == [("nickel", 1.5), ("au top", 1.5)]
+    assert fr.negative["ca fait ... semaines"] == -0.8 and fr.negative["immediatement"] == -0.4
+    assert en.negative["charged ... twice"] == -1.5 and en.negators["t"] == 3 and fr.negators["personne"] == 1
+    assert all(isinstance(w, float) for w in (*fr.positive.values(), *en.negative.values()))
+    assert fr.events[-2:] == ("venu", "passe") and en.zero[0] == "thanks in advance"
+    assert (len(rules._FUNCTION_WORDS_FR), len(rules._FUNCTION_WORDS_EN), len(rules._GLUED), len(rules._IRONIC),
+            len(rules._IRONIC_THANKS), len(rules._REPETITION), len(rules._NEGATION_WORDS),
+            len(rules._CLAUSE_BREAKS)) == (54, 50, 16, 36, 13, 7, 6, 17)
+    assert rules._GLUED["cest"] == ("c", "est")
+    assert (len(pii._MAIL_PROVIDERS), len(pii._NOT_A_NAME), len(pii._NOT_A_NAME_CAPITALISED)) == (22, 101, 85)
+    assert {"wanadoo", "s'il", "m.", "où"} <= pii._MAIL_PROVIDERS | pii._NOT_A_NAME | pii._NOT_A_NAME_CAPITALISED
+    assert [(t.id, len(t.keywords_fr), len(t.keywords_en)) for t in DEFAULT_TAXONOMY] == [
+        ("delivery", 92, 75), ("billing", 84, 61), ("product", 162, 131), ("staff", 84, 59), ("waiting", 76, 71),
+        ("after_sales", 54, 43), ("website", 51, 59)]
+    assert DEFAULT_TAXONOMY[0].keywords_fr[-1] == "livre avant hier" and DEFAULT_TAXONOMY[0].keywords_en[-1] == (
+        "!out of order")
+    assert lexicons.load("fr") is lexicons.load("fr")  # read once

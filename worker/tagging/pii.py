@@ -59,6 +59,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
+from worker.tagging import lexicons
 from worker.tagging.rules import guess_language
 
 log = logging.getLogger(__name__)
@@ -322,10 +323,7 @@ _SPOKEN_EMAIL = re.compile(
     rf"(?P<domain>[^\W_][\w-]*(?:{_SPOKEN_DOT}[^\W_][\w-]*){{0,3}}){_SPOKEN_DOT}(?:{_TLDS})(?![\w-])",
     re.IGNORECASE,
 )
-_MAIL_PROVIDERS = frozenset({
-    "gmail", "googlemail", "hotmail", "outlook", "live", "msn", "yahoo", "icloud", "me", "aol", "proton",
-    "protonmail", "gmx", "orange", "wanadoo", "free", "sfr", "laposte", "bbox", "neuf", "numericable", "club",
-})
+_MAIL_PROVIDERS = frozenset(lexicons.words("pii", "mail_providers"))
 
 
 def _emails(text: str) -> Iterator[PiiSpan]:
@@ -374,12 +372,7 @@ _FR_ADDRESS = re.compile(
 
 #: Everyday words: they end a lowercase street name ("12 rue des lilas depuis mardi" -> "12 rue des
 #: lilas") and are never part of a person's name ("Priya Patel and I").
-_NOT_A_NAME = frozenset("""
-    a à ai as au aux avec c ce cela ces cet cette ça chez comme dans depuis donc elle elles en est et été
-    il ils j je la le les leur lui ma mais me mes mon ne ni nous on ou où par pas pour qu que qui sa sans se
-    ses si son sont sur ta te tes toi ton tu un une vous y ok oui non alors voilà bon ben euh hein merci
-    and at but for from i in is it me my no not of on or so the to was we with yes you
-""".split())
+_NOT_A_NAME = frozenset(lexicons.words("pii", "not_a_name"))
 
 _EN_STREET = (r"Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Lane|Ln\.?|Drive|Dr\.?|Close|Way|Place|Pl\.?|Court|Ct\.?"
               r"|Crescent|Gardens|Terrace|Square|Sq\.?|Grove|Mews|Row|Walk|Boulevard|Blvd\.?|Parkway|Pkwy\.?"
@@ -429,13 +422,7 @@ _TITLED = re.compile(
 
 #: Capitalised words that follow a title without being a name ("Merci Madame. Je...", "Bonjour
 #: Monsieur Oui"), and that end a name ("Mme Martin Merci").
-_NOT_A_NAME_CAPITALISED = frozenset("""
-    bonjour bonsoir merci oui non je j vous nous il elle on ce c ça le la les un une et mais donc alors
-    voilà au revoir bonne journée excusez pardon s'il
-    hello hi thanks thank yes no i you we he she it the a and but so okay ok please sorry goodbye bye
-    madame mademoiselle monsieur mme mlle m. mr mr. mrs mrs. ms ms. sir miss mister dr dr. docteur doctor
-    madam dear président president directeur directrice director maire mayor ministre minister
-""".split())
+_NOT_A_NAME_CAPITALISED = frozenset(lexicons.words("pii", "not_a_name_capitalised"))
 
 
 def _titled_persons(text: str) -> Iterator[PiiSpan]:
