@@ -376,6 +376,20 @@ def s3_server() -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
+def _reuse_pipeline_artefacts(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg, Whisper and Kokoro run once per process for given inputs and are reused after, except in
+    the tests about them (tests/support/artefacts.py). Factories number from 1 in every test, so that
+    fixtures make the same tones each time."""
+    import itertools
+
+    from tests.support import artefacts
+
+    monkeypatch.setattr(factories, "_seq", itertools.count(1))
+    if request.module.__name__ not in artefacts.REAL_PIPELINE:
+        artefacts.reuse(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_kiosk_manifests(monkeypatch: pytest.MonkeyPatch) -> None:
     """Kiosk manifests are not reused between requests in tests (ids repeat across tests; tests
     change a playlist and read the result at once); tests/test_kiosk_api.py checks the reuse."""

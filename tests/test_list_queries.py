@@ -1,0 +1,95 @@
+"""Every list page costs the same number of queries whatever the number of rows it shows (no N+1).
+
+Each page is rendered with one row of its kind, then with five, by the person who may see it; the
+query counts (``count_queries`` in tests/conftest.py) must be equal. A first rendering, not counted,
+warms what a process reads once (the row-level-security key, translations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests import factories
+from tests.conftest import CountQueries, TenantSet
+from webapp.models import Role, TokenScope
+
+Seed = Callable[[dict[str, TenantSet]], None]
+
+
+def _call(t: dict[str, TenantSet]) -> None:
+    call_id = factories.make_ready_call(t["a"].id, seconds=2.0)
+    factories.make_clip(t["a"].id, call_id, start=0.0, end=1.5)  # a call with a clip shows it
+
+
+def _clip(t: dict[str, TenantSet]) -> None:
+    factories.make_clip(t["a"].id, factories.make_ready_call(t["a"].id, seconds=2.0), start=0.0, end=1.5)
+
+
+def _playlist(t: dict[str, TenantSet]) -> None:
+    factories.make_playlist(t["a"].id)
+
+
+def _person(t: dict[str, TenantSet]) -> None:
+    factories.make_user(t["a"].id, role=Role.STAFF)
+
+
+def _journal(t: dict[str, TenantSet]) -> None:
+    # Entries naming different kinds of target: an API token and a kiosk (paired, then collected).
+    factories.make_api_token(t["a"].id, TokenScope.READ)
+    factories.make_kiosk(t["a"].id)
+
+
+def _kiosk(t: dict[str, TenantSet]) -> None:
+    factories.make_kiosk(t["a"].id, factories.make_playlist(t["a"].id))
+
+
+def _token(t: dict[str, TenantSet]) -> None:
+    factories.make_api_token(t["a"].id, TokenScope.READ)
+
+
+def _complaint(t: dict[str, TenantSet]) -> None:
+    factories.make_complaint(t["a"].id)
+
+
+def _tenant(_t: dict[str, TenantSet]) -> None:
+    tenant_id = factories.make_tenant()
+    factories.make_user(tenant_id, role=Role.TENANT_ADMIN)
+
+
+#: URL, who reads it, and how to add one row to it.
+PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
+    "calls": ("/calls", ("a", Role.QUALITY_MANAGER), _call),
+    "clips": ("/clips", ("a", Role.QUALITY_MANAGER), _clip),
+    "playlists": ("/playlists", ("a", Role.QUALITY_MANAGER), _playlist),
+    "people": ("/people", ("a", Role.TENANT_ADMIN), _person),
+    "journal": ("/people/journal", ("a", Role.TENANT_ADMIN), _journal),
+    "kiosks": ("/settings/kiosks", ("a", Role.TENANT_ADMIN), _kiosk),
+    "tokens": ("/settings/api-tokens", ("a", Role.TENANT_ADMIN), _token),
+    "complaints": ("/complaints", ("a", Role.QUALITY_MANAGER), _complaint),
+    "admin tenants": ("/admin/tenants", ("platform", Role.PLATFORM_ADMIN), _tenant),
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_list_page_queries_do_not_grow_with_its_rows(app: Flask, tenants: dict[str, TenantSet], login_as: Any,
+                                                     count_queries: CountQueries, page: str) -> None:
+    url, (tenant_key, role), seed = PAGES[page]
+    reader = login_as(tenant_key, role)
+    with app.app_context():
+        seed(tenants)
+    assert reader.get(url).status_code == 200
+    with count_queries() as one:
+        first = reader.get(url)
+    with app.app_context():
+        for _ in range(4):
+            seed(tenants)
+    with count_queries() as five:
+        second = reader.get(url)
+    assert first.status_code == second.status_code == 200
+    assert len(second.text) > len(first.text), "the five rows are not on the page"
+    assert len(one) > 0, "the counter saw no query"
+    assert len(five) == len(one), f"one row: {one}\n\nfive rows: {five}"
