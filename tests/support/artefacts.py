@@ -5,9 +5,9 @@ matrix, the room, erasure, lists...). They still go through the real ``process_c
 jobs and the real Kokoro, Whisper and ffmpeg; but a step whose inputs are byte for byte those of a step
 already run in this process gets that step's outputs back instead of running again:
 
-- an ffmpeg or ffprobe command, by its arguments with each file it reads (after ``-i``; any for ffprobe)
-  replaced by the digest of its bytes, and by its standard input; its output files (absolute paths among its arguments), standard
-  output and error are kept. Only commands that succeeded are kept.
+- an ffmpeg or ffprobe command, by its arguments with each file it reads (after ``-i``; any for
+  ffprobe) replaced by the digest of its bytes, and by its standard input; its output files (absolute
+  paths among its arguments), standard output and error are kept. Only commands that succeeded are kept.
 - a Whisper transcription or language detection, by the digest of the audio and the arguments;
 - a Kokoro synthesis (tests/speech.py), by its text, language and voice.
 
