@@ -246,15 +246,16 @@ def test_no_transaction_is_open_while_the_recording_streams_in(app: Flask, token
                                                                audio: dict[str, Path],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The token lookup ends its transaction: on SQLite a POST's transaction holds the write lock."""
-    from flask import g
-
     from webapp import storage
+    from webapp.context import current_context
 
     seen: list[bool] = []
     write = storage.LocalStorage.write
 
     def watched(self: storage.LocalStorage, *args: Any, **kwargs: Any) -> storage.WriteResult:
-        seen.append(g.ecoute_session.in_transaction())
+        session = current_context().session
+        assert session is not None  # opened bound to the token's tenant
+        seen.append(session.in_transaction())
         return write(self, *args, **kwargs)
 
     monkeypatch.setattr(storage.LocalStorage, "write", watched)

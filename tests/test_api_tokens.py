@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.conftest import Client, TenantSet
-from webapp import tenancy
+from webapp import principals, tenancy
 from webapp.models import ApiToken, AuditEvent, Role, TokenScope
 
 _NEW_TOKEN = re.compile(r'id="new-token"[^>]*value="(ect_[^"]+)"')
@@ -153,10 +153,10 @@ def test_authenticate_api_token_gives_one_answer_for_every_failure(app: Flask,
     for raw in ("", "ect_", "ect_0_" + secret, f"ect_{tenants['a'].id}_short", f"ect_{tenants['b'].id}_{secret}",
                 f"xyz_{tenants['a'].id}_{secret}", good.raw + " ", good.raw.upper()):
         with app.test_request_context("/api/v1/calls/1"):
-            assert tenancy.authenticate_api_token(raw) is None, raw
+            assert principals.authenticate_api_token(raw) is None, raw
             assert tenancy.current_tenant_id() is None  # the request stays unbound
     with app.test_request_context("/api/v1/calls/1"):
-        token = tenancy.authenticate_api_token(good.raw)
+        token = principals.authenticate_api_token(good.raw)
         assert token is not None and token.id == good.id
         assert tenancy.current_tenant_id() == tenants["a"].id
 

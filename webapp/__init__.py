@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
-from flask import Flask, Request, current_app, g
-from flask_login import current_user
+from flask import Flask, Request, current_app
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import auth, db, errors, files, i18n, logs, security
+from webapp import auth, db, errors, files, i18n, logs, security, tenancy
 from webapp.config import Settings, load_settings
 
 csrf = CSRFProtect()
@@ -79,9 +78,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     _register_blueprints(app)
 
     @app.before_request
-    def _tenant_for_logs() -> None:
-        if current_user.is_authenticated:
-            g.tenant_slug = current_user.tenant.slug
+    def _principal() -> None:
+        tenancy.principal()  # who is asking, from here on: the log lines name their tenant
 
     return app
 

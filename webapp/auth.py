@@ -6,11 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, flash, g, make_response, redirect, request, url_for
+from flask import Flask, flash, make_response, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
-from webapp import tenancy
+from webapp import principals
+from webapp.context import current_context
 from webapp.errors import Forbidden
 from webapp.i18n import _, _l
 from webapp.models import Role
@@ -32,7 +33,7 @@ HOME_BY_ROLE = {
 }
 
 
-def _load_user(user_id: str) -> Any:
+def _load_user(user_id: str) -> Any:  # Any: flask-login's user_loader type
     """The person a session names (``tenant:user:version``), or None when that session has ended.
 
     A session ends when the person's session version has moved on since it was opened: they
@@ -44,7 +45,7 @@ def _load_user(user_id: str) -> Any:
         tenant_id, uid, version = int(tenant_part), int(user_part), int(version_part)
     except ValueError:
         return None
-    user = tenancy.load_user(tenant_id, uid)
+    user = principals.load_user(tenant_id, uid)
     if user is None or user.session_version != version:
         return None
     return user
@@ -52,7 +53,7 @@ def _load_user(user_id: str) -> Any:
 
 def _unauthorized() -> Response:
     """Send anonymous people to the login page, saying why when their company was suspended."""
-    if g.get("ecoute_logout_reason") == "tenant_suspended":
+    if current_context().logout_reason == "tenant_suspended":
         flash(_("Your company's access to Écoute is suspended. Contact your administrator."), "error")
     else:
         flash(str(login_manager.login_message), "info")

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, has_request_context, request
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
+
+from webapp.context import current_context, end_context, peek_context
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +126,14 @@ def make_engine(url: str) -> Engine:
 
 
 def _is_read_only_request() -> bool:
-    """Whether this request only reads: a GET, unless an authentication step writes (``g.ecoute_writes``).
+    """Whether this request only reads: a GET, unless an authentication step writes (the context's ``writes``).
 
     A listen is journalled by a POST since issue #13, so no GET view writes any more.
     """
-    from flask import has_request_context, request
-
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not g.get("ecoute_writes")
+    if not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS"):
+        return False
+    context = peek_context()
+    return not (context is not None and context.writes)
 
 
 class Database:
@@ -237,7 +240,7 @@ def rollback(session: Session) -> None:
 
 def mark_for_rollback() -> None:
     """Make this request roll back instead of committing (called by the error handlers)."""
-    g.ecoute_rollback = True
+    current_context().rollback = True
 
 
 def init_app(app: Flask) -> None:
@@ -246,11 +249,13 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit(response: Response) -> Response:
-        session: Session | None = g.pop("ecoute_session", None)
-        if session is None:
+        context = peek_context()
+        session = context.session if context is not None else None
+        if context is None or session is None:
             return response
+        context.session = None
         try:
-            if response.status_code < 500 and not g.get("ecoute_rollback"):
+            if response.status_code < 500 and not context.rollback:
                 commit(session)
             else:
                 rollback(session)
@@ -260,7 +265,8 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
-        session: Session | None = g.pop("ecoute_session", None)
+        context = end_context()
+        session = context.session if context is not None else None
         if session is not None:
             rollback(session)
             session.close()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, has_request_context
 from gunicorn.glogging import Logger as GunicornLogger
+
+from webapp.context import current_context
 
 MASK = "***"
 #: Paths whose rest is a secret: a reset or invitation token, a pairing code (shown as a QR code).
@@ -25,8 +26,6 @@ _SECRET_PATH = re.compile(r"(/(?:password/reset|invitation|kiosk/pairings)/+)(.*
 _PUBLIC_REST = {"claim"}
 #: Query parameters whose values are masked: personal data or secrets.
 MASKED_PARAMS = frozenset({"customer_ref", "q", "code", "token", "secret", "email", "phone", "password"})
-#: What a client may send as X-Request-Id; anything else is replaced by an id of ours.
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def mask_path(path: str) -> str:
@@ -111,8 +110,9 @@ class WerkzeugRequestFilter(logging.Filter):
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
-            record.request_id = g.get("request_id", "-")
-            record.tenant = g.get("tenant_slug", "-")
+            context = current_context()
+            record.request_id = context.request_id
+            record.tenant = (context.principal and context.principal.tenant_slug) or "-"
         else:
             record.request_id = getattr(record, "request_id", "-")
             record.tenant = getattr(record, "tenant", "-")
@@ -139,23 +139,14 @@ def configure(level: str) -> None:
     root.propagate = False
 
 
-def request_id(incoming: str) -> str:
-    """The id a request is logged under: the proxy's ``X-Request-Id`` if it is a plain token, else a new one.
-
-    A header is logged as sent: a value with spaces, quotes or control characters could forge
-    or split log lines, so only ``[A-Za-z0-9._-]{1,64}`` is kept.
-    """
-    return incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
-
-
 def init_app(app: Flask) -> None:
     configure(app.config["ECOUTE"].log_level)
 
     @app.before_request
     def _request_id() -> None:
-        g.request_id = request_id(request.headers.get("X-Request-Id", ""))
+        current_context()  # the request id is chosen when the context is made (webapp.context.request_id)
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.get("request_id", "-")
+        response.headers["X-Request-Id"] = current_context().request_id
         return response

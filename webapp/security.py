@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask_login import current_user
+
+from webapp.context import current_context, peek_context
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -27,13 +29,15 @@ def style_nonce() -> str:
     For a library that styles its own shadow DOM with a ``<style>`` element (wavesurfer.js on the
     call page, given the nonce as its ``cspNonce`` option); pages that never ask keep the plain CSP.
     """
-    if "style_nonce" not in g:
-        g.style_nonce = secrets.token_urlsafe(18)
-    return str(g.style_nonce)
+    context = current_context()
+    if context.style_nonce is None:
+        context.style_nonce = secrets.token_urlsafe(18)
+    return context.style_nonce
 
 
 def _policy() -> str:
-    nonce = g.get("style_nonce")
+    context = peek_context()
+    nonce = context.style_nonce if context is not None else None
     return CSP if nonce is None else CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
 
 

@@ -22,18 +22,16 @@ runtime role has no setting that opens every tenant.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
-from flask import current_app, g, has_request_context, request
-from sqlalchemy import ForeignKey, bindparam, select, text
+from flask import current_app, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import ForeignKey, event, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -44,10 +42,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.session import SessionTransaction
 
-from webapp.db import get_database, utcnow
-
-if TYPE_CHECKING:
-    from webapp.models.api_tokens import ApiToken
+from webapp.context import ANONYMOUS, Principal, PrincipalKind, current_context
+from webapp.db import commit, get_database, rollback
 
 
 class TenantNotBound(RuntimeError):
@@ -126,8 +122,6 @@ def _set_rls_context(session: Session, _transaction: SessionTransaction, connect
 
 
 def _install_listeners() -> None:
-    from sqlalchemy import event
-
     if not event.contains(Session, "do_orm_execute", _confine_to_tenant):
         event.listen(Session, "do_orm_execute", _confine_to_tenant)
         event.listen(Session, "before_flush", _stamp_tenant)
@@ -151,8 +145,6 @@ def open_session(tenant_id: int | None = None, *, all_tenants: bool = False) -> 
 @contextmanager
 def tenant_session(tenant_id: int | None, *, all_tenants: bool = False) -> Iterator[Session]:
     """A Session bound to one tenant for a job or a command: committed on success, else rolled back."""
-    from webapp.db import commit, rollback
-
     session = open_session(tenant_id, all_tenants=all_tenants)
     try:
         yield session
@@ -165,7 +157,7 @@ def tenant_session(tenant_id: int | None, *, all_tenants: bool = False) -> Itera
         session.close()
 
 
-def all_tenants_session() -> Any:
+def all_tenants_session() -> AbstractContextManager[Session]:
     """A Session that sees every tenant: for operator commands, the login lookup and the queue's claim only.
 
     On PostgreSQL it connects as ``ecoute_ops`` (``ECOUTE_DATABASE_OPS_URL``).
@@ -173,33 +165,57 @@ def all_tenants_session() -> Any:
     return tenant_session(None, all_tenants=True)
 
 
-# --- the request's Session --------------------------------------------------------------
+# --- the request: who is asking, and its Session ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is making the request, as far as tenancy is concerned."""
+def _person() -> Principal | None:
+    if not current_user.is_authenticated:
+        return None
+    return Principal(PrincipalKind.PERSON, current_user.tenant_id, current_user.id,
+                     current_user.tenant.slug, current_user.is_platform_admin)
 
-    tenant_id: int
-    is_platform_admin: bool
+
+def principal() -> Principal:
+    """Who is asking, as far as tenancy is concerned; set once in the request's context.
+
+    A person (the login cookie) on every view but the API's and the kiosk's, where a login opens
+    nothing and only :func:`authenticate` names the principal; until then, and when nobody logged
+    in, it is anonymous (not yet fixed: :func:`bind_request` or :func:`authenticate` may still say).
+    """
+    context = current_context()
+    if context.principal is not None:
+        return context.principal
+    view = current_app.view_functions.get(request.endpoint or "") if has_request_context() else None
+    tokens_only = getattr(view, "ecoute_token_scopes", None) or getattr(view, "ecoute_kiosk_only", False)
+    person = None if tokens_only else _person()
+    if person is not None:
+        context.set_principal(person)
+        return person
+    return ANONYMOUS
 
 
-def _current_principal() -> Principal | None:
-    from flask_login import current_user
+def authenticate(who: Principal, session: Session | None = None, subject: object = None) -> None:
+    """Fix the request's principal once its credentials are checked (webapp.principals), with the Session
+    it already opened (a kiosk's lookup runs in it) or else a new one bound to its tenant.
 
-    if current_user.is_authenticated:
-        return Principal(current_user.tenant_id, current_user.is_platform_admin)
-    return None
+    Opened here rather than by :func:`request_session`, which would follow a login cookie if one came along.
+    """
+    context = current_context()
+    context.set_principal(who)
+    context.subject = subject
+    context.session = session if session is not None else open_session(who.tenant_id)
 
 
 def bind_request(tenant_id: int) -> None:
     """Bind this anonymous request to a tenant named by a signed token (invitation, reset).
 
-    Must be called before the request's Session is first used.
+    Must be called before the request's Session is first used. A logged-in person's request stays theirs.
     """
-    if "ecoute_session" in g:
+    context = current_context()
+    if context.session is not None:
         raise RuntimeError("the request's Session is already open; bind it before first use")
-    g.ecoute_bound_tenant = tenant_id
+    if principal().kind is PrincipalKind.ANONYMOUS:
+        context.set_principal(Principal(PrincipalKind.ANONYMOUS, tenant_id))
 
 
 def request_session() -> Session:
@@ -209,17 +225,15 @@ def request_session() -> Session:
     confined to their own tenant; anonymous requests see no tenant data unless bound by
     :func:`bind_request`. :mod:`webapp.db` commits it after the view.
     """
-    session: Session | None = g.get("ecoute_session")
-    if session is not None:
-        return session
-    principal = _current_principal()
-    if principal is not None:
-        all_tenants = principal.is_platform_admin and request.blueprint == "admin"
-        session = open_session(None if all_tenants else principal.tenant_id, all_tenants=all_tenants)
-    else:
-        session = open_session(g.get("ecoute_bound_tenant"))
-    g.ecoute_session = session
-    return session
+    context = current_context()
+    if context.session is not None:
+        return context.session
+    who = principal()
+    if context.principal is None:
+        context.set_principal(who)  # anonymous, from now on
+    all_tenants = who.is_platform_admin and request.blueprint == "admin"
+    context.session = open_session(None if all_tenants else who.tenant_id, all_tenants=all_tenants)
+    return context.session
 
 
 def current_tenant_id() -> int | None:
@@ -230,55 +244,10 @@ def current_tenant_id() -> int | None:
     return tenant_id
 
 
-# --- principals --------------------------------------------------------------------------
-
-
-def load_user(tenant_id: int, user_id: int) -> Any:
-    """Load a logged-in user for flask-login, through a Session bound to their tenant.
-
-    Returns None (which logs the person out) when the user is gone or not active, or when
-    their tenant is suspended. The returned object is detached: read-only for the request.
-    """
-    from webapp.models import Tenant, User
-
-    with tenant_session(tenant_id) as session:
-        user = session.get(User, user_id)
-        if user is None or not user.is_active:
-            return None
-        tenant = session.get(Tenant, tenant_id)
-        if tenant is None or tenant.is_suspended:
-            if tenant is not None and has_request_context():
-                g.ecoute_logout_reason = "tenant_suspended"  # told on the login page (auth.py)
-            return None
-        session.expunge_all()
-        return user
-
-
-def find_login_candidates(email: str) -> list[Any]:
-    """Every account with this e-mail, in any tenant, with its tenant loaded (login only).
-
-    The one cross-tenant read a person can trigger: the e-mail alone says nothing about
-    which company the person belongs to, so all accounts are tried against the password.
-    """
-    from sqlalchemy.orm import joinedload
-
-    from webapp.models import User
-
-    with all_tenants_session() as session:
-        users = list(
-            session.scalars(select(User).options(joinedload(User.tenant)).where(User.email == email)).unique()
-        )
-        session.expunge_all()
-        return users
-
-
-
 # --- API tokens ----------------------------------------------------------------------------
 
 #: Every API token starts with this, then the tenant id: ``ect_<tenant id>_<secret>``.
 API_TOKEN_PREFIX = "ect_"  # noqa: S105 - a marker, not a secret
-#: ``last_used_at`` is shown to the minute; it is written at most this often.
-LAST_USED_GRANULARITY = timedelta(minutes=1)
 _API_TOKEN = re.compile(r"ect_([1-9][0-9]{0,11})_[A-Za-z0-9_-]{32,128}")
 
 
@@ -293,41 +262,6 @@ def api_token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def authenticate_api_token(raw: str) -> ApiToken | None:
-    """Resolve the API token of this request to its :class:`ApiToken`, binding the request to its tenant.
-
-    The lookup by hash runs in a Session bound to the tenant the token names, so behind both
-    walls, and in a transaction of its own that ends at once: no transaction (on SQLite, no
-    write lock) stays open while an upload then streams in. Returns None — the same answer
-    whatever the reason — for a malformed or unknown token, a revoked one, or one of a
-    suspended tenant; the request then stays unbound. On success ``last_used_at`` is updated
-    (to the minute), the request's Session is opened bound to the token's tenant, and the
-    token is returned detached: read-only for the request, like :func:`load_user`'s users.
-    Cookies play no part: an API request is its token.
-    """
-    from webapp.models import ApiToken, Tenant  # the models import this module
-
-    tenant_id = api_token_tenant(raw)
-    if tenant_id is None:
-        return None
-    g.ecoute_writes = True  # ``last_used_at`` may be written: on SQLite, the write lock up front (webapp.db)
-    with tenant_session(tenant_id) as session:
-        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == api_token_hash(raw)))
-        tenant = session.get(Tenant, tenant_id) if token is not None else None
-        if token is None or token.is_revoked or tenant is None or tenant.is_suspended:
-            return None
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
-            token.last_used_at = now  # not on every request: a system polling a status would write each time
-        session.flush()
-        session.expunge(token)
-        g.tenant_slug = tenant.slug  # for the log lines, as create_app's hook does for people
-    bind_request(tenant_id)
-    # Opened here rather than by request_session(), which would follow a login cookie if one came along.
-    g.ecoute_session = open_session(tenant_id)
-    return token
-
-
 # --- kiosk device tokens ------------------------------------------------------------------
 
 #: Every kiosk device token starts with this, then the tenant id: ``ekt_<tenant id>_<secret>``.
@@ -339,42 +273,3 @@ def kiosk_token_tenant(raw: str) -> int | None:
     """The tenant a kiosk token names, or None when it is not shaped like one of ours."""
     match = _KIOSK_TOKEN.fullmatch(raw or "")
     return int(match.group(1)) if match else None
-
-
-@functools.cache
-def _kiosk_lookup(kiosk: Any, tenant: Any) -> Any:
-    """The kiosk of a token hash with its tenant (built once; the guard adds the tenant's criteria)."""
-    return select(kiosk, tenant).join(tenant, tenant.id == kiosk.tenant_id).where(
-        kiosk.token_hash == bindparam("token_hash"))
-
-
-def authenticate_kiosk(raw: str) -> Any:
-    """Resolve a kiosk's device token to its :class:`Kiosk`, binding the request to its tenant.
-
-    The lookup runs in the request's own Session, opened here bound to the tenant the token
-    names (so behind both walls; a login cookie that came along plays no part): a kiosk polls
-    every few seconds, and one connection and one transaction per request is what it can afford.
-    Returns None — whatever the reason — for a malformed, unknown or revoked token or a suspended
-    tenant; the Session is then closed and the request left unbound. On success the kiosk stays
-    attached to the request's Session. What the kiosk may read within its tenant (its playlist,
-    those clips' audio) is decided by webapp/services/kiosks.py.
-    """
-    from webapp.models import Kiosk, Tenant  # the models import this module
-
-    tenant_id = kiosk_token_tenant(raw)
-    if tenant_id is None:
-        return None
-    if "ecoute_session" in g:
-        raise RuntimeError("the request's Session is already open; authenticate the kiosk before first use")
-    session = open_session(tenant_id)
-    # One statement for the kiosk and its tenant: a screen polls, and this runs on every request.
-    found = session.execute(_kiosk_lookup(Kiosk, Tenant), {"token_hash": api_token_hash(raw)}).first()
-    kiosk, tenant = found if found is not None else (None, None)
-    if kiosk is None or kiosk.is_revoked or tenant is None or tenant.is_suspended:
-        session.rollback()
-        session.close()
-        return None
-    g.tenant_slug = tenant.slug
-    g.ecoute_bound_tenant = tenant_id
-    g.ecoute_session = session
-    return kiosk

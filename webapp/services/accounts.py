@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from webapp import tenancy
+from webapp import principals, tenancy
 from webapp.config import LOCALES, Settings
 from webapp.db import utcnow
 from webapp.errors import NotFound, TooManyAttempts, UserError
@@ -70,7 +70,7 @@ def authenticate(email: str, password: str, ip: str, settings: Settings,
     email = (email or "").strip().lower()
     allowances = _login_allowances(email, ip, settings)
     _refuse_while_delayed(allowances, settings)
-    candidates = tenancy.find_login_candidates(email) if email and len(email) <= 254 else []
+    candidates = principals.find_login_candidates(email) if email and len(email) <= 254 else []
     matched = [u for u in candidates if verify_password(u.password_hash, password)]
     if not candidates:
         verify_password(None, password)  # same time whether or not the account exists
@@ -346,7 +346,7 @@ def send_reset_links(settings: Settings, email: str) -> int:
     Returns how many were queued.
     """
     queued = 0
-    for candidate in tenancy.find_login_candidates(email):
+    for candidate in principals.find_login_candidates(email):
         if not candidate.is_active or candidate.tenant.is_suspended:
             continue
         with tenancy.tenant_session(candidate.tenant_id) as session:

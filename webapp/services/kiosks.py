@@ -6,7 +6,7 @@ screen, polling with its secret, collects its device token once (:func:`collect`
 of the secret and the token are stored.
 
 A kiosk's token opens its own playlist's manifest and those clips' audio, nothing else of its
-tenant (tenancy.authenticate_kiosk binds the request to the tenant; this module narrows it).
+tenant (principals.authenticate_kiosk binds the request to the tenant; this module narrows it).
 """
 
 from __future__ import annotations

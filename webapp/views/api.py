@@ -13,13 +13,14 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
-from webapp import openapi, tenancy
+from webapp import openapi, principals, tenancy
+from webapp.context import current_context
 from webapp.errors import ApiError, UserError, parse_json
 from webapp.i18n import _
-from webapp.models import ApiToken, Call, Channel, Complaint, Source, TokenScope
+from webapp.models import Call, Channel, Complaint, Source, TokenScope
 from webapp.services import calls, ingestion
 from webapp.views.helpers import accepts_large_body, settings, upload_limit
 
@@ -43,18 +44,17 @@ def requires_token(*scopes: TokenScope) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
-            token = tenancy.authenticate_api_token(raw.strip()) if scheme.lower() == "bearer" else None
+            token = principals.authenticate_api_token(raw.strip()) if scheme.lower() == "bearer" else None
             if token is None:
-                g.ecoute_www_authenticate = CHALLENGE
+                current_context().challenge = CHALLENGE
                 raise ApiError(401, "unauthorized", _(
                     "This request needs a valid API token, sent as “Authorization: Bearer <token>”. The token may "
                     "be mistyped or revoked: ask your Écoute administrator for a new one."))
             if token.scope not in scopes:
-                g.ecoute_www_authenticate = f'{CHALLENGE}, error="insufficient_scope", scope="{" ".join(scopes)}"'
+                current_context().challenge = f'{CHALLENGE}, error="insufficient_scope", scope="{" ".join(scopes)}"'
                 raise ApiError(403, "insufficient_scope", _(
                     "This token may only read. To send calls and complaints, ask your Écoute administrator for a "
                     "token that may send them."))
-            g.ecoute_api_token = token
             return view(*args, **kwargs)
 
         wrapper.ecoute_token_scopes = scopes  # type: ignore[attr-defined]  # read by the role tests
@@ -63,14 +63,9 @@ def requires_token(*scopes: TokenScope) -> Callable[[F], F]:
     return decorate
 
 
-def _token() -> ApiToken:
-    token: ApiToken = g.ecoute_api_token
-    return token
-
-
 @bp.after_request
 def _api_headers(response: Response) -> Response:
-    challenge = g.pop("ecoute_www_authenticate", None)
+    challenge = current_context().challenge
     if challenge and response.status_code in (401, 403):
         response.headers["WWW-Authenticate"] = challenge
     response.headers.setdefault("Cache-Control", "no-store")
@@ -166,7 +161,7 @@ def api_call_create() -> Response:
     if upload is None or not upload.filename:
         raise UserError(_("No recording came with the request. Send it as a file in the “audio” part."),
                         "file_missing")
-    token = _token()
+    token = principals.current_api_token()
     done = ingestion.ingest_call(tenancy.request_session(), settings(), token.tenant_id, stream=upload.stream,
                                  filename=upload.filename, meta=ingestion.clean_meta(raw),
                                  origin=ingestion.Origin(Source.API, token=token), bulk=bulk)
@@ -192,7 +187,7 @@ def api_complaint_create() -> Response:
         raise UserError(_("The field “%(field)s” must be a string.", field="text"), "invalid_field")
     complaint, duplicate = ingestion.create_complaint(
         tenancy.request_session(), text=text or "", meta=ingestion.clean_meta(raw, default_channel=Channel.EMAIL),
-        origin=ingestion.Origin(Source.API, token=_token()))
+        origin=ingestion.Origin(Source.API, token=principals.current_api_token()))
     return _stored(_complaint_json(complaint), duplicate)
 
 

@@ -2,7 +2,7 @@
 
 A paired kiosk proves itself with its device token, kept in an HttpOnly cookie scoped to
 ``/kiosk`` (``Authorization: Bearer`` works too, for scripts). A login cookie opens nothing
-here, and the device token opens nothing outside (tenancy.authenticate_kiosk binds the request;
+here, and the device token opens nothing outside (principals.authenticate_kiosk binds the request;
 services/kiosks.py narrows it to the kiosk's own playlist).
 """
 
@@ -16,14 +16,15 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import segno
-from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk import FILES
 from webapp import tenancy
+from webapp.context import current_context
 from webapp.errors import ApiError
 from webapp.i18n import _
-from webapp.models import Kiosk
+from webapp.principals import authenticate_kiosk, current_kiosk
 from webapp.services import kiosks, throttle
 from webapp.views.helpers import client_ip, settings
 from webapp.views.media import audio_response
@@ -124,31 +125,25 @@ def requires_kiosk(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
         raw = bearer.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
-        kiosk = tenancy.authenticate_kiosk(raw)
+        kiosk = authenticate_kiosk(raw)
         if kiosk is None:
             raise ApiError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
                                                       "administrator. Pair it again with a new code."))
-        g.ecoute_kiosk = kiosk
         return view(*args, **kwargs)
 
     wrapper.ecoute_kiosk_only = True  # type: ignore[attr-defined]  # read by the role tests
     return wrapper  # type: ignore[return-value]
 
 
-def _kiosk() -> Kiosk:
-    kiosk: Kiosk = g.ecoute_kiosk
-    return kiosk
-
-
 @bp.get("/manifest.json")
 @requires_kiosk
 def kiosk_manifest() -> BaseResponse:
-    kiosk = _kiosk()
+    kiosk = current_kiosk()
     body, version = kiosks.cached_manifest(tenancy.request_session(), kiosk)
     if kiosk.served_version != version:
         # What this screen may report plays of (issue #13, item 6). Its own short transaction: a
         # poll otherwise only reads, and most polls find the version already noted.
-        g.ecoute_writes = True  # on SQLite, that transaction takes the write lock up front (webapp/db.py)
+        current_context().writes = True  # on SQLite, that transaction takes the write lock up front (webapp/db.py)
         with tenancy.tenant_session(kiosk.tenant_id) as session:
             kiosks.record_served(session, kiosk.id, version, [clip["id"] for clip in body["clips"]],
                                  offline_window=timedelta(hours=settings().kiosk_offline_hours))
@@ -162,7 +157,7 @@ def kiosk_manifest() -> BaseResponse:
 @bp.get("/media/<int:clip_id>-<sha256>.webm")
 @requires_kiosk
 def kiosk_media(clip_id: int, sha256: str) -> Response:
-    clip = kiosks.media(tenancy.request_session(), _kiosk(), clip_id, sha256)
+    clip = kiosks.media(tenancy.request_session(), current_kiosk(), clip_id, sha256)
     resp = audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)
     resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # the name holds the content hash
     return resp
@@ -174,7 +169,7 @@ def kiosk_heartbeat() -> Response:
     """The screen is alive; the plays it reports are journalled or dropped, and it is told how many of each."""
     report = request.get_json(silent=True)
     config = settings()
-    result = kiosks.heartbeat(tenancy.request_session(), _kiosk(), report if isinstance(report, dict) else {},
+    result = kiosks.heartbeat(tenancy.request_session(), current_kiosk(), report if isinstance(report, dict) else {},
                               offline_window=timedelta(hours=config.kiosk_offline_hours),
                               max_per_minute=config.kiosk_max_plays_per_minute)
     return jsonify({"accepted": result.accepted, "dropped": result.dropped})
