@@ -10,7 +10,7 @@ their development set, and must stay so: it measures how the rules generalise. O
 webapp/services/default_taxonomy.py) and ``pii``
 (``type``, ``start``, ``end``: Python character offsets into ``text``).
 
-Each text goes through ``worker.tagging.rules.tag(text, lang)``, with ``lang=None`` (the tagger guesses the
+Each text goes through ``worker.tagging.tagger.tag(text, lang)``, with ``lang=None`` (the tagger guesses the
 language) unless ``--lang-hint`` passes the line's own; then through ``worker.tagging.pii.find_pii(text, lang)``
 if that module exists (else PII is reported as not available).
 
@@ -346,7 +346,7 @@ def main() -> int:
         print(f"invalid data file: {exc}", file=sys.stderr)
         return 2
 
-    from worker.tagging.rules import tag
+    from worker.tagging.tagger import tag
 
     find_pii: Callable[[str, str | None], Any] | None
     try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from worker.tagging import sentiment_model
-from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, tag
+from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY
+from worker.tagging.tagger import tag
 
 
 def test_the_training_file_is_found_and_balanced() -> None:
@@ -101,3 +103,34 @@ def test_combine_keeps_the_lexicon_unless_the_model_is_sure() -> None:
     assert sentiment_model.combine(neutral, {NEUTRAL: 0.4, SATISFIED: 0.15, UNHAPPY: 0.45}) == (NEUTRAL, 0.9)
     assert sentiment_model.combine(unhappy, {NEUTRAL: 0.6, SATISFIED: 0.1, UNHAPPY: 0.3}) == (UNHAPPY, 0.7)
     assert sentiment_model.combine(unhappy, {NEUTRAL: 0.9, SATISFIED: 0.05, UNHAPPY: 0.05}) == (NEUTRAL, 0.9)
+
+
+def test_the_shipped_arrays_are_what_the_corpus_fits() -> None:
+    """The arrays tagging loads (data/sentiment_model.npz, no pickle) are exactly a fresh fit of the corpus:
+    they cannot drift from it (bin/setup refits them when the corpus, word lists or code change)."""
+    import numpy as np
+
+    shipped = sentiment_model.load()
+    refitted = sentiment_model.fit_corpus()
+    assert sorted(shipped) == sorted(refitted)
+    for name, array in refitted.items():
+        assert shipped[name].dtype == array.dtype and np.array_equal(shipped[name], array), name
+    assert not any(a.dtype == object for a in shipped.values())
+    assert sentiment_model.model().classes == (NEUTRAL, SATISFIED, UNHAPPY)
+
+
+def test_the_pure_python_n_grams_are_scikit_learns() -> None:
+    docs = [sentiment_model.normalise(row["text"]) for row in sentiment_model.load_rows()]
+    docs += ["", "a", "ab c", "  spaced   out  ", "quatre-vingt-dix j ai"]
+    word, char = (vectorizer.build_analyzer() for vectorizer in sentiment_model._vectorizers())
+    for doc in docs:
+        assert sentiment_model.word_grams(doc) == word(doc)
+        assert sentiment_model.char_grams(doc) == char(doc)
+
+
+def test_the_arrays_file_round_trips_byte_for_byte(tmp_path: Path) -> None:
+    arrays = sentiment_model.load()
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    sentiment_model.save(arrays, first)
+    sentiment_model.save(sentiment_model.load(first), second)
+    assert first.read_bytes() == second.read_bytes()

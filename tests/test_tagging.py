@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
-from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags, guess_language, tag
+from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags, guess_language
+from worker.tagging.tagger import tag
 
 DEV_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "tagging_dev.jsonl"
 

@@ -20,7 +20,8 @@ from sklearn.linear_model import LogisticRegression
 
 from webapp.services.default_taxonomy import DEFAULT_TAXONOMY
 from worker.tagging import tenant_model
-from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags, tag
+from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags
+from worker.tagging.tagger import tag
 from worker.tagging.tenant_model import MIN_EXAMPLES, Example, Prediction, TenantModel, blend, train
 
 TOPICS = [topic.id for topic in DEFAULT_TAXONOMY]

@@ -1,6 +1,6 @@
 """Tag a text the way one company wants it, and store the tags without undoing a person's work.
 
-A company's tagger (:func:`for_company`) is the lexicon tagger (worker/tagging/rules.py) run with the
+A company's tagger (:func:`for_company`) is the tagger (worker/tagging/tagger.py) run with the
 company's own taxonomy (its labels, renamed or added, with their example phrases), blended with
 the company's own model when its people's corrections trained one (worker/tagging/tenant_model.py),
 plus personal data (worker/tagging/pii.py). It reads only the company's rows: the Session it is given is
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Label, LabelKind, Tag, TaggerModel, TagKind, TagOrigin
 from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
-from worker.tagging import rules
+from worker.tagging.tagger import tag
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class CompanyTagger:
         self.find_pii = find_pii
 
     def tag(self, text: str, lang: str | None = None) -> Found:
-        found = rules.tag(text, lang, self.topics)
+        found = tag(text, lang, self.topics)
         sentiment, confidence, topics = found.sentiment, found.sentiment_confidence, found.topics
         if self.model is not None:
             from worker.tagging import tenant_model
@@ -67,7 +67,7 @@ class CompanyTagger:
         evidence = dict(found.evidence)
         reasons: tuple[str, ...] = ()
         if self.reasons:
-            by_reason = rules.tag(text, lang, self.reasons)
+            by_reason = tag(text, lang, self.reasons)
             reasons = by_reason.topics
             evidence.update({key: spans for key, spans in by_reason.evidence.items() if key in reasons})
         pii: list[tuple[str, int, int]] = []

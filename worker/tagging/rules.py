@@ -51,7 +51,7 @@ LANGUAGES = ("fr", "en")
 
 @dataclass(frozen=True)
 class Tags:
-    """What :func:`tag` found in one text."""
+    """What :func:`worker.tagging.tagger.tag` found in one text."""
 
     #: "satisfied", "unhappy" or "neutral"
     sentiment: str
@@ -359,8 +359,24 @@ def _languages(lang: str | None, words: Sequence[str]) -> tuple[str, ...]:
     return (code,) if code in LANGUAGES else LANGUAGES
 
 
-def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_TAXONOMY) -> Tags:
-    """Tag one text: the customer's sentiment, the topics it raises, and where in the text each was seen.
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the lexicon alone reads in one text (:func:`worker.tagging.tagger.tag` adds the learned model)."""
+
+    #: the folded words, as the learned model reads them too
+    words: tuple[str, ...]
+    topics: tuple[str, ...]
+    sentiment: str
+    sentiment_confidence: float
+    #: how many cues of each polarity were seen (repeats included)
+    positive: int
+    negative: int
+    #: as :attr:`Tags.evidence`
+    evidence: dict[str, list[tuple[int, int]]]
+
+
+def read(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_TAXONOMY) -> Reading:
+    """Read one text with the lexicons: the customer's sentiment, the topics it raises, and where each was seen.
 
     ``lang`` is a language code ("fr", "en", "fr-FR"); None guesses it, and any other language uses
     both lexicons. Pure and thread-safe; the lexicons are compiled on first use.
@@ -370,15 +386,8 @@ def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_
     evidence: dict[str, list[tuple[int, int]]] = {}
     topics = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence)
     sentiment, confidence = _find_sentiment(tokens, _lexicon(languages), evidence)
-    # the learned model (worker/tagging/sentiment_model.py) backs the lexicon up: it overrides a neutral
-    # (a factual complaint without emotional words) and, when sure, a feeling the lexicon misread
-    from worker.tagging import sentiment_model
-
-    signal = sentiment_model.LexiconSignal(sentiment, confidence, len(evidence.get(SATISFIED, ())),
-                                           len(evidence.get(UNHAPPY, ())))
-    probabilities = sentiment_model.model().predict_words(tokens.words, signal)
-    sentiment, confidence = sentiment_model.combine(signal, probabilities)
-    return Tags(sentiment, confidence, topics, {key: sorted(set(spans)) for key, spans in evidence.items()})
+    return Reading(tokens.words, topics, sentiment, confidence, len(evidence.get(SATISFIED, ())),
+                   len(evidence.get(UNHAPPY, ())), {key: sorted(set(spans)) for key, spans in evidence.items()})
 
 
 def _span(tokens: _Tokens, start: int, end: int) -> tuple[int, int]:

@@ -1,41 +1,55 @@
 """A learned sentiment model that backs the lexicon of :mod:`worker.tagging.rules` up.
 
 The lexicon misses complaints written without emotional words (a factual letter disputing a charge)
-and sometimes reads a plain request as a feeling. This model is trained once per process, at first
-use, from ``benchmarks/data/sentiment_train.jsonl`` (a few hundred labelled French and English calls
-and written complaints kept in the repository: no binary, no download). Training takes well under a
-second.
+and sometimes reads a plain request as a feeling. This model is fitted once, at build time, from
+``data/sentiment_train.jsonl`` (a few hundred labelled French and English calls and written
+complaints kept in the package), by ``python -m worker.tagging.sentiment_model fit`` (bin/setup runs
+it), which writes ``data/sentiment_model.npz``: plain arrays (terms, IDF, coefficients; 450 KiB, so
+built rather than committed), read with ``allow_pickle=False`` on first use in under 0.1 s.
+tests/test_sentiment_model.py refits from the corpus and checks the arrays are the same.
 
 Features: TF-IDF of word 1-2-grams and of char_wb 3-5-grams over the text as the lexicon reads it
 (lowercase, accents folded, "jai" read "j ai"), plus the lexicon's own signal (its label, confidence
 and weight of positive and negative cues). Classifier: logistic regression, balanced classes, fixed
-seed, so the model is the same in every process. Prediction does not go through scikit-learn (whose
-input checks cost more than the arithmetic): the vocabulary, IDF and coefficients are copied into
-dicts and a text is scored in pure Python, in a few tens of microseconds.
+seed, so the fit is the same every time. Prediction does not go through scikit-learn (whose input
+checks cost more than the arithmetic, and whose import takes a second): the vocabulary, IDF and
+coefficients are dicts and a text is scored in pure Python, in a few tens of microseconds, with the
+same n-grams as scikit-learn's analyzers.
 
-:func:`combine` is how :func:`worker.tagging.rules.tag` merges both: the lexicon decides unless the model
-is sure of another class (rule and thresholds chosen by cross-validation on the training set).
+:func:`combine` is how :func:`worker.tagging.tagger.tag` merges both: the lexicon decides unless the
+model is sure of another class (rule and thresholds chosen by cross-validation on the training set).
 """
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import math
-import os
+import re
+import sys
 import threading
+import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from worker.tagging import rules
 
 CLASSES = (rules.NEUTRAL, rules.SATISFIED, rules.UNHAPPY)
 RANDOM_STATE = 0
-#: Environment variable that points at another training file.
-TRAIN_ENV = "ECOUTE_SENTIMENT_TRAIN"
 _SPACE_SEPARATED = r"\S+"  # the words of normalise()
-_TRAIN_RELATIVE = Path("benchmarks") / "data" / "sentiment_train.jsonl"
+#: The labelled corpus and the fitted arrays, in worker/tagging/data/.
+CORPUS = "sentiment_train.jsonl"
+FITTED = "sentiment_model.npz"
+#: The blocks of TF-IDF features, in the order of the classifier's columns.
+_BLOCKS = ("word", "char")
 
 #: combine(): the model overrides the lexicon when its probability for another class reaches this.
 #: When the lexicon says neutral (no cue, or faint ones) a majority of the model wins; when the
@@ -47,23 +61,18 @@ OVERRIDE_NEUTRAL = 0.5
 OVERRIDE_POLAR = 0.8
 
 
+def data_path(name: str) -> Path:
+    """A file of worker/tagging/data/ (the package is installed from a checkout or a wheel: a real file)."""
+    return Path(str(resources.files("worker.tagging").joinpath("data", name)))
+
+
 # ---------------------------------------------------------------------------------------------
 # Training data and features
 # ---------------------------------------------------------------------------------------------
 
 def train_path() -> Path:
-    """The training file: $ECOUTE_SENTIMENT_TRAIN, else benchmarks/data/ of the checkout holding this package.
-
-    The repository is installed in editable mode, so ``__file__`` is in the checkout; the current
-    directory is searched too, for a copy of the package installed elsewhere.
-    """
-    if os.environ.get(TRAIN_ENV):
-        return Path(os.environ[TRAIN_ENV])
-    for root in (Path(__file__).resolve().parents[2], *Path.cwd().resolve().parents, Path.cwd().resolve()):
-        candidate = root / _TRAIN_RELATIVE
-        if candidate.is_file():
-            return candidate
-    return Path(__file__).resolve().parents[2] / _TRAIN_RELATIVE
+    """The labelled corpus the model is fitted on (one JSON object a line: text, lang, kind, sentiment)."""
+    return data_path(CORPUS)
 
 
 def load_rows(path: Path | None = None) -> list[dict[str, str]]:
@@ -157,7 +166,59 @@ class Model:
         return {label: e / total for label, e in zip(self.classes, exps, strict=True)}
 
 
-def _vectorizers() -> list[object]:
+# ---------------------------------------------------------------------------------------------
+# The n-grams of scikit-learn's analyzers, in pure Python
+# ---------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(_SPACE_SEPARATED)
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def word_grams(doc: str) -> list[str]:
+    """Word 1- and 2-grams, as ``TfidfVectorizer(analyzer="word", ngram_range=(1, 2))`` with words split on spaces."""
+    tokens = _TOKEN.findall(doc)
+    return [*tokens, *(f"{first} {second}" for first, second in zip(tokens, tokens[1:], strict=False))]
+
+
+def char_grams(doc: str) -> list[str]:
+    """Character 3- to 5-grams inside words padded with a space, as ``analyzer="char_wb"``."""
+    grams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", doc).split():
+        padded = f" {word} "
+        for n in (3, 4, 5):
+            if len(padded) <= n:  # a short word counts once, whole
+                grams.append(padded)
+                break
+            grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+_ANALYZERS: dict[str, Callable[[str], list[str]]] = {"word": word_grams, "char": char_grams}
+
+
+def from_arrays(arrays: Mapping[str, NDArray[Any]]) -> Model:
+    """The model of fitted arrays (see :func:`fit` for their names and shapes)."""
+    blocks = []
+    for name in _BLOCKS:
+        terms: list[str] = arrays[f"{name}_terms"].tolist()
+        idf: list[float] = arrays[f"{name}_idf"].tolist()
+        coefs: list[list[float]] = arrays[f"{name}_coef"].tolist()
+        blocks.append(_Block(_ANALYZERS[name], {t: (c[0], c[1], c[2]) for t, c in zip(terms, coefs, strict=True)},
+                             dict(zip(terms, idf, strict=True))))
+    dense = tuple((c[0], c[1], c[2]) for c in arrays["dense_coef"].tolist())
+    intercept = arrays["intercept"].tolist()
+    classes = tuple(arrays["classes"].tolist())
+    if classes != CLASSES:
+        raise ValueError(f"the fitted arrays are for the classes {classes}, not {CLASSES}")
+    return Model(tuple(blocks), dense, (intercept[0], intercept[1], intercept[2]), classes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting (build time) and the arrays file
+# ---------------------------------------------------------------------------------------------
+
+def _vectorizers() -> list[Any]:
+    # scikit-learn is imported only to fit (build time and tests), never to tag: it takes a second
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     # the text is normalised already: no lowercasing, words are what the lexicon sees
@@ -168,46 +229,78 @@ def _vectorizers() -> list[object]:
     ]
 
 
-def train(texts: Sequence[str], labels: Sequence[str], signals: Sequence[LexiconSignal] | None = None,
-          c: float = 4.0) -> Model:
-    """Fit the model on labelled texts (``signals``: the lexicon's, computed when not given)."""
-    import numpy as np
+def fit(texts: Sequence[str], labels: Sequence[str], signals: Sequence[LexiconSignal] | None = None,
+        c: float = 4.0) -> dict[str, NDArray[Any]]:
+    """Fit the model on labelled texts (``signals``: the lexicon's, computed when not given); its arrays.
+
+    ``word_terms``/``char_terms`` (n,) the vocabulary in column order, ``*_idf`` (n,), ``*_coef``
+    (n, 3) the coefficient of each class, ``dense_coef`` (5, 3) those of the lexicon's signal,
+    ``intercept`` (3,) and ``classes`` (3,), all in the order of :data:`CLASSES`.
+    """
+    # scipy and scikit-learn: only to fit (build time and tests), never to tag
     from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
     docs = [normalise(t) for t in texts]
     signals = signals if signals is not None else [lexicon_signal(t) for t in texts]
     vectorizers = _vectorizers()
-    matrices = [v.fit_transform(docs) for v in vectorizers]  # type: ignore[attr-defined]
+    matrices = [v.fit_transform(docs) for v in vectorizers]
     dense = csr_matrix(np.array([_dense(s) for s in signals]))
     features = hstack([*matrices, dense]).tocsr()
     classifier = LogisticRegression(C=c, class_weight="balanced", solver="newton-cg", max_iter=200,
                                     random_state=RANDOM_STATE)
     classifier.fit(features, list(labels))
-    order = [list(classifier.classes_).index(label) for label in CLASSES]
-    coef = classifier.coef_ if len(classifier.classes_) > 2 else None
-    if coef is None:
+    if len(classifier.classes_) != len(CLASSES):
         raise ValueError("the training set needs the three classes")
-    coef = coef[order]
-    blocks: list[_Block] = []
+    order = [list(classifier.classes_).index(label) for label in CLASSES]
+    coef = classifier.coef_[order]
+    arrays: dict[str, NDArray[Any]] = {}
     offset = 0
-    for vectorizer in vectorizers:
-        vocabulary: dict[str, int] = vectorizer.vocabulary_  # type: ignore[attr-defined]
-        idf_ = vectorizer.idf_  # type: ignore[attr-defined]
-        idf: dict[str, float] = {}
-        weights: dict[str, tuple[float, float, float]] = {}
-        for term, index in vocabulary.items():
-            idf[term] = float(idf_[index])
-            column = coef[:, offset + index]
-            weights[term] = (float(column[0]), float(column[1]), float(column[2]))
-        blocks.append(_Block(vectorizer.build_analyzer(), weights, idf))  # type: ignore[attr-defined]
+    for name, vectorizer in zip(_BLOCKS, vectorizers, strict=True):
+        vocabulary: dict[str, int] = vectorizer.vocabulary_
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        columns = np.array([vocabulary[term] for term in terms], dtype=np.intp)
+        arrays[f"{name}_terms"] = np.array(terms, dtype=np.str_)
+        arrays[f"{name}_idf"] = np.asarray(vectorizer.idf_, dtype=np.float64)[columns]
+        arrays[f"{name}_coef"] = np.ascontiguousarray(coef[:, offset + columns].T, dtype=np.float64)
         offset += len(vocabulary)
-    dense_coefs = tuple(
-        (float(coef[0, j]), float(coef[1, j]), float(coef[2, j])) for j in range(offset, coef.shape[1])
-    )
-    intercept = classifier.intercept_[order]
-    return Model(tuple(blocks), dense_coefs, (float(intercept[0]), float(intercept[1]), float(intercept[2])),
-                 CLASSES)
+    arrays["dense_coef"] = np.ascontiguousarray(coef[:, offset:].T, dtype=np.float64)
+    arrays["intercept"] = np.asarray(classifier.intercept_[order], dtype=np.float64)
+    arrays["classes"] = np.array(CLASSES, dtype=np.str_)
+    return arrays
+
+
+def fit_corpus(path: Path | None = None) -> dict[str, NDArray[Any]]:
+    """The arrays fitted on the corpus (the packaged one unless ``path``), each text read in its language."""
+    rows = load_rows(path)
+    return fit([r["text"] for r in rows], [r["sentiment"] for r in rows],
+               [lexicon_signal(r["text"], r.get("lang")) for r in rows])
+
+
+def train(texts: Sequence[str], labels: Sequence[str], signals: Sequence[LexiconSignal] | None = None,
+          c: float = 4.0) -> Model:
+    """Fit the model on labelled texts and return it ready to predict."""
+    return from_arrays(fit(texts, labels, signals, c))
+
+
+def save(arrays: Mapping[str, NDArray[Any]], path: Path) -> None:
+    """Write ``arrays`` as an ``.npz`` without pickles, byte for byte the same for the same arrays."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+def load(path: Path | None = None) -> dict[str, NDArray[Any]]:
+    """The arrays of an ``.npz`` written by :func:`save` (the shipped one unless ``path``); no pickle."""
+    path = path or data_path(FITTED)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: bin/setup fits it (python -m worker.tagging.sentiment_model fit)")
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
 
 
 _lock = threading.Lock()
@@ -215,14 +308,12 @@ _model: Model | None = None
 
 
 def model() -> Model:
-    """The model trained on the repository's training file, once per process (thread-safe)."""
+    """The shipped model, read once per process (thread-safe)."""
     global _model
     if _model is None:
         with _lock:
             if _model is None:
-                rows = load_rows()
-                _model = train([r["text"] for r in rows], [r["sentiment"] for r in rows],
-                               [lexicon_signal(r["text"], r.get("lang")) for r in rows])
+                _model = from_arrays(load())
     return _model
 
 
@@ -246,3 +337,23 @@ def combine(signal: LexiconSignal, probabilities: dict[str, float],
     if probabilities[best] >= bar:
         return best, round(probabilities[best], 3)
     return signal.sentiment, signal.confidence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m worker.tagging.sentiment_model fit``: refit the shipped arrays from the corpus."""
+    parser = argparse.ArgumentParser(prog="python -m worker.tagging.sentiment_model", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    fitting = commands.add_parser("fit", help="fit on the corpus and write the arrays")
+    fitting.add_argument("--corpus", type=Path, default=None, help=f"labelled texts (default: data/{CORPUS})")
+    fitting.add_argument("--out", type=Path, default=None, help=f"arrays file (default: data/{FITTED})")
+    args = parser.parse_args(argv)
+    arrays = fit_corpus(args.corpus)
+    out: Path = args.out or data_path(FITTED)
+    save(arrays, out)
+    terms = sum(len(arrays[f"{name}_terms"]) for name in _BLOCKS)
+    print(f"{out}: {terms} terms, {out.stat().st_size // 1024} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
