@@ -126,11 +126,12 @@ def test_bad_arguments_and_settings_fail_clearly(ecoute, tenants: dict[str, Tena
 # --- start-up: the model, the database and the bucket are checked before anything runs ----
 
 
-def _bare(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+def _bare(*args: str, cwd: Path, timeout: float = 60, program: tuple[str, ...] = (ECOUTE,),
+          **env: str) -> subprocess.CompletedProcess[str]:
     """``ecoute <args>`` as an operator runs it from ``cwd``: no database needed, no model folder named."""
     base = {"PATH": "/usr/bin:/bin", "ECOUTE_ENV": "test", "ECOUTE_SECRET_KEY": "k", "ECOUTE_DEFAULT_LOCALE": "en"}
     try:
-        return subprocess.run([ECOUTE, *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True,
+        return subprocess.run([*program, *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True,
                               timeout=timeout, check=False)
     except subprocess.TimeoutExpired as err:
         raise AssertionError(f"`ecoute {' '.join(args)}` was still running after {timeout} s: it started "
@@ -180,6 +181,8 @@ def test_worker_and_run_refuse_to_start_without_the_model(tmp_path: Path) -> Non
     assert migrated.returncode == 0, migrated.stderr
     line = _one_line(_bare("worker", "--once", cwd=tmp_path, **settings))
     assert f"no Whisper model in {nowhere}" in line and "ecoute models install" in line, line
+    # python -m worker is ecoute worker (it hands over to the ecoute package, which the worker never imports)
+    assert _one_line(_bare("--once", cwd=tmp_path, program=(sys.executable, "-m", "worker"), **settings)) == line
     line = _one_line(_bare("run", "--no-demo-room", cwd=tmp_path, timeout=30, ECOUTE_PORT=str(_free_port()),
                            **settings))
     assert f"no Whisper model in {nowhere}" in line, line

