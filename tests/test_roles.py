@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+
 import pytest
 from flask import Flask
 
 from tests.conftest import Client, TenantSet
+from webapp import access
+from webapp.context import PrincipalKind
 from webapp.models import Role
 
 PAGES = {
@@ -26,13 +31,13 @@ PAGES = {
 }
 PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}
-#: The integrator API: authenticated by an API token (webapp.views.api.requires_token), never by a login.
+#: The integrator API: authenticated by an API token (@access(API_TOKEN)), never by a login.
 TOKEN_ROUTES = {"/api/v1/calls", "/api/v1/calls/<int:call_id>", "/api/v1/complaints",
                 "/api/v1/complaints/<int:complaint_id>"}
 #: What an unpaired screen reaches: the kiosk's page and files, and pairing (webapp.views.kiosk).
 KIOSK_PUBLIC = {"/kiosk", "/kiosk/", '/kiosk/<any("player.js", "kiosk.css", "sw.js"):name>', "/kiosk/pairings",
                 "/kiosk/pairings/<code>/qr.svg", "/kiosk/pairings/claim"}
-#: A paired screen: its device token (webapp.views.kiosk.requires_kiosk), never a login.
+#: A paired screen: its device token (@access(KIOSK)), never a login.
 KIOSK_ROUTES = {"/kiosk/manifest.json", "/kiosk/media/<int:clip_id>-<sha256>.webm", "/kiosk/heartbeat"}
 
 
@@ -53,25 +58,53 @@ def test_anonymous_is_sent_to_login(client: Client) -> None:
 
 
 def test_every_route_is_public_on_purpose_or_role_checked(app: Flask) -> None:
+    """Read from the one access registry (webapp.access), which @access fills: one entry per endpoint."""
+    declared = access.table(app)
     assert TOKEN_ROUTES <= {rule.rule for rule in app.url_map.iter_rules()}, "a token route has gone"
     assert KIOSK_ROUTES | KIOSK_PUBLIC <= {rule.rule for rule in app.url_map.iter_rules()}, "a kiosk route has gone"
     for rule in app.url_map.iter_rules():
+        entry = declared.get(rule.endpoint)
+        assert entry is not None, f"{rule.rule} declares no access: add @access(...) to {rule.endpoint}"
         if rule.rule in PUBLIC | KIOSK_PUBLIC:
+            assert entry.kind is PrincipalKind.ANONYMOUS, f"{rule.rule}: listed as public but needs credentials"
             continue
         if rule.rule in KIOSK_ROUTES:
-            view = app.view_functions[rule.endpoint]
-            assert getattr(view, "ecoute_kiosk_only", False), f"{rule.rule} has no @requires_kiosk"
+            assert entry.kind is PrincipalKind.KIOSK, f"{rule.rule} is not @access(KIOSK)"
             continue
-        view = app.view_functions[rule.endpoint]
         if rule.rule in TOKEN_ROUTES:
             assert rule.rule.startswith("/api/v1/"), f"{rule.rule}: API tokens open /api/v1 only"
-            assert getattr(view, "ecoute_token_scopes", None), f"{rule.rule} has no @requires_token"
-            assert not getattr(view, "ecoute_roles", None), f"{rule.rule}: a login must not open the API"
+            assert entry.kind is PrincipalKind.API_TOKEN and entry.scopes, f"{rule.rule} is not @access(API_TOKEN)"
+            assert not entry.roles, f"{rule.rule}: a login must not open the API"
             continue
-        assert not rule.rule.startswith("/api/"), f"{rule.rule}: list it in TOKEN_ROUTES (with @requires_token)"
+        assert not rule.rule.startswith("/api/"), f"{rule.rule}: list it in TOKEN_ROUTES (with @access(API_TOKEN))"
         assert not rule.rule.startswith("/kiosk"), f"{rule.rule}: list it in KIOSK_ROUTES or KIOSK_PUBLIC"
-        assert getattr(view, "ecoute_roles", None), \
-            f"{rule.rule} has no @requires_role: add one, or list it in PUBLIC"
+        assert entry.kind is PrincipalKind.PERSON and entry.roles, \
+            f"{rule.rule} is not @access(PERSON, roles=...): add one, or list it in PUBLIC"
+
+
+def test_a_route_without_declared_access_is_refused(make_app: Callable[..., Flask]) -> None:
+    """Fail closed: an endpoint added without @access answers 403 to everyone, and the test above names it."""
+    app = make_app()
+    app.add_url_rule("/undeclared", "undeclared", lambda: "reached")
+    assert "undeclared" not in access.table(app)
+    response = app.test_client().get("/undeclared")
+    assert response.status_code == 403 and "reached" not in response.text
+
+
+#: How long a view may be, decorators and docstring included: a longer one is doing a service's job.
+MAX_VIEW_LINES = 25
+
+
+def test_views_are_thin(app: Flask) -> None:
+    too_long = {}
+    for endpoint, view in app.view_functions.items():
+        function = inspect.unwrap(view)
+        if not function.__module__.startswith("webapp.views."):
+            continue
+        lines = len(inspect.getsourcelines(function)[0])
+        if lines > MAX_VIEW_LINES:
+            too_long[endpoint] = lines
+    assert not too_long, f"views over {MAX_VIEW_LINES} lines (move the work into a service): {too_long}"
 
 
 def test_forbidden_page_explains_in_the_users_language(login_as, tenants: dict[str, TenantSet]) -> None:

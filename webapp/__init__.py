@@ -9,8 +9,10 @@ from flask import Flask, Request, current_app
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import auth, db, errors, files, i18n, logs, security, tenancy
+from webapp import access, auth, db, errors, files, i18n, logs, security, tenancy
+from webapp.access import Access
 from webapp.config import Settings, load_settings
+from webapp.context import PrincipalKind
 
 csrf = CSRFProtect()
 
@@ -20,17 +22,16 @@ class EcouteRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:
-        """The limit declared by the view with :func:`webapp.views.helpers.accepts_large_body`, else the app's.
+        """The ``max_body`` the view declared (:func:`webapp.auth.access`), else the app's.
 
         Decided from the URL rule, before anything reads the body: the CSRF check reads the form
         before the view runs, so a limit set inside the view would come too late.
         """
         if self._max_content_length is not None:
             return self._max_content_length
-        view = current_app.view_functions.get(self.url_rule.endpoint) if self.url_rule else None
-        limit = getattr(view, "ecoute_max_body", None)
-        if limit is not None:
-            return int(limit(current_app.config["ECOUTE"]))
+        declared = access.of_endpoint(self.url_rule.endpoint) if self.url_rule else None
+        if declared is not None and declared.max_body is not None:
+            return declared.max_body(current_app.config["ECOUTE"])
         return super().max_content_length
 
     @max_content_length.setter
@@ -76,6 +77,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    access.install(app, static=Access(PrincipalKind.ANONYMOUS))
 
     @app.before_request
     def _principal() -> None:

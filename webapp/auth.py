@@ -1,8 +1,14 @@
-"""flask-login wiring and the one role policy every view uses."""
+"""flask-login wiring, and the one access decorator every view declares itself with.
+
+:func:`access` records who may reach a view (webapp.access, the registry the request class,
+the database layer and the role tests read) and authenticates the request before the view
+runs: a person by the login cookie, an integrator's system by its API token, a screen by its
+kiosk token. An endpoint that declared nothing is refused.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -11,12 +17,20 @@ from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from webapp import principals
-from webapp.context import current_context
-from webapp.errors import Forbidden
+from webapp.access import Access, declare, of_endpoint
+from webapp.config import Settings
+from webapp.context import PrincipalKind, current_context
+from webapp.errors import ApiError, Forbidden
 from webapp.i18n import _, _l
-from webapp.models import Role
+from webapp.models import Role, TokenScope
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+ANONYMOUS, PERSON, API_TOKEN, KIOSK = PrincipalKind  # what views declare: @access(PERSON, roles=...)
+#: The cookie a paired screen keeps its device token in (scoped to /kiosk, set by webapp.views.kiosk).
+KIOSK_COOKIE = "ecoute_kiosk"
+#: What a refused API request is told to send.
+CHALLENGE = 'Bearer realm="ecoute"'
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -60,22 +74,76 @@ def _unauthorized() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def requires_role(*roles: Role) -> Callable[[F], F]:
-    """Let only logged-in people with one of ``roles`` reach the view (403 otherwise)."""
+def access(kind: PrincipalKind, *, roles: Iterable[Role] = (), scopes: Iterable[TokenScope] = (),
+           max_body: Callable[[Settings], int] | None = None, writes_on_read: bool = False) -> Callable[[F], F]:
+    """Declare who may reach the view, once, and let only them in.
+
+    ``PERSON``: a logged-in person with one of ``roles`` (anonymous people are sent to the login
+    page, others get 403). ``API_TOKEN``: a valid API token with one of ``scopes`` (401 ``unauthorized``,
+    one answer whatever is wrong with the token; 403 ``insufficient_scope``). ``KIOSK``: a paired
+    screen's device token (401 ``kiosk_unpaired``). ``ANONYMOUS``: anyone. ``max_body`` lets the view
+    receive a larger body (uploads); ``writes_on_read``: a GET of it may write (webapp.db).
+    """
+    declared = Access(kind, frozenset(roles), tuple(scopes), max_body, writes_on_read)
+    if (kind is PERSON) != bool(declared.roles) or (kind is API_TOKEN) != bool(declared.scopes):
+        raise ValueError("roles go with PERSON and scopes with API_TOKEN, and each needs at least one")
 
     def decorate(view: F) -> F:
+        if kind is ANONYMOUS:
+            declare(view, declared)
+            return view
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return _unauthorized()
-            if current_user.role not in roles:
-                raise Forbidden()
-            return view(*args, **kwargs)
+            refusal = _authenticate(declared)
+            return refusal if refusal is not None else view(*args, **kwargs)
 
-        wrapper.ecoute_roles = roles  # type: ignore[attr-defined]  # read by the role tests
+        declare(wrapper, declared)
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _authenticate(declared: Access) -> Response | None:
+    """Authenticate the request as ``declared`` says; a redirect to the login page, or None to go on."""
+    if declared.kind is PERSON:
+        if not current_user.is_authenticated:
+            return _unauthorized()
+        if current_user.role not in declared.roles:
+            raise Forbidden()
+    elif declared.kind is API_TOKEN:
+        _authenticate_api_token(declared.scopes)
+    elif declared.kind is KIOSK and principals.authenticate_kiosk(_bearer(request.cookies.get(KIOSK_COOKIE, ""))) \
+            is None:
+        raise ApiError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
+                                                     "administrator. Pair it again with a new code."))
+    return None
+
+
+def _bearer(otherwise: str = "") -> str:
+    """The token of an ``Authorization: Bearer`` header, or ``otherwise`` when none was sent."""
+    scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else otherwise
+
+
+def _authenticate_api_token(scopes: tuple[str, ...]) -> None:
+    token = principals.authenticate_api_token(_bearer())
+    if token is None:
+        current_context().challenge = CHALLENGE
+        raise ApiError(401, "unauthorized", _(
+            "This request needs a valid API token, sent as “Authorization: Bearer <token>”. The token may "
+            "be mistyped or revoked: ask your Écoute administrator for a new one."))
+    if token.scope not in scopes:
+        current_context().challenge = f'{CHALLENGE}, error="insufficient_scope", scope="{" ".join(scopes)}"'
+        raise ApiError(403, "insufficient_scope", _(
+            "This token may only read. To send calls and complaints, ask your Écoute administrator for a "
+            "token that may send them."))
+
+
+def _refuse_undeclared() -> None:
+    """Fail closed: a routed request to an endpoint that declared no access reaches nothing."""
+    if request.url_rule is not None and of_endpoint(request.url_rule.endpoint) is None:
+        raise Forbidden()
 
 
 def home_url() -> str:
@@ -135,5 +203,6 @@ def _require_own_password() -> Response | None:
 def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.init_app(app)
+    app.before_request(_refuse_undeclared)
     app.before_request(_require_own_password)
     app.jinja_env.globals["nav_items"] = nav_items

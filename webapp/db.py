@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, creat
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
+from webapp import access
 from webapp.context import current_context, end_context, peek_context
 
 log = logging.getLogger(__name__)
@@ -126,14 +127,16 @@ def make_engine(url: str) -> Engine:
 
 
 def _is_read_only_request() -> bool:
-    """Whether this request only reads: a GET, unless an authentication step writes (the context's ``writes``).
+    """Whether this request only reads: a GET, unless its view declared that it may write
+    (``writes_on_read``, webapp.access) or a step of it said so (the request context's ``writes``).
 
     A listen is journalled by a POST since issue #13, so no GET view writes any more.
     """
     if not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS"):
         return False
+    declared = access.of_request()
     context = peek_context()
-    return not (context is not None and context.writes)
+    return not (declared is not None and declared.writes_on_read) and not (context is not None and context.writes)
 
 
 class Database:

@@ -73,7 +73,6 @@ def authenticate_api_token(raw: str) -> ApiToken | None:
     tenant_id = tenancy.api_token_tenant(raw)
     if tenant_id is None:
         return None
-    current_context().writes = True  # ``last_used_at`` may be written: on SQLite, the write lock up front (webapp.db)
     with tenancy.tenant_session(tenant_id) as session:
         token = session.scalar(select(ApiToken).where(ApiToken.token_hash == tenancy.api_token_hash(raw)))
         tenant = session.get(Tenant, tenant_id) if token is not None else None

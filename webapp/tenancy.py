@@ -42,6 +42,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.session import SessionTransaction
 
+from webapp import access
 from webapp.context import ANONYMOUS, Principal, PrincipalKind, current_context
 from webapp.db import commit, get_database, rollback
 
@@ -185,13 +186,15 @@ def principal() -> Principal:
     context = current_context()
     if context.principal is not None:
         return context.principal
-    view = current_app.view_functions.get(request.endpoint or "") if has_request_context() else None
-    tokens_only = getattr(view, "ecoute_token_scopes", None) or getattr(view, "ecoute_kiosk_only", False)
-    person = None if tokens_only else _person()
+    declared = access.of_request()
+    person = None if declared is not None and declared.kind in _TOKEN_KINDS else _person()
     if person is not None:
         context.set_principal(person)
         return person
     return ANONYMOUS
+
+
+_TOKEN_KINDS = frozenset({PrincipalKind.API_TOKEN, PrincipalKind.KIOSK})
 
 
 def authenticate(who: Principal, session: Session | None = None, subject: object = None) -> None:

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role
@@ -24,13 +24,13 @@ def _list_context() -> dict[str, Any]:
 
 
 @bp.get("/tenants")
-@requires_role(Role.PLATFORM_ADMIN)
+@access(PERSON, roles=[Role.PLATFORM_ADMIN])
 def tenant_list() -> Response:
     return render("pages/admin/tenants.html", form={}, **_list_context())
 
 
 @bp.post("/tenants")
-@requires_role(Role.PLATFORM_ADMIN)
+@access(PERSON, roles=[Role.PLATFORM_ADMIN])
 def tenant_create() -> Response:
     form = request.form
     try:
@@ -60,12 +60,12 @@ def _set_suspended(tenant_id: int, suspended: bool) -> Response:
 
 
 @bp.post("/tenants/<int:tenant_id>/suspend")
-@requires_role(Role.PLATFORM_ADMIN)
+@access(PERSON, roles=[Role.PLATFORM_ADMIN])
 def tenant_suspend(tenant_id: int) -> Response:
     return _set_suspended(tenant_id, True)
 
 
 @bp.post("/tenants/<int:tenant_id>/reactivate")
-@requires_role(Role.PLATFORM_ADMIN)
+@access(PERSON, roles=[Role.PLATFORM_ADMIN])
 def tenant_reactivate(tenant_id: int) -> Response:
     return _set_suspended(tenant_id, False)

@@ -9,58 +9,25 @@ translate HTTP into the ingestion service's calls; webapp/openapi.py describes t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import openapi, principals, tenancy
+from webapp.auth import ANONYMOUS, API_TOKEN, access
 from webapp.context import current_context
 from webapp.errors import ApiError, UserError, parse_json
 from webapp.i18n import _
 from webapp.models import Call, Channel, Complaint, Source, TokenScope
 from webapp.services import calls, ingestion
-from webapp.views.helpers import accepts_large_body, settings, upload_limit
+from webapp.views.helpers import settings, upload_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-F = TypeVar("F", bound=Callable[..., Any])
-
-CHALLENGE = 'Bearer realm="ecoute"'
 #: Metadata fields of calls and complaints, as the JSON names them (see webapp/openapi.py).
 META_FIELDS = ("received_at", "channel", "agent", "product", "customer_ref", "consent", "language", "external_id")
 MAX_METADATA_BYTES = 64 * 1024
-
-
-def requires_token(*scopes: TokenScope) -> Callable[[F], F]:
-    """Let only requests bearing a valid API token with one of ``scopes`` reach the view.
-
-    401 ``unauthorized`` (one answer for a missing, malformed, unknown or revoked token, or a
-    suspended company), 403 ``insufficient_scope`` when the token may not do this.
-    """
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
-            token = principals.authenticate_api_token(raw.strip()) if scheme.lower() == "bearer" else None
-            if token is None:
-                current_context().challenge = CHALLENGE
-                raise ApiError(401, "unauthorized", _(
-                    "This request needs a valid API token, sent as “Authorization: Bearer <token>”. The token may "
-                    "be mistyped or revoked: ask your Écoute administrator for a new one."))
-            if token.scope not in scopes:
-                current_context().challenge = f'{CHALLENGE}, error="insufficient_scope", scope="{" ".join(scopes)}"'
-                raise ApiError(403, "insufficient_scope", _(
-                    "This token may only read. To send calls and complaints, ask your Écoute administrator for a "
-                    "token that may send them."))
-            return view(*args, **kwargs)
-
-        wrapper.ecoute_token_scopes = scopes  # type: ignore[attr-defined]  # read by the role tests
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
 
 
 @bp.after_request
@@ -149,8 +116,7 @@ def _stored(body: Mapping[str, Any], duplicate: bool) -> Response:
 
 
 @bp.post("/calls")
-@requires_token(TokenScope.INGEST)
-@accepts_large_body(upload_limit)
+@access(API_TOKEN, scopes=[TokenScope.INGEST], max_body=upload_limit)
 def api_call_create() -> Response:
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", _(
@@ -169,13 +135,13 @@ def api_call_create() -> Response:
 
 
 @bp.get("/calls/<int:call_id>")
-@requires_token(TokenScope.INGEST, TokenScope.READ)
+@access(API_TOKEN, scopes=[TokenScope.INGEST, TokenScope.READ], writes_on_read=True)  # last_used_at
 def api_call_detail(call_id: int) -> Response:
     return jsonify(_call_json(calls.get_call(tenancy.request_session(), call_id)))
 
 
 @bp.post("/complaints")
-@requires_token(TokenScope.INGEST)
+@access(API_TOKEN, scopes=[TokenScope.INGEST])
 def api_complaint_create() -> Response:
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", _(
@@ -192,12 +158,13 @@ def api_complaint_create() -> Response:
 
 
 @bp.get("/complaints/<int:complaint_id>")
-@requires_token(TokenScope.INGEST, TokenScope.READ)
+@access(API_TOKEN, scopes=[TokenScope.INGEST, TokenScope.READ], writes_on_read=True)  # last_used_at
 def api_complaint_detail(complaint_id: int) -> Response:
     return jsonify(_complaint_json(calls.get_complaint(tenancy.request_session(), complaint_id)))
 
 
 @bp.get("/openapi.json")
+@access(ANONYMOUS)
 def api_openapi() -> Response:
     """The OpenAPI 3.1 description of this API (public: it holds no data)."""
     return jsonify(openapi.document(settings()))

@@ -12,7 +12,7 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import redirect_home, requires_role
+from webapp.auth import ANONYMOUS, PERSON, access, redirect_home
 from webapp.errors import TooManyAttempts, UserError
 from webapp.i18n import _
 from webapp.models import Role
@@ -24,6 +24,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.get("/")
+@access(ANONYMOUS)
 def home() -> Response:
     if current_user.is_authenticated:
         return redirect_home()
@@ -31,6 +32,7 @@ def home() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@access(ANONYMOUS)
 def login() -> Response:
     if request.method == "GET":
         if current_user.is_authenticated:
@@ -55,6 +57,7 @@ def login() -> Response:
 
 
 @bp.post("/logout")
+@access(ANONYMOUS)
 def logout() -> Response:
     if current_user.is_authenticated:
         accounts.log_out_everywhere(tenancy.request_session(), current_user.id)
@@ -64,6 +67,7 @@ def logout() -> Response:
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@access(ANONYMOUS)
 def password_forgot() -> Response:
     if request.method == "GET":
         return render("pages/auth/forgot.html", form={})
@@ -81,6 +85,7 @@ def _link_error(err: UserError) -> Response:
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@access(ANONYMOUS)
 def password_reset(token: str) -> Response:
     try:
         tenancy.bind_request(tokens.tenant_of(token))
@@ -100,6 +105,7 @@ def password_reset(token: str) -> Response:
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@access(ANONYMOUS)
 def invitation_accept(token: str) -> Response:
     try:
         tenancy.bind_request(tokens.tenant_of(token))
@@ -121,7 +127,7 @@ def invitation_accept(token: str) -> Response:
 
 
 @bp.route("/password/change", methods=["GET", "POST"])
-@requires_role(*Role)
+@access(PERSON, roles=Role)
 def password_change() -> Response:
     """Change one's own password; the only page open while an operator-set password must be replaced."""
     forced = bool(current_user.must_change_password)
@@ -145,6 +151,7 @@ def _check_confirmation() -> None:
 
 
 @bp.post("/locale")
+@access(ANONYMOUS)
 def locale_set() -> Response:
     locale = request.form.get("locale", "")
     if current_user.is_authenticated:
@@ -179,6 +186,6 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.get("/account")
-@requires_role(*Role)
+@access(PERSON, roles=Role)
 def account() -> Response:
     return render("pages/auth/account.html")

@@ -9,13 +9,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, label, ngettext
 from webapp.models import Call, CallStatus, Channel, ClipSentiment, Consent, LabelKind, RenderStatus, Role, Source
 from webapp.services import audit, calls, clips, erasure, ingestion, tags, taxonomy
 from webapp.views.helpers import (
-    accepts_large_body,
     actor,
     correct_tags,
     form_error,
@@ -37,7 +36,7 @@ def _choices() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_list() -> BaseResponse:
     page = calls.list_calls(tenancy.request_session(), calls.CallFilters.from_args(request.args))
     if is_htmx() and request.headers.get("HX-Target") == "call-rows":
@@ -49,14 +48,13 @@ def call_list() -> BaseResponse:
 
 
 @bp.get("/upload")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_upload_form() -> BaseResponse:
     return render("pages/calls/upload.html", form={}, results=[], **_choices())
 
 
 @bp.post("/upload")
-@requires_role(*CURATORS)
-@accepts_large_body(upload_limit)
+@access(PERSON, roles=CURATORS, max_body=upload_limit)
 def call_upload() -> BaseResponse:
     """One or more files with shared metadata; the browser's script sends one file per request."""
     files: list[FileStorage] = [f for f in request.files.getlist("file") if f.filename]
@@ -90,7 +88,7 @@ def _ingest_one(upload: FileStorage, meta: ingestion.VoiceMeta, origin: ingestio
 
 
 @bp.get("/<int:call_id>")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_detail(call_id: int) -> BaseResponse:
     return render("pages/calls/detail.html", **_analysis(call_id))
 
@@ -118,14 +116,14 @@ def _call_clips(session: Any, call: Call) -> dict[str, Any]:
 
 
 @bp.get("/<int:call_id>/analysis")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_analysis(call_id: int) -> BaseResponse:
     """The transcript and tags, for the call page to load once processing is over (htmx)."""
     return render("partials/calls/_analysis.html", **_analysis(call_id))
 
 
 @bp.post("/<int:call_id>/tags")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_tag(call_id: int) -> BaseResponse:
     """One click of a quality manager: a sentiment, or a topic or reason present or not (htmx or plain form)."""
     session = tenancy.request_session()
@@ -135,7 +133,7 @@ def call_tag(call_id: int) -> BaseResponse:
 
 
 @bp.get("/<int:call_id>/audio")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_audio(call_id: int) -> Response:
     call = calls.get_call(tenancy.request_session(), call_id)
     playback = calls.playback_of(settings(), call)
@@ -145,7 +143,7 @@ def call_audio(call_id: int) -> Response:
 
 
 @bp.post("/<int:call_id>/listened")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_listened(call_id: int) -> Response:
     """Playback started on the call page (its script posts on ``play``): the listen is journalled."""
     call = calls.get_call(tenancy.request_session(), call_id)
@@ -153,7 +151,7 @@ def call_listened(call_id: int) -> Response:
 
 
 @bp.post("/<int:call_id>/retry")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_retry(call_id: int) -> BaseResponse:
     session = tenancy.request_session()
     call = calls.get_call(session, call_id)
@@ -165,7 +163,7 @@ def call_retry(call_id: int) -> BaseResponse:
 
 
 @bp.get("/<int:call_id>/status")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_status(call_id: int) -> BaseResponse:
     call = calls.get_call(tenancy.request_session(), call_id)
     resp = render("partials/calls/_status.html", call=call)
@@ -177,7 +175,7 @@ def call_status(call_id: int) -> BaseResponse:
 
 
 @bp.get("/<int:call_id>/peaks.json")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_peaks(call_id: int) -> BaseResponse:
     """The waveform's peaks, computed by the worker: the browser draws them instead of decoding the call."""
     call = calls.get_call(tenancy.request_session(), call_id)
@@ -190,7 +188,7 @@ def call_peaks(call_id: int) -> BaseResponse:
 
 
 @bp.post("/<int:call_id>/consent")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_consent(call_id: int) -> BaseResponse:
     """The customer's answer about reusing the call, as a quality manager learnt it (plain form)."""
     session = tenancy.request_session()
@@ -204,7 +202,7 @@ def call_consent(call_id: int) -> BaseResponse:
 
 
 @bp.get("/<int:call_id>/clips")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_clip_list(call_id: int) -> BaseResponse:
     """The call's clips (htmx: the rows polled while one is being prepared; 286 once all are done)."""
     session = tenancy.request_session()
@@ -221,7 +219,7 @@ def call_clip_list(call_id: int) -> BaseResponse:
 
 
 @bp.post("/<int:call_id>/clips")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_clip_create(call_id: int) -> BaseResponse:
     """A new clip of this call (a plain form, or htmx: the call's clips come back, the form is emptied)."""
     session = tenancy.request_session()
@@ -256,14 +254,14 @@ def _erasure(session: Any, call: Call) -> dict[str, Any]:
 
 
 @bp.get("/<int:call_id>/erase")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_erase_form(call_id: int) -> BaseResponse:
     session = tenancy.request_session()
     return render("pages/erasure/confirm.html", form={}, **_erasure(session, calls.get_call(session, call_id)))
 
 
 @bp.post("/<int:call_id>/erase")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def call_erase(call_id: int) -> BaseResponse:
     """Erase the call for good, with its clips (the customer asked, or it is not needed)."""
     session = tenancy.request_session()

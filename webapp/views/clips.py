@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Clip, ClipSentiment, ClipStatus, LabelKind, RenderStatus, Role, User
@@ -30,7 +30,7 @@ def _topics() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_list() -> BaseResponse:
     page = clips.list_clips(tenancy.request_session(), clips.ClipFilters.from_args(request.args))
     if is_htmx() and request.headers.get("HX-Target") == "clip-rows":
@@ -56,14 +56,14 @@ def _detail(clip: Clip) -> dict[str, Any]:
 
 
 @bp.get("/<int:clip_id>")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_detail(clip_id: int) -> BaseResponse:
     clip = clips.get_clip(tenancy.request_session(), clip_id)
     return render("pages/clips/detail.html", **_detail(clip))
 
 
 @bp.post("/<int:clip_id>")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_update(clip_id: int) -> BaseResponse:
     """Change a clip's words or edges; new edges mean new audio and, if it was approved, a new approval."""
     session = tenancy.request_session()
@@ -84,7 +84,7 @@ def clip_update(clip_id: int) -> BaseResponse:
 
 
 @bp.post("/<int:clip_id>/approve")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_approve(clip_id: int) -> BaseResponse:
     session = tenancy.request_session()
     clip = clips.get_clip(session, clip_id)
@@ -97,7 +97,7 @@ def clip_approve(clip_id: int) -> BaseResponse:
 
 
 @bp.post("/<int:clip_id>/retire")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_retire(clip_id: int) -> BaseResponse:
     session = tenancy.request_session()
     clip = clips.get_clip(session, clip_id)
@@ -107,7 +107,7 @@ def clip_retire(clip_id: int) -> BaseResponse:
 
 
 @bp.post("/<int:clip_id>/playlists")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_add_to_playlist(clip_id: int) -> BaseResponse:
     """Put this clip at the end of the playlist chosen in the form (the clip page's "Add to playlist")."""
     session = tenancy.request_session()
@@ -127,7 +127,7 @@ def clip_add_to_playlist(clip_id: int) -> BaseResponse:
 
 
 @bp.get("/<int:clip_id>/status")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_status(clip_id: int) -> BaseResponse:
     """The clip's render status, polled by its page while the worker prepares the audio (htmx)."""
     clip = clips.get_clip(tenancy.request_session(), clip_id)
@@ -139,7 +139,7 @@ def clip_status(clip_id: int) -> BaseResponse:
 
 
 @bp.get("/<int:clip_id>/audio")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_audio(clip_id: int) -> Response:
     """The clip as the room will hear it (404 until the worker rendered it)."""
     clip = clips.get_clip(tenancy.request_session(), clip_id)
@@ -149,7 +149,7 @@ def clip_audio(clip_id: int) -> Response:
 
 
 @bp.post("/<int:clip_id>/listened")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def clip_listened(clip_id: int) -> Response:
     """Playback started on the clip's page (its script posts on ``play``): the listen is journalled."""
     clip = clips.get_clip(tenancy.request_session(), clip_id)

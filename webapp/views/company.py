@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.config import LOCALES
 from webapp.errors import UserError
 from webapp.i18n import _
@@ -31,13 +31,13 @@ def _context() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def company_settings() -> Response:
     return render("pages/company/settings.html", form={}, **_context())
 
 
 @bp.post("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def company_update() -> Response:
     try:
         changed = tenants.update_company_settings(

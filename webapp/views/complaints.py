@@ -8,12 +8,12 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Channel, Consent, LabelKind, Role, Source
 from webapp.services import calls, erasure, ingestion, tags, taxonomy
-from webapp.views.helpers import accepts_large_body, actor, correct_tags, form_error, render
+from webapp.views.helpers import actor, correct_tags, form_error, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
@@ -30,13 +30,13 @@ def _context() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def complaint_list() -> Response:
     return render("pages/complaints/list.html", form={}, **_context())
 
 
 @bp.post("")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def complaint_create() -> Response:
     try:
         meta = ingestion.clean_meta(request.form, default_channel=Channel.EMAIL)
@@ -50,8 +50,7 @@ def complaint_create() -> Response:
 
 
 @bp.post("/import")
-@requires_role(*CURATORS)
-@accepts_large_body(lambda _settings: MAX_CSV_BYTES + 64 * 1024)
+@access(PERSON, roles=CURATORS, max_body=lambda _settings: MAX_CSV_BYTES + 64 * 1024)
 def complaint_import() -> Response:
     upload = request.files.get("csv")
     try:
@@ -65,7 +64,7 @@ def complaint_import() -> Response:
 
 
 @bp.get("/<int:complaint_id>")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def complaint_detail(complaint_id: int) -> Response:
     session = tenancy.request_session()
     complaint = calls.get_complaint(session, complaint_id)
@@ -75,7 +74,7 @@ def complaint_detail(complaint_id: int) -> Response:
 
 
 @bp.post("/<int:complaint_id>/tags")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def complaint_tag(complaint_id: int) -> Response:
     """One click of a quality manager on a complaint's tags (htmx or plain form), as on a call's."""
     session = tenancy.request_session()
@@ -95,14 +94,14 @@ def _erasure(complaint_id: int) -> dict[str, Any]:
 
 
 @bp.get("/<int:complaint_id>/erase")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def complaint_erase_form(complaint_id: int) -> Response:
     complaint = calls.get_complaint(tenancy.request_session(), complaint_id)
     return render("pages/erasure/confirm.html", form={}, **_erasure(complaint.id))
 
 
 @bp.post("/<int:complaint_id>/erase")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def complaint_erase(complaint_id: int) -> Response:
     session = tenancy.request_session()
     complaint = calls.get_complaint(session, complaint_id)

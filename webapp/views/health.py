@@ -6,17 +6,20 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from webapp.auth import ANONYMOUS, access
 from webapp.db import get_database
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@access(ANONYMOUS)
 def healthz() -> Response:
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@access(ANONYMOUS)
 def readyz() -> Response:
     try:
         with get_database(current_app).engine.connect() as conn:

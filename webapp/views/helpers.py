@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import current_app, make_response, render_template, request
 from flask_login import current_user
@@ -14,8 +13,6 @@ from webapp.config import Settings
 from webapp.db import mark_for_rollback
 from webapp.errors import UserError
 from webapp.models import User
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def settings() -> Settings:
@@ -60,19 +57,6 @@ def client_ip() -> str:
 
 
 MiB = 1024 * 1024
-
-
-def accepts_large_body(limit: Callable[[Settings], int]) -> Callable[[F], F]:
-    """Let this view receive a body of up to ``limit(settings)`` bytes (uploads); forms elsewhere stay small.
-
-    Read by ``EcouteRequest.max_content_length`` before the body is parsed, and enforced while it streams in.
-    """
-
-    def decorate(view: F) -> F:
-        view.ecoute_max_body = limit  # type: ignore[attr-defined]
-        return view
-
-    return decorate
 
 
 def upload_limit(s: Settings) -> int:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
 
 import segno
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
@@ -21,18 +19,18 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk import FILES
 from webapp import tenancy
+from webapp.auth import ANONYMOUS, KIOSK, KIOSK_COOKIE, access
 from webapp.context import current_context
 from webapp.errors import ApiError
 from webapp.i18n import _
-from webapp.principals import authenticate_kiosk, current_kiosk
+from webapp.principals import current_kiosk
 from webapp.services import kiosks, throttle
 from webapp.views.helpers import client_ip, settings
 from webapp.views.media import audio_response
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder=str(FILES))
-F = TypeVar("F", bound=Callable[..., Any])
 
-COOKIE = "ecoute_kiosk"
+COOKIE = KIOSK_COOKIE
 COOKIE_PATH = "/kiosk"
 COOKIE_MAX_AGE = 10 * 365 * 24 * 3600  # a screen on a wall stays paired until revoked
 ASSETS = {"player.js": "text/javascript", "kiosk.css": "text/css", "sw.js": "text/javascript"}
@@ -54,6 +52,7 @@ def _static(name: str) -> str:
 
 
 @bp.get("")
+@access(ANONYMOUS)
 def kiosk_root() -> BaseResponse:
     from flask import redirect
 
@@ -61,6 +60,7 @@ def kiosk_root() -> BaseResponse:
 
 
 @bp.get("/")
+@access(ANONYMOUS)
 def kiosk_page() -> Response:
     lang = request.accept_languages.best_match(["fr", "en"]) or settings().default_locale
     resp = Response(render_template("index.html", lang=lang, static=_static))
@@ -69,6 +69,7 @@ def kiosk_page() -> Response:
 
 
 @bp.get("/<any(\"player.js\", \"kiosk.css\", \"sw.js\"):name>")
+@access(ANONYMOUS)
 def kiosk_asset(name: str) -> BaseResponse:
     data, version = _asset(name)
     resp = Response(data, mimetype=ASSETS[name])
@@ -81,6 +82,7 @@ def kiosk_asset(name: str) -> BaseResponse:
 
 
 @bp.post("/pairings")
+@access(ANONYMOUS)
 def kiosk_pairing_start() -> tuple[Response, int]:
     new = kiosks.start_pairing(tenancy.request_session(), throttle.key("ip", client_ip()))
     return jsonify({"code": kiosks.show_code(new.code), "secret": new.secret, "expires_in": new.expires_in,
@@ -88,6 +90,7 @@ def kiosk_pairing_start() -> tuple[Response, int]:
 
 
 @bp.get("/pairings/<code>/qr.svg")
+@access(ANONYMOUS)
 def kiosk_pairing_qr(code: str) -> Response:
     """A QR code of the admin's pairing page with the code filled in, for a phone to scan."""
     code = kiosks.normalise_code(code)[: kiosks.CODE_LENGTH]
@@ -99,6 +102,7 @@ def kiosk_pairing_qr(code: str) -> Response:
 
 
 @bp.post("/pairings/claim")
+@access(ANONYMOUS)
 def kiosk_pairing_claim() -> BaseResponse:
     """The screen asks with its secret whether an admin typed its code; once one has, it gets its token."""
     body = request.get_json(silent=True) or {}
@@ -118,25 +122,8 @@ def kiosk_pairing_claim() -> BaseResponse:
 # --- a paired kiosk -----------------------------------------------------------------------
 
 
-def requires_kiosk(view: F) -> F:
-    """Only a request with a valid device token reaches the view (401 ``kiosk_unpaired`` otherwise)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
-        raw = bearer.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
-        kiosk = authenticate_kiosk(raw)
-        if kiosk is None:
-            raise ApiError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
-                                                      "administrator. Pair it again with a new code."))
-        return view(*args, **kwargs)
-
-    wrapper.ecoute_kiosk_only = True  # type: ignore[attr-defined]  # read by the role tests
-    return wrapper  # type: ignore[return-value]
-
-
 @bp.get("/manifest.json")
-@requires_kiosk
+@access(KIOSK)
 def kiosk_manifest() -> BaseResponse:
     kiosk = current_kiosk()
     body, version = kiosks.cached_manifest(tenancy.request_session(), kiosk)
@@ -155,7 +142,7 @@ def kiosk_manifest() -> BaseResponse:
 
 
 @bp.get("/media/<int:clip_id>-<sha256>.webm")
-@requires_kiosk
+@access(KIOSK)
 def kiosk_media(clip_id: int, sha256: str) -> Response:
     clip = kiosks.media(tenancy.request_session(), current_kiosk(), clip_id, sha256)
     resp = audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)
@@ -164,7 +151,7 @@ def kiosk_media(clip_id: int, sha256: str) -> Response:
 
 
 @bp.post("/heartbeat")
-@requires_kiosk
+@access(KIOSK)
 def kiosk_heartbeat() -> Response:
     """The screen is alive; the plays it reports are journalled or dropped, and it is told how many of each."""
     report = request.get_json(silent=True)

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role
@@ -24,7 +24,7 @@ def _context() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def kiosk_list() -> Response:
     """The kiosks and the pairing form (``?code=`` fills it in: the screen's QR code points here)."""
     if is_htmx() and request.headers.get("HX-Target") == "kiosk-rows":
@@ -35,7 +35,7 @@ def kiosk_list() -> Response:
 
 
 @bp.post("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def kiosk_pair() -> Response:
     try:
         kiosk = kiosks.pair(tenancy.request_session(), actor(), code=request.form.get("code", ""),
@@ -52,7 +52,7 @@ def kiosk_pair() -> Response:
 
 
 @bp.post("/<int:kiosk_id>")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def kiosk_update(kiosk_id: int) -> Response:
     session = tenancy.request_session()
     kiosk = kiosks.get_kiosk(session, kiosk_id)
@@ -66,7 +66,7 @@ def kiosk_update(kiosk_id: int) -> Response:
 
 
 @bp.post("/<int:kiosk_id>/revoke")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def kiosk_revoke(kiosk_id: int) -> Response:
     session = tenancy.request_session()
     kiosk = kiosks.get_kiosk(session, kiosk_id)

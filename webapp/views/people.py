@@ -10,7 +10,7 @@ from sqlalchemy import inspect as sa_inspect
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _, current_locale
 from webapp.models import Role, User
@@ -26,13 +26,13 @@ def _list_context() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_list() -> Response:
     return render("pages/people/list.html", form={}, **_list_context())
 
 
 @bp.get("/journal")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_journal() -> Response:
     view = request.args.get("view", "all")
     view = view if view in audit.JOURNAL_VIEWS else "all"
@@ -41,7 +41,7 @@ def people_journal() -> Response:
 
 
 @bp.post("/invite")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_invite() -> Response:
     try:
         user = accounts.invite(tenancy.request_session(), settings(), actor(),
@@ -72,7 +72,7 @@ def _act_on(user_id: int, action: Callable[[User], None], done: str) -> Response
 
 
 @bp.post("/<int:user_id>/role")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_role(user_id: int) -> Response:
     role = request.form.get("role", "")
     return _act_on(user_id, lambda u: accounts.change_role(tenancy.request_session(), actor(), u, role),
@@ -80,28 +80,28 @@ def people_role(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/deactivate")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_deactivate(user_id: int) -> Response:
     return _act_on(user_id, lambda u: accounts.deactivate(tenancy.request_session(), actor(), u),
                    _("Account deactivated."))
 
 
 @bp.post("/<int:user_id>/reactivate")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_reactivate(user_id: int) -> Response:
     return _act_on(user_id, lambda u: accounts.reactivate(tenancy.request_session(), actor(), u),
                    _("Account reactivated."))
 
 
 @bp.post("/<int:user_id>/resend")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_resend(user_id: int) -> Response:
     return _act_on(user_id, lambda u: accounts.resend_invitation(tenancy.request_session(), settings(), actor(), u),
                    _("A new invitation has been sent."))
 
 
 @bp.post("/<int:user_id>/revoke")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_revoke(user_id: int) -> Response:
     return _act_on(user_id, lambda u: accounts.revoke_invitation(tenancy.request_session(), actor(), u),
                    _("Invitation cancelled."))

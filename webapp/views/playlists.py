@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Playlist, PlaylistMode, Role
@@ -25,7 +25,7 @@ CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
 
 
 @bp.get("")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_list() -> Response:
     return render("pages/playlists/list.html", form={}, **_list_context())
 
@@ -35,7 +35,7 @@ def _list_context() -> dict[str, Any]:
 
 
 @bp.post("")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_create() -> Response:
     try:
         playlist = playlists.create_playlist(tenancy.request_session(), actor(), name=request.form.get("name", ""),
@@ -57,14 +57,14 @@ def _detail(playlist: Playlist) -> dict[str, Any]:
 
 
 @bp.get("/<int:playlist_id>")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_detail(playlist_id: int) -> Response:
     playlist = playlists.get_playlist(tenancy.request_session(), playlist_id)
     return render("pages/playlists/detail.html", **_detail(playlist))
 
 
 @bp.post("/<int:playlist_id>")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_update(playlist_id: int) -> Response:
     """Rename the playlist or change how it is played."""
     session = tenancy.request_session()
@@ -99,7 +99,7 @@ def _clip_id() -> int:
 
 
 @bp.post("/<int:playlist_id>/clips")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_add_clip(playlist_id: int) -> Response:
     session = tenancy.request_session()
     playlist = playlists.get_playlist(session, playlist_id)
@@ -108,7 +108,7 @@ def playlist_add_clip(playlist_id: int) -> Response:
 
 
 @bp.post("/<int:playlist_id>/move")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_move_clip(playlist_id: int) -> Response:
     """Move a clip one place earlier (``offset=-1``) or later (``offset=1``)."""
     session = tenancy.request_session()
@@ -118,7 +118,7 @@ def playlist_move_clip(playlist_id: int) -> Response:
 
 
 @bp.post("/<int:playlist_id>/remove")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_remove_clip(playlist_id: int) -> Response:
     session = tenancy.request_session()
     playlist = playlists.get_playlist(session, playlist_id)
@@ -127,7 +127,7 @@ def playlist_remove_clip(playlist_id: int) -> Response:
 
 # Last on purpose: the isolation test's positive control posts to every route of one playlist in turn.
 @bp.post("/<int:playlist_id>/delete")
-@requires_role(*CURATORS)
+@access(PERSON, roles=CURATORS)
 def playlist_delete(playlist_id: int) -> Response:
     session = tenancy.request_session()
     playlist = playlists.get_playlist(session, playlist_id)

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Role, Tenant
@@ -32,7 +32,7 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def privacy_page() -> Response:
     """The retention period, and the customer search: ``?customer_ref=`` shows what would be erased."""
     ref = request.args.get("customer_ref", "")
@@ -46,7 +46,7 @@ def privacy_page() -> Response:
 
 
 @bp.post("/retention")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def privacy_retention() -> Response:
     try:
         changed = erasure.set_retention(tenancy.request_session(), actor(), _tenant(),
@@ -58,7 +58,7 @@ def privacy_retention() -> Response:
 
 
 @bp.post("/customer")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def privacy_erase_customer() -> Response:
     """Erase every call and complaint of one customer, once the admin confirmed what the search found."""
     session = tenancy.request_session()

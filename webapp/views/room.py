@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.wrappers import Response
 
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.models import Role
 from webapp.views.helpers import render
 
@@ -13,6 +13,6 @@ bp = Blueprint("room", __name__, url_prefix="/room")
 
 
 @bp.get("")
-@requires_role(Role.STAFF, Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.STAFF, Role.QUALITY_MANAGER, Role.TENANT_ADMIN])
 def room_index() -> Response:
     return render("pages/room/index.html")

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import LabelKind, Role
@@ -24,13 +24,13 @@ def _context() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def taxonomy_page() -> Response:
     return render("pages/taxonomy/index.html", form={}, **_context())
 
 
 @bp.post("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def label_create() -> Response:
     form = request.form
     try:
@@ -44,7 +44,7 @@ def label_create() -> Response:
 
 
 @bp.post("/<int:label_id>")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def label_update(label_id: int) -> Response:
     session = tenancy.request_session()
     label = taxonomy.get_label(session, label_id)
@@ -59,7 +59,7 @@ def label_update(label_id: int) -> Response:
 
 
 @bp.post("/<int:label_id>/retire")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def label_retire(label_id: int) -> Response:
     session = tenancy.request_session()
     label = taxonomy.get_label(session, label_id)

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
-from webapp.auth import requires_role
+from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role, TokenScope
@@ -23,13 +23,13 @@ def _list_context() -> dict[str, Any]:
 
 
 @bp.get("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def token_list() -> Response:
     return render("pages/tokens/list.html", form={}, **_list_context())
 
 
 @bp.post("")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def token_create() -> Response:
     """Create a token and show it, once, in this response.
 
@@ -48,7 +48,7 @@ def token_create() -> Response:
 
 
 @bp.post("/<int:token_id>/revoke")
-@requires_role(Role.TENANT_ADMIN)
+@access(PERSON, roles=[Role.TENANT_ADMIN])
 def token_revoke(token_id: int) -> Response:
     session = tenancy.request_session()
     token = api_tokens.get_token(session, token_id)
