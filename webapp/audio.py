@@ -1,21 +1,18 @@
 """What ffprobe says about a file: is it audio we accept, how long, in what format.
 
-An upload is hostile until proven otherwise. Every ffprobe and ffmpeg that reads one gets
-:data:`INPUT_FLAGS`: only the demuxers of the formats we accept (no playlist or manifest format,
-whose demuxers open the files they name: another company's media next to it, say), and only the
-``file`` and ``pipe`` protocols. Its length is what actually decodes, counted in samples (a
-timestamp jump or a lying header changes nothing), and the decoding stops one second past the
-longest recording accepted, so checking a "24-hour" file of a few kilobytes costs no more than
-checking a recording at the limit.
+An upload is hostile until proven otherwise: ffprobe and ffmpeg read it through :mod:`webapp.ffmpeg`,
+behind its allow-lists of demuxers (no playlist or manifest format) and protocols. Its length is
+what actually decodes, counted in samples (a timestamp jump or a lying header changes nothing),
+and the decoding stops one second past the longest recording accepted, so checking a "24-hour"
+file of a few kilobytes costs no more than checking a recording at the limit.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from webapp import ffmpeg
 
 #: Containers ffprobe may report, and the audio codecs we accept in them.
 ACCEPTED_CODECS = {
@@ -29,16 +26,11 @@ ACCEPTED_FORMATS = {
     "flac": "audio/flac", "matroska,webm": "audio/webm", "amr": "audio/amr", "aiff": "audio/aiff",
     "asf": "audio/x-ms-wma", "caf": "audio/x-caf",
 }
-#: ffmpeg's demuxers for :data:`ACCEPTED_FORMATS`: no other is allowed to read an upload.
-DEMUXERS = ("wav", "mp3", "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "ogg", "flac", "matroska", "webm", "amr",
-            "aiff", "asf", "caf")
-#: Input options for every ffprobe and ffmpeg that reads an upload (they go before ``-i``, or the path for ffprobe).
-INPUT_FLAGS = ("-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(DEMUXERS))
 #: Demuxers of formats that name other files or URLs (playlists, manifests, file lists): refused with their own reason.
 PLAYLISTS = {"hls", "dash", "concat", "imf", "webm_dash_manifest", "hds", "smoothstreaming", "sdp", "rtsp", "mpl2"}
-#: A demuxer ffmpeg reported refusing, in its log prefix: ``[dash @ 0x55…] Format not on whitelist``.
-_REFUSED_DEMUXER = re.compile(rb"\[([A-Za-z0-9_,]+) @ 0x[0-9a-f]+\] Format not on whitelist")
+#: Wall-clock limits of the upload check: ffprobe's look at the header, then each pass over the sound.
 PROBE_TIMEOUT_S = 60
+DECODE_TIMEOUT_S = PROBE_TIMEOUT_S * 5
 
 
 class NotAudio(Exception):
@@ -73,16 +65,11 @@ def probe(path: Path, max_seconds: float | None = None) -> AudioInfo:
     if path.stat().st_size == 0:
         raise NotAudio("empty")
     try:
-        done = subprocess.run(
-            ["ffprobe", "-v", "error", *INPUT_FLAGS, "-print_format", "json", "-show_format", "-show_streams",
-             str(path)],
-            capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
-        )
-    except subprocess.TimeoutExpired:
+        info = ffmpeg.probe(path, ["-show_format", "-show_streams"], timeout=PROBE_TIMEOUT_S)
+    except TimeoutError:
         raise NotAudio("unreadable", "ffprobe timed out") from None
-    if done.returncode != 0:
-        raise _refusal(done.stderr)
-    info = json.loads(done.stdout or b"{}")
+    except ffmpeg.DecodeError as err:
+        raise _refusal(err.stderr) from None
     fmt = info.get("format", {})
     audio = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not audio:
@@ -113,11 +100,10 @@ def probe(path: Path, max_seconds: float | None = None) -> AudioInfo:
 
 def _refusal(stderr: bytes) -> NotAudio:
     """Why ffprobe could not open a file: a demuxer we do not allow (which one says why), or damage."""
-    refused = _REFUSED_DEMUXER.search(stderr)
+    names = ffmpeg.refused_demuxers(stderr)
     detail = stderr.decode(errors="replace")[:300]
-    if refused is None:
+    if not names:
         return NotAudio("unreadable", detail)
-    names = set(refused.group(1).decode().split(","))
     if names & PLAYLISTS:
         return NotAudio("playlist", detail)
     if any(name.endswith("_pipe") or name.startswith("image") for name in names):
@@ -142,24 +128,18 @@ def _decoded_seconds(path: Path, limit: float | None) -> float | None:
     """
     bound = ["-t", f"{limit:.3f}"] if limit is not None else []
     try:
-        done = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-v", "error", *INPUT_FLAGS, "-i", str(path),
-             "-map", "0:a:0", "-af", "asetpts=N/SR/TB", *bound, "-f", "null", "-", "-progress", "pipe:1"],
-            capture_output=True, timeout=PROBE_TIMEOUT_S * 5, check=False,
-        )
-    except subprocess.TimeoutExpired:
+        done = ffmpeg.run(path, ["-map", "0:a:0", "-af", "asetpts=N/SR/TB", *bound, "-f", "null", "-",
+                                 "-progress", "pipe:1"], timeout=DECODE_TIMEOUT_S)
+    except (ffmpeg.DecodeError, TimeoutError):
         return None
-    return _progress_seconds(done.stdout) if done.returncode == 0 else None
+    return _progress_seconds(done.stdout)
 
 
 def _demuxed_seconds(path: Path) -> float | None:
     """Where the first audio stream's packets end, by their timestamps (no decoding: fast); None if reading fails."""
     try:
-        done = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-xerror", *INPUT_FLAGS, "-i", str(path),
-             "-map", "0:a:0", "-c", "copy", "-f", "null", "-", "-progress", "pipe:1"],
-            capture_output=True, timeout=PROBE_TIMEOUT_S * 5, check=False,
-        )
-    except subprocess.TimeoutExpired:
+        done = ffmpeg.run(path, ["-map", "0:a:0", "-c", "copy", "-f", "null", "-", "-progress", "pipe:1"],
+                          timeout=DECODE_TIMEOUT_S, exit_on_error=True)
+    except (ffmpeg.DecodeError, TimeoutError):
         return None
-    return _progress_seconds(done.stdout) if done.returncode == 0 else None
+    return _progress_seconds(done.stdout)

@@ -16,7 +16,6 @@ import math
 import os
 import re
 import secrets
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webapp.audio import INPUT_FLAGS
+from webapp import ffmpeg
 from worker.audio.renditions import TARGET_LUFS, DecodeError
 
 #: A clip shorter than this says nothing; one longer than this is not a "moment" and would lose the room.
@@ -241,33 +240,20 @@ def captions(words: list[Word], start: float, end: float, *,
 # --- audio --------------------------------------------------------------------------------
 
 
-def _run(args: list[str], deadline: float, *, program: str = "ffmpeg") -> subprocess.CompletedProcess[bytes]:
-    """Run ffmpeg (or ffprobe) within what is left of the render's time, as ``renditions`` reports failures."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError(f"{program} had no time left to run")
-    try:
-        done = subprocess.run([program, "-hide_banner", *args],  # noqa: S603  # list of arguments, no shell
-                              capture_output=True, timeout=left, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise TimeoutError(f"{program} took more than {left:.0f} s") from err
-    if done.returncode != 0:
-        raise DecodeError(done.stderr.decode(errors="replace")[-500:])
-    return done
-
-
-def _ffmpeg(args: list[str], deadline: float, *, verbose: bool = False) -> subprocess.CompletedProcess[bytes]:
-    """ffmpeg quiet but for errors, or at ``info`` level when its filters report on stderr (loudnorm, ebur128)."""
-    return _run(["-nostdin", "-nostats", "-v", "info" if verbose else "error", "-y", *args], deadline)
+def _ffmpeg(source: Path, output: list[str], deadline: float, *, verbose: bool = False,
+            input_options: Sequence[str] = (), exit_on_error: bool = False) -> ffmpeg.Output:
+    """ffmpeg on ``source`` within what is left of the render's time, quiet but for errors, or at ``info``
+    level when its filters report on stderr (loudnorm, ebur128)."""
+    return ffmpeg.run(source, output, timeout=deadline - time.monotonic(), log_level="info" if verbose else "error",
+                      input_options=input_options, exit_on_error=exit_on_error)
 
 
 def _seconds(path: Path, deadline: float) -> float:
     """A file's duration as ffprobe reads it from the container (what a player shows)."""
-    done = _run(["-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)], deadline,
-                program="ffprobe")
+    report = ffmpeg.probe(path, ["-show_entries", "format=duration"], timeout=deadline - time.monotonic())
     try:
-        return float(json.loads(done.stdout)["format"]["duration"])
-    except (ValueError, KeyError) as err:  # "N/A", or no format section
+        return float(report["format"]["duration"])
+    except (ValueError, KeyError, TypeError) as err:  # "N/A", or no format section
         raise DecodeError(f"ffprobe read no duration in {path.name}") from err
 
 
@@ -316,8 +302,8 @@ class _Loudness:
 
 def _measure(path: Path, deadline: float) -> _Loudness:
     """First loudnorm pass over a file; its JSON report is the last thing ffmpeg writes on stderr."""
-    done = _ffmpeg(["-i", str(path), "-af", f"loudnorm=I={TARGET_LUFS}:TP={TRUE_PEAK_DB}:LRA={LOUDNESS_RANGE_LU}"
-                    ":print_format=json", "-f", "null", "-"], deadline, verbose=True)
+    done = _ffmpeg(path, ["-af", f"loudnorm=I={TARGET_LUFS}:TP={TRUE_PEAK_DB}:LRA={LOUDNESS_RANGE_LU}"
+                          ":print_format=json", "-f", "null", "-"], deadline, verbose=True)
     text = done.stderr.decode(errors="replace")
     try:
         report = json.loads(text[text.rfind("{"): text.rfind("}") + 1])
@@ -337,14 +323,14 @@ def _limit(source: Path, target: Path, gain_db: float, deadline: float) -> None:
     static gain still to come cannot push the peaks over it.
     """
     ceiling = 10 ** ((TRUE_PEAK_DB - LIMIT_HEADROOM_DB) / 20)
-    _ffmpeg(["-i", str(source), "-af", f"volume={gain_db:.2f}dB,aresample=192000,"
-             f"alimiter=limit={ceiling:.4f}:level=disabled:latency=true,aresample={OUTPUT_RATE}",
-             "-c:a", "pcm_f32le", str(target)], deadline)
+    _ffmpeg(source, ["-af", f"volume={gain_db:.2f}dB,aresample=192000,"
+                     f"alimiter=limit={ceiling:.4f}:level=disabled:latency=true,aresample={OUTPUT_RATE}",
+                     "-c:a", "pcm_f32le", str(target)], deadline)
 
 
 def _loudness(path: Path, deadline: float) -> float:
     """Integrated loudness (LUFS) of a file, read from ffmpeg's ebur128 summary."""
-    done = _ffmpeg(["-i", str(path), "-af", "ebur128", "-f", "null", "-"], deadline, verbose=True)
+    done = _ffmpeg(path, ["-af", "ebur128", "-f", "null", "-"], deadline, verbose=True)
     found = re.findall(rb"I:\s+(-?[0-9.]+|-inf) LUFS", done.stderr)
     if not found:
         raise DecodeError("ebur128 printed no loudness")
@@ -410,9 +396,9 @@ def render(source: Path, target: Path, start: float, end: float, *,
             muting = _mute_expression(mute, start, end - start)
             if muting:
                 chain.append(f"aeval='{muting}':c=same")
-            _ffmpeg(["-xerror", *INPUT_FLAGS, "-ss", f"{start:.6f}", "-t", f"{end - start:.6f}", "-i", str(source),
-                     "-map", "0:a:0", "-map_metadata", "-1", "-af", ",".join(chain), "-c:a", "pcm_f32le",
-                     str(cut)], deadline)
+            _ffmpeg(source, ["-map", "0:a:0", "-map_metadata", "-1", "-af", ",".join(chain), "-c:a", "pcm_f32le",
+                             str(cut)], deadline, input_options=["-ss", f"{start:.6f}", "-t", f"{end - start:.6f}"],
+                    exit_on_error=True)
             length = _seconds(cut, deadline)
             if length < OPUS_FRAME_SECONDS:  # the range starts past the end of the recording
                 raise DecodeError(f"the recording holds no audio from {start:.2f} s to {end:.2f} s")
@@ -420,9 +406,9 @@ def render(source: Path, target: Path, start: float, end: float, *,
             fade = min(FADE_SECONDS, length / 2)
             chain += [f"aresample={OUTPUT_RATE}", f"afade=t=in:d={fade:.3f}",
                       f"afade=t=out:st={length - fade:.6f}:d={fade:.3f}"]
-            _ffmpeg(["-i", str(loud), "-af", ",".join(chain), "-ar", str(OUTPUT_RATE), "-ac", "1",
-                     "-c:a", "libopus", "-b:a", OPUS_BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact",
-                     "-f", "webm", str(partial)], deadline)
+            _ffmpeg(loud, ["-af", ",".join(chain), "-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libopus",
+                           "-b:a", OPUS_BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "webm",
+                           str(partial)], deadline)
         duration = _seconds(partial, deadline)
         loudness = _loudness(partial, deadline)
         data = partial.read_bytes()

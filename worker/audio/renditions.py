@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 from pathlib import Path
 
-from webapp.audio import INPUT_FLAGS
+from webapp import ffmpeg
+
+# Raised by every function here when ffmpeg cannot decode the recording (handlers catch it by this name).
+from webapp.ffmpeg import DecodeError as DecodeError
 
 #: Playback loudness for every call and clip, so the room never jumps in volume (EBU R128).
 TARGET_LUFS = -16.0
@@ -26,32 +28,16 @@ PEAK_RATE = 8000
 SAMPLE_CLOCK = "asetpts=N/SR/TB"
 
 
-class DecodeError(Exception):
-    """ffmpeg could not decode the recording."""
-
-
-def _ffmpeg(args: list[str], timeout: float) -> subprocess.CompletedProcess[bytes]:
-    try:
-        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", *args],
-                              capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise TimeoutError(f"ffmpeg took more than {timeout:.0f} s") from err
-    if done.returncode != 0:
-        raise DecodeError(done.stderr.decode(errors="replace")[-500:])
-    return done
-
-
 def make_asr(source: Path, target: Path, timeout: float) -> None:
     """16 kHz mono 16-bit PCM: what Whisper expects."""
-    _ffmpeg(["-xerror", *INPUT_FLAGS, "-i", str(source), "-map", "0:a:0", "-af", SAMPLE_CLOCK, "-ac", "1",
-             "-ar", "16000", "-c:a", "pcm_s16le", str(target)], timeout)
+    ffmpeg.run(source, ["-map", "0:a:0", "-af", SAMPLE_CLOCK, "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+                        str(target)], timeout=timeout, exit_on_error=True)
 
 
 def make_asr_channel(source: Path, target: Path, channel: int, timeout: float) -> None:
     """One channel (0 left, 1 right) of a stereo recording, as 16 kHz mono 16-bit PCM."""
-    _ffmpeg(["-xerror", *INPUT_FLAGS, "-i", str(source), "-map", "0:a:0",
-             "-af", f"{SAMPLE_CLOCK},pan=mono|c0=c{channel}", "-ar", "16000", "-c:a", "pcm_s16le", str(target)],
-            timeout)
+    ffmpeg.run(source, ["-map", "0:a:0", "-af", f"{SAMPLE_CLOCK},pan=mono|c0=c{channel}", "-ar", "16000",
+                        "-c:a", "pcm_s16le", str(target)], timeout=timeout, exit_on_error=True)
 
 
 _RMS = re.compile(rb"RMS level dB: (-?[0-9.]+|-inf)")
@@ -68,16 +54,9 @@ def has_split_voices(source: Path, timeout: float) -> bool:
     channel is silent: those are transcribed as one mix. One ffmpeg pass measures the RMS of
     four channels made by ``pan``: left, right, left minus right, left plus right.
     """
-    try:
-        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "info", *INPUT_FLAGS, "-i", str(source),
-                               "-map", "0:a:0", "-af",
-                               "pan=4c|c0=c0|c1=c1|c2=c0-c1|c3=c0+c1,"
-                               "astats=measure_overall=none:measure_perchannel=RMS_level",
-                               "-f", "null", "-"], capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise TimeoutError(f"ffmpeg took more than {timeout:.0f} s") from err
-    if done.returncode != 0:
-        raise DecodeError(done.stderr.decode(errors="replace")[-500:])
+    done = ffmpeg.run(source, ["-map", "0:a:0", "-af", "pan=4c|c0=c0|c1=c1|c2=c0-c1|c3=c0+c1,"
+                                                       "astats=measure_overall=none:measure_perchannel=RMS_level",
+                               "-f", "null", "-"], timeout=timeout, log_level="info")
     levels = [-math.inf if raw == b"-inf" else float(raw) for raw in _RMS.findall(done.stderr)]
     if len(levels) != 4:
         return False  # not stereo (pan needs two input channels), or ffmpeg said something else
@@ -92,9 +71,9 @@ def make_playback(source: Path, target: Path, timeout: float) -> None:
 
     ``loudnorm`` resamples to 192 kHz internally: the output rate is set explicitly.
     """
-    _ffmpeg(["-xerror", *INPUT_FLAGS, "-i", str(source), "-map", "0:a:0",
-             "-af", f"{SAMPLE_CLOCK},loudnorm=I={TARGET_LUFS}:TP=-1.5:LRA=11", "-ar", "48000",
-             "-c:a", "libopus", "-b:a", "48k", "-f", "webm", str(target)], timeout)
+    ffmpeg.run(source, ["-map", "0:a:0", "-af", f"{SAMPLE_CLOCK},loudnorm=I={TARGET_LUFS}:TP=-1.5:LRA=11",
+                        "-ar", "48000", "-c:a", "libopus", "-b:a", "48k", "-f", "webm", str(target)],
+               timeout=timeout, exit_on_error=True)
 
 
 _PEAK = re.compile(rb"lavfi\.astats\.Overall\.Peak_level=(-?[0-9.]+|-inf)")
@@ -102,11 +81,11 @@ _PEAK = re.compile(rb"lavfi\.astats\.Overall\.Peak_level=(-?[0-9.]+|-inf)")
 
 def peaks(source: Path, timeout: float) -> list[float]:
     """Peak amplitude (0..1) of every 50 ms of the recording, computed by ffmpeg (no decoding in Python)."""
-    done = _ffmpeg([*INPUT_FLAGS, "-i", str(source), "-map", "0:a:0",
-                    "-af", f"{SAMPLE_CLOCK},aformat=channel_layouts=mono,aresample={PEAK_RATE},"
-                           f"asetnsamples=n={PEAK_SAMPLES}:p=0,astats=metadata=1:reset=1,"
-                           "ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-",
-                    "-f", "null", "-"], timeout)
+    done = ffmpeg.run(source, ["-map", "0:a:0",
+                               "-af", f"{SAMPLE_CLOCK},aformat=channel_layouts=mono,aresample={PEAK_RATE},"
+                                      f"asetnsamples=n={PEAK_SAMPLES}:p=0,astats=metadata=1:reset=1,"
+                                      "ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-",
+                               "-f", "null", "-"], timeout=timeout)
     values = []
     for raw in _PEAK.findall(done.stdout):
         db = -math.inf if raw == b"-inf" else float(raw)
