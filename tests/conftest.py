@@ -295,6 +295,10 @@ class Queries:
     def __str__(self) -> str:
         return f"{len(self)} queries:\n" + "\n".join(self.statements)
 
+    def reads(self) -> list[str]:
+        """The queries among the statements (not transaction control, nor PostgreSQL's tenant setting)."""
+        return [q for q in self.statements if q.lstrip().upper().startswith("SELECT") and "set_config" not in q]
+
 
 CountQueries = Callable[[], AbstractContextManager[Queries]]
 

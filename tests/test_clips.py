@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests import factories
-from tests.conftest import Client, TenantSet
+from tests.conftest import Client, CountQueries, TenantSet
 from webapp import jobs, tenancy
-from webapp.db import get_database
 from webapp.models import AuditEvent, Call, Clip, ClipStatus, Consent, RenderStatus, Role, Transcript
 from webapp.services import audit, clips
 from worker.handlers import JobContext, process_call, render_clip
@@ -368,27 +365,6 @@ def test_the_clip_audio_is_served_once_rendered_and_listening_is_journalled(
 # --- the list -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def count_queries(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
-    seen: list[str] = []
-    engine = get_database(app).engine
-
-    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
-
-
-def reads(statements: list[str]) -> list[str]:
-    """The queries among ``statements`` (not transaction control, nor PostgreSQL's tenant setting)."""
-    return [q for q in statements if q.lstrip().upper().startswith("SELECT") and "set_config" not in q]
-
-
 def test_clips_are_found_by_words_sentiment_status_and_product(app: Flask, tenants: dict[str, TenantSet],
                                                                qm: Client) -> None:
     a = tenants["a"].id
@@ -432,25 +408,25 @@ def test_clips_are_found_by_words_sentiment_status_and_product(app: Flask, tenan
 
 
 def test_the_clip_list_asks_the_database_the_same_number_of_times_for_any_number_of_clips(
-        app: Flask, tenants: dict[str, TenantSet], qm: Client) -> None:
+        app: Flask, tenants: dict[str, TenantSet], qm: Client, count_queries: CountQueries) -> None:
     a = tenants["a"].id
     with app.app_context():
         call_ids = [factories.make_ready_call(a, seconds=4.0) for _ in range(4)]
         for call_id in call_ids[:2]:
             factories.make_clip(a, call_id)
     qm.get("/clips")  # warm caches (the logged-in person, the tenant) as a real session would
-    with count_queries(app) as few:
+    with count_queries() as few:
         assert qm.get("/clips").status_code == 200
     with app.app_context():
         for call_id in call_ids[2:]:
             factories.make_clip(a, call_id)
             factories.make_clip(a, call_id, start=1.0, end=3.0)
-    with count_queries(app) as many:
+    with count_queries() as many:
         page = qm.get("/clips")
     assert page.status_code == 200 and "6 clips" in page.text
-    assert len(many) == len(few), many
+    assert len(many) == len(few), str(many)
     # The person (and company), the count, the page of clips with their calls, the topics for the filter.
-    assert len(reads(few)) == 4, reads(few)
+    assert len(few.reads()) == 4, few.reads()
 
 
 # --- who may -----------------------------------------------------------------------------------------

@@ -8,8 +8,7 @@ from html import unescape
 from flask import Flask
 
 from tests import factories
-from tests.conftest import Client, TenantSet
-from tests.test_clips import count_queries, reads
+from tests.conftest import Client, CountQueries, TenantSet
 from webapp import tenancy
 from webapp.models import Call, Role
 from webapp.services import erasure
@@ -64,14 +63,15 @@ def test_the_journal_names_and_links_what_each_event_is_about(app: Flask, tenant
     assert rows.count('<span class="muted">No longer exists</span>') >= 2  # the listen, and the erasure itself
 
 
-def test_the_journal_names_cost_one_query_per_kind(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+def test_the_journal_names_cost_one_query_per_kind(app: Flask, tenants: dict[str, TenantSet], login_as,
+                                                   count_queries: CountQueries) -> None:
     admin = login_as("b", Role.TENANT_ADMIN)
     some_events(app, tenants, admin, 1)
-    with count_queries(app) as few:
+    with count_queries() as few:
         journal_rows(admin)
     some_events(app, tenants, admin, 2)
     some_events(app, tenants, admin, 3)
-    with count_queries(app) as more:
+    with count_queries() as more:
         rows = journal_rows(admin)
     assert "Léa Martin 3" in rows and "Cliente ravie 2" in rows
-    assert len(reads(more)) == len(reads(few)), "\n".join(reads(more))
+    assert len(more.reads()) == len(few.reads()), "\n".join(more.reads())
