@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
+from worker.tagging import lexicons, pii, rules
 from worker.tagging.rules import NEUTRAL, SATISFIED, UNHAPPY, Tags, guess_language
 from worker.tagging.tagger import tag
 
@@ -395,8 +396,6 @@ def test_thousands_of_texts_per_second() -> None:
 def test_word_lists_load_as_they_were_written_in_python() -> None:
     """The lexicons moved from Python literals to worker/tagging/data/*.toml and the default topics to
     webapp/services/default_taxonomy.toml: same sizes, same items, same order, weights as floats."""
-    from worker.tagging import lexicons, pii, rules
-
     sizes = {lang: {key: len(getattr(rules._SENTIMENT_LEXICONS[lang], key))
                     for key in ("positive", "negative", "events", "zero", "contrasts", "negators", "intensifiers")}
              for lang in ("fr", "en")}

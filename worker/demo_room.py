@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from webapp import tenancy
 from webapp.models import Call, Role, Source, User
 from webapp.services import clips, ingestion, playlists
-from worker.handlers import JobContext, process_call, render_clip
+from worker.handlers import process_call, render_clip
+from worker.handlers.context import JobContext
 
 log = logging.getLogger(__name__)
 

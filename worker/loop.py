@@ -42,7 +42,7 @@ from webapp.config import Settings
 from webapp.errors import AppError, PermanentError, RetryableError
 from webapp.services import erasure
 from worker import scratch
-from worker.handlers import Handler, JobContext
+from worker.handlers.context import Handler, JobContext
 from worker.logs import job_logging
 
 log = logging.getLogger("worker")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from webapp.services.erasure import APPLY_RETENTION, expire
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
 
 KIND = APPLY_RETENTION
 log = logging.getLogger(__name__)

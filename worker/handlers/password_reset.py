@@ -12,7 +12,7 @@ import logging
 
 from webapp import mail
 from webapp.services import accounts
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
 
 KIND = mail.PASSWORD_RESET
 log = logging.getLogger(__name__)

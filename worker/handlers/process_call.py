@@ -23,7 +23,7 @@ from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
 from webapp.models import Call, CallStatus, StereoLayout, Tenant, Transcript
 from worker.audio import renditions
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
 from worker.speech import whisper
 from worker.tagging import company
 

@@ -16,7 +16,7 @@ from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
 from webapp.models import Clip
 from webapp.services.erasure import PURGE_MEDIA
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
 
 KIND = PURGE_MEDIA
 log = logging.getLogger(__name__)

@@ -24,7 +24,8 @@ from webapp import storage, tenancy
 from webapp.errors import PermanentError, RetryableError
 from webapp.models import Call, Clip, RenderStatus, Tag, TagKind, Transcript
 from worker.audio import clips, renditions
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
+from worker.tagging import pii
 
 KIND = "render_clip"
 log = logging.getLogger(__name__)
@@ -115,8 +116,6 @@ def _spoken_pii(words: list[clips.Word], start: float, end: float, language: str
 
     In the room, hiding an order number too is a small loss; hearing a customer's phone number is not.
     """
-    from worker.tagging import pii
-
     inside = [w for w in words if start <= (w.start + w.end) / 2 <= end]
     offsets, at = [], 0
     for word in inside:

@@ -14,9 +14,11 @@ import logging
 from sqlalchemy import select
 
 from webapp import tenancy
+from webapp.db import utcnow
 from webapp.models import Complaint, Tag, TaggerModel, TagKind, TagOrigin, Transcript
 from webapp.services.tags import RETRAIN_KIND
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
+from worker.tagging import tenant_model
 
 KIND = RETRAIN_KIND
 log = logging.getLogger(__name__)
@@ -35,8 +37,6 @@ def customer_text(transcript: Transcript) -> str:
 
 class Handler:
     def run(self, ctx: JobContext) -> None:
-        from worker.tagging import tenant_model
-
         with tenancy.tenant_session(ctx.tenant_id) as session:
             tags = session.scalars(select(Tag).where(Tag.kind.in_([TagKind.SENTIMENT, TagKind.TOPIC]))).all()
             by_owner: dict[tuple[str, int], list[Tag]] = {}
@@ -72,8 +72,6 @@ class Handler:
                 row = TaggerModel(tenant_id=ctx.tenant_id, payload=payload)
                 session.add(row)
             row.payload, row.examples = payload, len(examples)
-            from webapp.db import utcnow
-
             row.trained_at = utcnow()
             log.info("trained on %d corrected texts", len(examples))
 

@@ -19,7 +19,7 @@ from webapp.errors import PermanentError, UserError
 from webapp.models import Tenant, User
 from webapp.models.security import TokenPurpose
 from webapp.services import tokens
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
 
 KIND = mail.SEND_MAIL
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from webapp import tenancy
 from webapp.models import Complaint
 from webapp.services.ingestion import TAG_COMPLAINT
-from worker.handlers import JobContext
+from worker.handlers.context import JobContext
 from worker.tagging import company, languages
 
 KIND = TAG_COMPLAINT

@@ -51,6 +51,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from worker.speech.install import MANIFEST, is_installed
+
 #: Where the openai-whisper engine looks for its checkpoint inside the model directory by default.
 CHECKPOINT_NAME = "openai-whisper.pt"
 #: The newest ``model.bin`` binary version this reader knows.
@@ -334,8 +336,6 @@ def _sha256(path: Path) -> str:
 
 def source_sha256(model_dir: Path) -> str:
     """The sha256 of ``model.bin``: from the install manifest when it has one, else computed."""
-    from worker.speech.install import MANIFEST, is_installed
-
     if is_installed(model_dir):
         try:
             recorded = json.loads((model_dir / MANIFEST).read_text()).get("sha256")
@@ -354,6 +354,7 @@ def to_checkpoint(model_dir: Path) -> dict[str, Any]:
     when config.json lists them) and ``source`` (the sha256 of the model.bin it came from).
     Raises :class:`ConversionError`.
     """
+    # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
     import torch
 
     model_bin = model_dir / "model.bin"
@@ -389,6 +390,7 @@ def to_checkpoint(model_dir: Path) -> dict[str, Any]:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """A checkpoint file read back on the CPU, tensors only (``weights_only``: no code runs from it)."""
+    # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
     import torch
 
     try:
@@ -417,6 +419,7 @@ def save_checkpoint(checkpoint: Mapping[str, Any], target: Path) -> Path:
     A crash or a concurrent worker never leaves a half-written checkpoint where the engine looks;
     two workers converting at once both write whole files and the last rename wins.
     """
+    # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
     import torch
 
     target.parent.mkdir(parents=True, exist_ok=True)

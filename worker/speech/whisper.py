@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from webapp.config import Settings
+from worker.speech import convert
 from worker.speech.install import is_installed
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def windows(path: Path, seconds: float = WINDOW_S) -> Iterator[Audio]:
     Timestamps are ignored (samples are counted, as the upload check and the renditions do), and
     frames that fail to decode are skipped, as faster-whisper's ``decode_audio`` does.
     """
+    # PyAV (FFmpeg's libraries): loaded only to decode audio
     import av
 
     if not path.is_file():
@@ -194,6 +196,7 @@ def windows(path: Path, seconds: float = WINDOW_S) -> Iterator[Audio]:
 
 def _decoded_frames(container: Any, path: Path) -> Iterator[Any]:
     """The audio frames of the first stream, then ``None`` to flush the resampler; bad frames skipped."""
+    # PyAV (FFmpeg's libraries): loaded only to decode audio
     import av
 
     frames = container.decode(audio=0)
@@ -220,6 +223,7 @@ def decode(path: Path) -> Audio:
 def speech_chunks(audio: Audio) -> list[dict[str, int]]:
     """The ``{"start", "end"}`` sample spans of speech in ``audio``, by faster-whisper's Silero VAD with its
     default options (what its ``vad_filter=True`` applies)."""
+    # faster-whisper (CTranslate2): loaded only by the engine that uses it
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if len(audio) == 0:
@@ -230,6 +234,7 @@ def speech_chunks(audio: Audio) -> list[dict[str, int]]:
 
 def speech_only(audio: Audio, chunks: list[dict[str, int]] | None = None) -> tuple[Audio, list[dict[str, int]]]:
     """The speech of ``audio`` joined end to end, and the sample spans it came from."""
+    # faster-whisper (CTranslate2): loaded only by the engine that uses it
     from faster_whisper.vad import collect_chunks
 
     chunks = speech_chunks(audio) if chunks is None else chunks
@@ -270,6 +275,7 @@ def restore_timestamps(segments: Iterable[Segment], chunks: list[dict[str, int]]
     speech chunk that holds its middle (so a word never straddles a removed silence), and a
     segment with words spans its first word's start to its last word's end.
     """
+    # faster-whisper (CTranslate2): loaded only by the engine that uses it
     from faster_whisper.vad import SpeechTimestampsMap
 
     segments = list(segments)
@@ -486,6 +492,7 @@ class FasterWhisperTranscriber:
                  device: str = "cpu", time_limit: TimeLimit | None = None) -> None:
         if not is_installed(model_dir):
             raise ModelNotInstalled(f"no Whisper model in {model_dir}: run `ecoute models install`")
+        # faster-whisper (CTranslate2): loaded only by the engine that uses it
         from faster_whisper import WhisperModel
 
         # faster_whisper has no type hints: its objects stay Any inside this class.
@@ -522,6 +529,7 @@ class FasterWhisperTranscriber:
 
 def resolve_device(device: str) -> str:
     """``cpu`` or ``cuda`` for PyTorch: ``auto`` is ``cuda`` only when PyTorch sees a CUDA device."""
+    # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
     import torch
 
     has_cuda = bool(torch.cuda.is_available())
@@ -559,6 +567,7 @@ class OpenAIWhisperTranscriber:
     def __init__(self, checkpoint: Path, model_dir: Path, *, device: str = "auto", threads: int = 2,
                  beam_size: int = 5, time_limit: TimeLimit | None = None) -> None:
         try:
+            # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
             import torch
             from whisper.model import ModelDimensions, Whisper
         except ImportError as err:
@@ -596,12 +605,14 @@ class OpenAIWhisperTranscriber:
 
     def transcribe(self, path: Path, language: str | None = None, fallback: str | None = None) -> Transcript:
         _check_language(language)
+        # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
         import torch
 
         with self._lock, torch.no_grad():  # the deadline starts once the lock is ours: waiting is not working
             return transcribe_in_windows(self, path, language, self._time_limit, fallback=fallback)
 
     def detect_language(self, path: Path) -> LanguageGuess:
+        # PyTorch takes seconds to import: only the openai-whisper engine and the conversion need it
         import torch
 
         with self._lock, torch.no_grad():
@@ -611,6 +622,7 @@ class OpenAIWhisperTranscriber:
         return self._language_probabilities(speech)
 
     def _recognise(self, audio: Audio, language: str, deadline: Deadline, *, steady: bool = False) -> list[Segment]:
+        # openai-whisper (PyTorch): loaded only by the engine that uses it
         import whisper
 
         options: dict[str, Any] = {"temperature": 0.0, "condition_on_previous_text": False} if steady else {}
@@ -631,6 +643,7 @@ class OpenAIWhisperTranscriber:
 
     def _language_probabilities(self, speech: Audio) -> dict[str, float]:
         """Every language's probability on the first 30 s, mel computed as ``whisper.transcribe`` does."""
+        # openai-whisper (PyTorch): loaded only by the engine that uses it
         from whisper.audio import N_FRAMES, N_SAMPLES, log_mel_spectrogram, pad_or_trim
 
         mel = log_mel_spectrogram(speech[:N_SAMPLES], self._model.dims.n_mels, padding=N_SAMPLES)
@@ -646,6 +659,7 @@ def _load_tokenizer(model: Any) -> None:
     ResourceWarning that our tests turn into an error; the encoding is cached for the process
     (``lru_cache``), so it is read once, here, with that warning silenced.
     """
+    # openai-whisper (PyTorch): loaded only by the engine that uses it
     from whisper.tokenizer import get_tokenizer
 
     with warnings.catch_warnings():
@@ -654,8 +668,6 @@ def _load_tokenizer(model: Any) -> None:
 
 
 def _openai_checkpoint(checkpoint: Path, model_dir: Path) -> dict[str, Any]:
-    from worker.speech import convert
-
     try:
         if checkpoint.is_dir():
             if not (checkpoint / "model.bin").is_file():
@@ -694,6 +706,7 @@ def engine_label(settings: Settings) -> str:
 def _ct2_device(device: str) -> str:
     if device != "auto":
         return device
+    # CTranslate2: loaded only by the engine that uses it
     import ctranslate2
 
     return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"

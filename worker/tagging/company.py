@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Label, LabelKind, Tag, TaggerModel, TagKind, TagOrigin
 from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
+from worker.tagging import pii, tenant_model
 from worker.tagging.tagger import tag
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,6 @@ class CompanyTagger:
         found = tag(text, lang, self.topics)
         sentiment, confidence, topics = found.sentiment, found.sentiment_confidence, found.topics
         if self.model is not None:
-            from worker.tagging import tenant_model
-
             sentiment, confidence, topics = tenant_model.blend(found, self.model.predict(text),
                                                                topics_known=[t.id for t in self.topics])
         evidence = dict(found.evidence)
@@ -70,12 +69,10 @@ class CompanyTagger:
             by_reason = tag(text, lang, self.reasons)
             reasons = by_reason.topics
             evidence.update({key: spans for key, spans in by_reason.evidence.items() if key in reasons})
-        pii: list[tuple[str, int, int]] = []
+        personal: list[tuple[str, int, int]] = []
         if self.find_pii:
-            from worker.tagging import pii as pii_module
-
-            pii = [(span.type, span.start, span.end) for span in pii_module.find_pii(text, lang)]
-        return Found(sentiment, confidence, topics, reasons, evidence, pii)
+            personal = [(span.type, span.start, span.end) for span in pii.find_pii(text, lang)]
+        return Found(sentiment, confidence, topics, reasons, evidence, personal)
 
 
 def default_tagger(*, find_pii: bool = True) -> CompanyTagger:
@@ -92,8 +89,6 @@ def for_company(session: Session) -> CompanyTagger:
     row = session.scalar(select(TaggerModel))
     model = None
     if row is not None:
-        from worker.tagging import tenant_model
-
         try:
             model = tenant_model.TenantModel.load(row.payload)
         except ValueError:  # made by another version: the lexicon alone until the next retraining

@@ -12,6 +12,7 @@ from typing import Any
 
 @functools.cache
 def _detector() -> Any:
+    # lingua's models take a while to load: only written complaints need them
     from lingua import Language, LanguageDetectorBuilder
 
     return LanguageDetectorBuilder.from_languages(Language.FRENCH, Language.ENGLISH).build()

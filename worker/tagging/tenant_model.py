@@ -229,6 +229,7 @@ class _Vectorizer:
         return indices[order], values[order]
 
     def transform(self, grams: Sequence[_Grams]) -> Any:  # a scipy.sparse.csr_matrix: untyped library
+        # scipy: only to train a company's model, never to tag
         from scipy.sparse import csr_matrix
 
         rows = [self.transform_one(counts) for counts in grams]
@@ -293,7 +294,8 @@ def train(examples: Sequence[Example]) -> bytes | None:
 
 
 def _fit(features: Any, labels: Sequence[str] | Sequence[bool]) -> _Linear:
-    # scikit-learn is typed for neither mypy nor numpy's generics: its objects are Any here
+    # scikit-learn takes a second to import: only to train, never to tag (typed for neither mypy nor numpy's
+    # generics: its objects are Any here)
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
