@@ -248,7 +248,7 @@ def platform_admin_create(email: str, name: str) -> None:
     """Create (or reset) a platform admin; prints a one-time password."""
     password = secrets.token_urlsafe(12)
     with _app(), tenancy.all_tenants_session() as session:
-        home = tenants.platform_tenant(session)
+        home = accounts.platform_tenant(session)
         tenants.upsert_active_user(session, home, email=email, role=Role.PLATFORM_ADMIN, password=password, name=name,
                                    one_time=True)
     click.echo(f"{email} can log in with the one-time password: {password} (they choose their own at first login)")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.audio import tone
 from webapp import tenancy
 from webapp.models import Role, Source, Tenant, TokenScope, User
-from webapp.services import api_tokens, ingestion, taxonomy
+from webapp.services import accounts, api_tokens, ingestion, taxonomy
 from webapp.services import tenants as tenant_service
 
 _seq = itertools.count(1)
@@ -53,7 +53,7 @@ def make_user(tenant_id: int, *, role: Role = Role.STAFF, email: str | None = No
 
 def make_platform_admin(*, email: str, password: str) -> UserRef:
     with tenancy.all_tenants_session() as session:
-        home = tenant_service.platform_tenant(session)
+        home = accounts.platform_tenant(session)
         user = tenant_service.upsert_active_user(session, home, email=email, role=Role.PLATFORM_ADMIN,
                                                  password=password)
         return UserRef(user.id, home.id, user.email, Role.PLATFORM_ADMIN)

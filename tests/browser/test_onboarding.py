@@ -26,6 +26,7 @@ from tests.support.smtpsink import SmtpSink
 from webapp import tenancy
 from webapp.i18n import force_locale
 from webapp.models import Role
+from webapp.services import accounts as account_service
 from webapp.services import tenants as tenant_service
 
 Translate = Callable[..., str]
@@ -197,7 +198,7 @@ def test_onboarding_story(app: Flask, tenants: dict[str, TenantSet], smtp: SmtpS
     # An operator printed a one-time password (``ecoute platform-admin create``): it opens only the
     # form that replaces it, whatever page is asked for; then the person lands on their own page.
     with app.app_context(), tenancy.all_tenants_session() as session:
-        tenant_service.upsert_active_user(session, tenant_service.platform_tenant(session), email=OPS,
+        tenant_service.upsert_active_user(session, account_service.platform_tenant(session), email=OPS,
                                           role=Role.PLATFORM_ADMIN, password=OPS_ONE_TIME, one_time=True)
     ops = new_page()
     log_in(ops, fr, OPS, OPS_ONE_TIME)

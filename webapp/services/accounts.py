@@ -16,10 +16,25 @@ from webapp.i18n import _, ngettext
 from webapp.mail import new_link_secret, queue_mail, queue_reset_lookup
 from webapp.models import Role, Tenant, User, UserStatus
 from webapp.models.security import TokenPurpose
+from webapp.models.tenants import PLATFORM_SLUG
 from webapp.models.users import TENANT_ROLES
 from webapp.passwords import hash_password, verify_password
 from webapp.services import audit, throttle, tokens
 from webapp.services.validation import clean_email, clean_name, clean_password
+
+
+def platform_tenant(session: Session) -> Tenant:
+    """The internal tenant that holds platform admins, created on first use.
+
+    Here rather than in services/tenants.py, which builds on this module: a password reset asked
+    for an address in no company yet is queued in this tenant.
+    """
+    tenant = session.scalar(select(Tenant).where(Tenant.is_platform.is_(True)))
+    if tenant is None:
+        tenant = Tenant(name="Écoute", slug=PLATFORM_SLUG, default_locale="fr", is_platform=True)
+        session.add(tenant)
+        session.flush()
+    return tenant
 
 
 def _link(settings: Settings, path: str) -> str:
@@ -334,10 +349,8 @@ def request_password_reset(settings: Settings, email: str, ip: str) -> None:
     if throttle.count_recent([key], settings)[key] >= 3:
         return
     throttle.record_failure([key])
-    from webapp.services import tenants  # it imports this module
-
     with tenancy.all_tenants_session() as session:  # the address may be in any company, or none
-        queue_reset_lookup(session, tenant_id=tenants.platform_tenant(session).id, email=email)
+        queue_reset_lookup(session, tenant_id=platform_tenant(session).id, email=email)
 
 
 def send_reset_links(settings: Settings, email: str) -> int:

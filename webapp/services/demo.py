@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Role, Tenant
-from webapp.services import taxonomy, tenants
+from webapp.services import accounts, taxonomy, tenants
 
 DEMO_SLUG = "maison-demo"
 DEMO_PEOPLE = (
@@ -30,7 +30,7 @@ def refresh_demo(session: Session) -> list[tuple[Role, str, str]]:
 
     Needs an all-tenants Session. Returns (role, e-mail, password) for each login.
     """
-    platform = tenants.platform_tenant(session)
+    platform = accounts.platform_tenant(session)
     tenant = session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
     if tenant is None:
         tenant = Tenant(slug=DEMO_SLUG, name="Maison Démo", default_locale="fr", retention_days=180)

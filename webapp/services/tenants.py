@@ -10,7 +10,6 @@ from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Role, StereoLayout, Tenant, User, UserStatus
-from webapp.models.tenants import PLATFORM_SLUG
 from webapp.passwords import hash_password
 from webapp.services import accounts, audit, taxonomy
 from webapp.services.validation import clean_email, clean_int, clean_name, clean_password, clean_slug
@@ -80,16 +79,6 @@ def set_suspended(session: Session, tenant: Tenant, suspended: bool, actor: User
         accounts.end_company_sessions(session, tenant.id)  # reactivation must not revive them
     audit.record(session, tenant_id=tenant.id, actor=actor,
                  action="tenant.suspended" if suspended else "tenant.reactivated", target=f"tenant:{tenant.id}")
-
-
-def platform_tenant(session: Session) -> Tenant:
-    """The internal tenant that holds platform admins, created on first use."""
-    tenant = session.scalar(select(Tenant).where(Tenant.is_platform.is_(True)))
-    if tenant is None:
-        tenant = Tenant(name="Écoute", slug=PLATFORM_SLUG, default_locale="fr", is_platform=True)
-        session.add(tenant)
-        session.flush()
-    return tenant
 
 
 def upsert_active_user(session: Session, tenant: Tenant, *, email: str, role: Role, password: str,
