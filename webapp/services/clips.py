@@ -7,18 +7,16 @@ the call's customer consent to be "yes" (:func:`approval_refusal` says why not, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from webapp import jobs, search
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
-from webapp.i18n import _
+from webapp.i18n import _, _l
 from webapp.models import (
     Call,
     CallStatus,
@@ -32,14 +30,12 @@ from webapp.models import (
     Transcript,
     User,
 )
-from webapp.services import audit
-from webapp.services.calls import _contains
+from webapp.services import audit, listing
 
 RENDER_KIND = "render_clip"
 #: A clip is a moment, not a call: the room plays many voices, each briefly.
 MIN_SECONDS = 1.0
 MAX_SECONDS = 120.0
-PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -183,84 +179,42 @@ def clips_of_call(session: Session, call: Call) -> list[Clip]:
 
 
 @dataclass(frozen=True)
-class ClipFilters:
-    status: str = ""
-    sentiment: str = ""
-    topic: str = ""
-    product: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-    #: Words of the clip's title or captions, or said anywhere in its call.
-    q: str = ""
-    page: int = 1
+class ClipFilters(listing.Filters):
+    """The clip list's filters, in the order its form shows them."""
 
-    @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> ClipFilters:
-        """Read filters from a query string; values that make no sense are ignored."""
-        from webapp.services.calls import CallFilters
+    #: Words of the clip's title, or said anywhere in its call.
+    q: str = listing.text(_l("Words"), 100, search=True, placeholder=_l("e.g. remboursement"),
+                          hint=_l("In the title, or said in the call."))
+    sentiment: str = listing.choice(_l("Sentiment"), ClipSentiment, labels="sentiment")
+    status: str = listing.choice(_l("Status"), ClipStatus, labels="clip_status")
+    topic: str = listing.tag(_l("Topic"), LabelKind.TOPIC, active_only=True)
+    product: str = listing.text(_l("Product"), 120)
+    #: When the clip's call was received.
+    received: listing.DayRange = listing.dates(_l("Call received from"), _l("to"))
 
-        calls = CallFilters.from_args(args)  # one reading of dates, product, words and page
-        status, sentiment = args.get("status", ""), args.get("sentiment", "")
-        return cls(status=status if status in set(ClipStatus) else "",
-                   sentiment=sentiment if sentiment in set(ClipSentiment) else "", topic=calls.topic,
-                   product=calls.product, date_from=calls.date_from, date_to=calls.date_to, q=calls.q,
-                   page=calls.page)
-
-    @property
-    def is_filtering(self) -> bool:
-        return bool(self.status or self.sentiment or self.topic or self.product or self.date_from
-                    or self.date_to or self.q)
-
-    def query_args(self, **changes: object) -> dict[str, str]:
-        values = {"status": self.status, "sentiment": self.sentiment, "topic": self.topic, "product": self.product,
-                  "date_from": self.date_from.isoformat() if self.date_from else "",
-                  "date_to": self.date_to.isoformat() if self.date_to else "", "q": self.q, "page": str(self.page)}
-        values.update({k: str(v) for k, v in changes.items()})
-        return {k: v for k, v in values.items() if v and not (k == "page" and v == "1")}
+    def conditions(self) -> Iterator[ColumnElement[bool]]:
+        if self.status:
+            yield Clip.status == self.status
+        if self.sentiment:
+            yield Clip.sentiment == self.sentiment
+        if self.topic:
+            yield Clip.topic == self.topic
+        if self.product:
+            yield Call.product.ilike(listing.contains(self.product), escape="\\")
+        yield from self.received.conditions(Call.received_at)
+        if self.q:
+            said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, self.q))
+            yield or_(search.matches(Clip.title_folded, self.q), Clip.call_id.in_(said))
 
 
-@dataclass(frozen=True)
-class ClipPage:
-    clips: list[Clip]
-    total: int
-    filters: ClipFilters = field(default_factory=ClipFilters)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-    @property
-    def has_pending(self) -> bool:
-        return any(c.render_status == RenderStatus.PENDING for c in self.clips)
-
-
-def _filtered(stmt: Select[Any], f: ClipFilters) -> Select[Any]:
-    if f.status:
-        stmt = stmt.where(Clip.status == f.status)
-    if f.sentiment:
-        stmt = stmt.where(Clip.sentiment == f.sentiment)
-    if f.topic:
-        stmt = stmt.where(Clip.topic == f.topic)
-    if f.product:
-        stmt = stmt.where(Call.product.ilike(_contains(f.product), escape="\\"))
-    if f.date_from:
-        stmt = stmt.where(Call.received_at >= datetime.combine(f.date_from, time.min, tzinfo=UTC))
-    if f.date_to:
-        stmt = stmt.where(Call.received_at < datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=UTC))
-    if f.q:
-        said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, f.q))
-        stmt = stmt.where(or_(search.matches(Clip.title_folded, f.q), Clip.call_id.in_(said)))
-    return stmt
+ClipPage = listing.Page[Clip, ClipFilters]
 
 
 def list_clips(session: Session, filters: ClipFilters) -> ClipPage:
     """One page of the tenant's clips, newest first, each with its call (two queries)."""
-    base = _filtered(select(Clip).join(Clip.call), filters)
-    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    clips = list(session.scalars(base.options(joinedload(Clip.call))
-                                 .order_by(Clip.created_at.desc(), Clip.id.desc())
-                                 .limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)))
-    return ClipPage(clips, total, filters)
+    clips, total = listing.fetch(session, select(Clip).join(Clip.call), filters, options=(joinedload(Clip.call),),
+                                 order_by=(Clip.created_at.desc(), Clip.id.desc()))
+    return ClipPage(clips, total, filters, has_pending=any(c.render_status == RenderStatus.PENDING for c in clips))
 
 
 def approved_clips(session: Session) -> list[Clip]:

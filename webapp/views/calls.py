@@ -23,10 +23,12 @@ from webapp.views.helpers import (
     settings,
     upload_limit,
 )
+from webapp.views.listing import ListView
 from webapp.views.media import audio_response, listen_started
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+CALL_LIST = ListView(calls.CallFilters, calls.list_calls, endpoint="calls.call_list", area="calls", item="call")
 
 
 def _choices() -> dict[str, Any]:
@@ -38,13 +40,7 @@ def _choices() -> dict[str, Any]:
 @bp.get("")
 @access(PERSON, roles=CURATORS)
 def call_list() -> BaseResponse:
-    page = calls.list_calls(tenancy.request_session(), calls.CallFilters.from_args(request.args))
-    if is_htmx() and request.headers.get("HX-Target") == "call-rows":
-        resp = render("partials/calls/_rows.html", page=page)
-        if not page.has_pending:
-            resp.status_code = 286  # htmx: stop polling, nothing will change by itself
-        return resp
-    return render("pages/calls/list.html", partial="partials/calls/_results.html", page=page, **_choices())
+    return CALL_LIST.respond()
 
 
 @bp.get("/upload")

@@ -15,14 +15,16 @@ from webapp import tenancy
 from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
-from webapp.models import Clip, ClipSentiment, ClipStatus, LabelKind, RenderStatus, Role, User
+from webapp.models import Clip, ClipStatus, LabelKind, RenderStatus, Role, User
 from webapp.services import clips, playlists, taxonomy
 from webapp.services.validation import parse_id
-from webapp.views.helpers import actor, form_error, is_htmx, render, settings
+from webapp.views.helpers import actor, form_error, render, settings
+from webapp.views.listing import ListView
 from webapp.views.media import audio_response, listen_started
 
 bp = Blueprint("clips", __name__, url_prefix="/clips")
 CURATORS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+CLIP_LIST = ListView(clips.ClipFilters, clips.list_clips, endpoint="clips.clip_list", area="clips", item="clip")
 
 
 def _topics() -> dict[str, Any]:
@@ -32,14 +34,7 @@ def _topics() -> dict[str, Any]:
 @bp.get("")
 @access(PERSON, roles=CURATORS)
 def clip_list() -> BaseResponse:
-    page = clips.list_clips(tenancy.request_session(), clips.ClipFilters.from_args(request.args))
-    if is_htmx() and request.headers.get("HX-Target") == "clip-rows":
-        resp = render("partials/clips/_rows.html", page=page)
-        if not page.has_pending:
-            resp.status_code = 286  # htmx: stop polling, every clip shown is rendered
-        return resp
-    return render("pages/clips/list.html", partial="partials/clips/_results.html", page=page,
-                  statuses=list(ClipStatus), sentiments=list(ClipSentiment), **_topics())
+    return CLIP_LIST.respond()
 
 
 def _detail(clip: Clip) -> dict[str, Any]:
