@@ -54,7 +54,7 @@ def _app() -> Iterator[Flask]:
 def _check_start(settings: Settings, *, migrated: bool = True, model: bool = False) -> None:
     """Stop here (exit 1), one line per problem, if the database, the media storage or (``model``) the
     Whisper model is not ready: an operator's problem, never to be met later on a customer's call."""
-    from webapp import preflight  # here, not at the top: it loads boto3 (0.4 s), which most commands never use
+    from webapp import preflight  # here, not at the top: it loads boto3, which most commands never use
 
     found = preflight.problems(settings, migrated=migrated)
     if model:
@@ -70,7 +70,7 @@ def _check_start(settings: Settings, *, migrated: bool = True, model: bool = Fal
 
 def _handlers(settings: Settings) -> dict[str, Handler]:
     """The worker's handlers by job kind (``ECOUTE_WORKER_HANDLERS``), built once per process."""
-    from worker import loop  # here, not at the top: the worker's loop loads boto3 (0.4 s)
+    from worker import loop  # here, not at the top: it loads every handler, the tagger and boto3 (seconds)
 
     try:
         return loop.load_handlers(settings.worker_handlers)
@@ -115,7 +115,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations up to the latest."""
-    from webapp import migrate  # here, not at the top: alembic takes 0.4 s to load
+    from webapp import migrate  # here, not at the top: alembic, which most commands never use
 
     migrate.upgrade(_settings())
     click.echo("Database is up to date.")
@@ -125,7 +125,7 @@ def db_upgrade() -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Write a new migration from the models (developers)."""
-    from webapp import migrate  # here, not at the top: alembic takes 0.4 s to load
+    from webapp import migrate  # here, not at the top: alembic, which most commands never use
 
     migrate.revision(_settings(), message)
 
@@ -185,7 +185,7 @@ def tenant_suspend(slug: str, reactivate: bool) -> None:
 @_fail_cleanly
 def tenant_retention(slug: str) -> None:
     """Erase now what has passed the company's retention period (the worker also does it daily)."""
-    from webapp.services import erasure  # here, not at the top: it loads boto3 (0.4 s)
+    from webapp.services import erasure  # here, not at the top: it loads boto3, which most commands never use
 
     with _app():
         done = erasure.expire(_tenant_id(slug))
@@ -318,7 +318,7 @@ def run(no_demo_room: bool) -> None:
     SIGINT (Ctrl-C) is passed to both, which stop cleanly; if either stops by itself, the
     other is stopped too and this command exits with the first one's status.
     """
-    from webapp import migrate  # here, not at the top: alembic takes 0.4 s to load
+    from webapp import migrate  # here, not at the top: alembic, which most commands never use
 
     settings = _settings()
     _check_start(settings, migrated=False, model=_needs_model(_handlers(settings)))
@@ -499,7 +499,7 @@ def worker(concurrency: int | None, once: bool) -> None:
     Refuses to start (exit 1, a line each) when the database, the media storage or the Whisper
     model is not ready.
     """
-    from worker import logs, loop  # here, not at the top: the worker's loop loads boto3 (0.4 s)
+    from worker import logs, loop  # here, not at the top: it loads every handler, the tagger and boto3 (seconds)
 
     settings = _settings()
     with _app() as app:
