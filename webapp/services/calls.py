@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from webapp import search, storage
+from webapp import jobs, search, storage
 from webapp.config import Settings
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, _l
@@ -26,6 +26,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import audit, listing
+from webapp.services.ingestion import PROCESS_CALL
 
 #: Statuses that will still change without anyone acting: the list keeps polling while one is shown.
 PENDING = (CallStatus.UPLOADED, CallStatus.QUEUED, CallStatus.PROCESSING)
@@ -128,9 +129,6 @@ def set_consent(session: Session, actor: User, call: Call, value: str) -> None:
 
 def retry_processing(session: Session, call: Call) -> bool:
     """Queue a failed call's processing again (the "retry" button); False when it is not failed."""
-    from webapp import jobs
-    from webapp.services.ingestion import PROCESS_CALL
-
     if call.status != CallStatus.FAILED:
         return False
     job = session.scalar(select(jobs.Job).where(jobs.Job.kind == PROCESS_CALL,
