@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
 
+from webapp.config import Settings
 from webapp.context import PrincipalKind
-
-if TYPE_CHECKING:
-    from webapp.config import Settings
 
 
 @dataclass(frozen=True)

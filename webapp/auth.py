@@ -26,7 +26,9 @@ from webapp.models import Role, TokenScope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ANONYMOUS, PERSON, API_TOKEN, KIOSK = PrincipalKind  # what views declare: @access(PERSON, roles=...)
+#: What views declare, as in ``@access(PERSON, roles=...)``.
+ANONYMOUS, PERSON = PrincipalKind.ANONYMOUS, PrincipalKind.PERSON
+API_TOKEN, KIOSK = PrincipalKind.API_TOKEN, PrincipalKind.KIOSK
 #: The cookie a paired screen keeps its device token in (scoped to /kiosk, set by webapp.views.kiosk).
 KIOSK_COOKIE = "ecoute_kiosk"
 #: What a refused API request is told to send.
@@ -113,10 +115,8 @@ def _authenticate(declared: Access) -> Response | None:
             raise Forbidden()
     elif declared.kind is API_TOKEN:
         _authenticate_api_token(declared.scopes)
-    elif declared.kind is KIOSK and principals.authenticate_kiosk(_bearer(request.cookies.get(KIOSK_COOKIE, ""))) \
-            is None:
-        raise ApiError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
-                                                     "administrator. Pair it again with a new code."))
+    elif declared.kind is KIOSK:
+        _authenticate_kiosk()
     return None
 
 
@@ -138,6 +138,13 @@ def _authenticate_api_token(scopes: tuple[str, ...]) -> None:
         raise ApiError(403, "insufficient_scope", _(
             "This token may only read. To send calls and complaints, ask your Écoute administrator for a "
             "token that may send them."))
+
+
+def _authenticate_kiosk() -> None:
+    """A screen proves itself with the device token in its cookie, or as ``Authorization: Bearer`` (scripts)."""
+    if principals.authenticate_kiosk(_bearer(otherwise=request.cookies.get(KIOSK_COOKIE, ""))) is None:
+        raise ApiError(401, "kiosk_unpaired", _("This screen is not paired, or was unpaired by an "
+                                                "administrator. Pair it again with a new code."))
 
 
 def _refuse_undeclared() -> None:

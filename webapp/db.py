@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, has_request_context, request
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, make_url
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
-from webapp import access
+from webapp import access, files
 from webapp.context import current_context, end_context, peek_context
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,6 @@ def private_sqlite_file(url: str, *, create: bool = False) -> None:
     SQLite creates its -wal, -shm and -journal files with the database file's own mode, so these
     are private too; those an earlier version left open are tightened.
     """
-    from webapp import files
-
     database = make_url(url).database
     if not url.startswith("sqlite") or not database or database == ":memory:" or database.startswith("file:"):
         return
@@ -178,9 +177,6 @@ class Database:
 
 
 def _read_rls_key(engine: Engine) -> bytes:
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
     try:
         with engine.connect() as conn:
             key = conn.execute(text("SELECT key FROM ecoute_private.rls_key")).scalar()

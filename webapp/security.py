@@ -1,12 +1,14 @@
-"""Security headers and cookie settings."""
+"""Security headers, cookie settings, and the request class that applies each view's body limit."""
 
 from __future__ import annotations
 
 import secrets
+from typing import IO
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, current_app, request
 from flask_login import current_user
 
+from webapp import access
 from webapp.context import current_context, peek_context
 
 CSP = "; ".join([
@@ -21,6 +23,41 @@ CSP = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+
+
+class EcouteRequest(Request):
+    """The request class: per-route body limits, and upload spool files closed reliably."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The ``max_body`` the view declared (:func:`webapp.auth.access`), else the app's.
+
+        Decided from the URL rule, before anything reads the body: the CSRF check reads the form
+        before the view runs, so a limit set inside the view would come too late.
+        """
+        if self._max_content_length is not None:
+            return self._max_content_length
+        declared = access.of_endpoint(self.url_rule.endpoint) if self.url_rule else None
+        if declared is not None and declared.max_body is not None:
+            return declared.max_body(current_app.config["ECOUTE"])
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    # Werkzeug drops the spool files of a body cut off by a 413 without closing them.
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+        stream = super()._get_file_stream(total_content_length, content_type, filename, content_length)
+        self.__dict__.setdefault("_ecoute_spools", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        for stream in self.__dict__.pop("_ecoute_spools", []):
+            stream.close()
 
 
 def style_nonce() -> str:

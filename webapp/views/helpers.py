@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, make_response, render_template, request
+from flask import current_app, make_response, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -13,6 +13,7 @@ from webapp.config import Settings
 from webapp.db import mark_for_rollback
 from webapp.errors import UserError
 from webapp.models import User
+from webapp.services import tags
 
 
 def settings() -> Settings:
@@ -67,10 +68,6 @@ def upload_limit(s: Settings) -> int:
 def correct_tags(session: Any, target: Any, *, tag_url: str, page_url: str) -> Response:
     """Apply the tag correction the form posted (``sentiment=...``, or ``kind``, ``key``, ``present``),
     then answer with the tags (htmx) or back to the page (a plain form)."""
-    from flask import redirect
-
-    from webapp.services import tags
-
     form = request.form
     if "sentiment" in form:
         tags.set_sentiment(session, actor(), target, form.get("sentiment", ""))

@@ -14,7 +14,7 @@ import io
 from datetime import timedelta
 
 import segno
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk import FILES
@@ -54,8 +54,6 @@ def _static(name: str) -> str:
 @bp.get("")
 @access(ANONYMOUS)
 def kiosk_root() -> BaseResponse:
-    from flask import redirect
-
     return redirect(url_for("kiosk.kiosk_page"), code=308)  # the service worker's scope is /kiosk/
 
 
