@@ -52,6 +52,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Here, not at the top: importing any webapp module runs this file, and what needs only the models and
+    # services (migrations, scripts, the worker's tests) need not load every view. No cycle hides behind it.
     from webapp.views import (
         admin,
         api,
