@@ -7,6 +7,7 @@ SAVEPOINT would not do here: live-server and browser tests use other connections
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from werkzeug.test import TestResponse
 
 from tests import factories, mail
+from tests.support import artefacts
 from tests.support.smtpsink import SmtpSink
 from webapp import create_app, migrate
 from webapp.config import Settings
@@ -384,10 +386,6 @@ def _reuse_pipeline_artefacts(request: pytest.FixtureRequest, monkeypatch: pytes
     """ffmpeg, Whisper and Kokoro run once per process for given inputs and are reused after, except in
     the tests about them (tests/support/artefacts.py). Factories number from 1 in every test, so that
     fixtures make the same tones each time."""
-    import itertools
-
-    from tests.support import artefacts
-
     monkeypatch.setattr(factories, "_seq", itertools.count(1))
     if request.module.__name__ not in artefacts.REAL_PIPELINE:
         artefacts.reuse(monkeypatch)

@@ -29,6 +29,9 @@ from typing import Any
 
 import pytest
 
+from tests import speech
+from worker.speech import whisper
+
 #: Modules whose tests are about the pipeline's steps: they always run them for real.
 REAL_PIPELINE = frozenset({
     "tests.test_transcription", "tests.test_process_call", "tests.test_pipeline", "tests.test_speech",
@@ -170,12 +173,5 @@ def _cached_synthesize(real: Callable[..., Any]) -> Callable[..., Any]:
 def reuse(monkeypatch: pytest.MonkeyPatch) -> None:
     """Turn the caches on for one test (undone by ``monkeypatch`` after it)."""
     monkeypatch.setattr(subprocess, "run", _cached_run(subprocess.run))
-    try:
-        from worker.speech import whisper
-    except ImportError:  # the worker's packages moving under us: transcriptions run for real
-        whisper = None  # type: ignore[assignment]
-    if whisper is not None and hasattr(whisper, "get_transcriber"):
-        monkeypatch.setattr(whisper, "get_transcriber", _cached_transcriber(whisper.get_transcriber))
-    from tests import speech
-
+    monkeypatch.setattr(whisper, "get_transcriber", _cached_transcriber(whisper.get_transcriber))
     monkeypatch.setattr(speech, "synthesize", _cached_synthesize(speech.synthesize))

@@ -135,9 +135,9 @@ class Field(ABC):
     def parse(self, name: str, args: Mapping[str, str]) -> object:
         """The value of field ``name`` in a query string (its default when absent or meaningless)."""
 
-    @abstractmethod
     def to_args(self, name: str, value: Any) -> dict[str, str]:  # Any: the value parse() gave, of this kind
-        """``value`` as query arguments (empty strings for the defaults)."""
+        """``value`` as query arguments (empty strings for the defaults): one argument, by default."""
+        return {name: str(value)}
 
     def ids(self, name: str) -> tuple[str, ...]:
         """The ids of the form's inputs (the browser tests and the labels point at them)."""
@@ -159,9 +159,6 @@ class Text(Field):
     def parse(self, name: str, args: Mapping[str, str]) -> str:
         return words(args.get(name, ""), self.max_length)
 
-    def to_args(self, name: str, value: Any) -> dict[str, str]:
-        return {name: str(value)}
-
 
 @dataclass(frozen=True)
 class Choice(Field):
@@ -176,9 +173,6 @@ class Choice(Field):
     def parse(self, name: str, args: Mapping[str, str]) -> str:
         value = args.get(name, "")
         return value if value in self.values else ""
-
-    def to_args(self, name: str, value: Any) -> dict[str, str]:
-        return {name: str(value)}
 
 
 @dataclass(frozen=True)
@@ -197,9 +191,6 @@ class Tag(Field):
     def parse(self, name: str, args: Mapping[str, str]) -> str:
         value = args.get(name, "").strip()
         return value if re.fullmatch(r"[a-z0-9_]{1,60}", value) else ""
-
-    def to_args(self, name: str, value: Any) -> dict[str, str]:
-        return {name: str(value)}
 
 
 @dataclass(frozen=True)
