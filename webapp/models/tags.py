@@ -61,6 +61,9 @@ class Tag(TenantScoped, Base):
     origin: Mapped[TagOrigin] = mapped_column(_enum(TagOrigin), default=TagOrigin.MACHINE)
     #: A person said "not this one": the machine will not give it again.
     rejected: Mapped[bool] = mapped_column(default=False)
+    #: A topic the voice mentions in passing, not what it is about: dashboards count main topics and
+    #: show mentions apart.
+    mention: Mapped[bool] = mapped_column(default=False)
     #: The words that made the machine choose it (e.g. ["pas satisfait"]), shown beside the tag; for
     #: personal data, where it is: [[start, end, start_s, end_s], ...] (offsets, seconds), never the value.
     evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, utcnow
@@ -38,6 +38,22 @@ class Tenant(Base):
     is_platform: Mapped[bool] = mapped_column(default=False)
     suspended_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The complaint register's clock rule set (webapp/services/complaint_clocks.ClockRules):
+    #: ACPR's by default, 10 jours ouvrables to acknowledge and 2 calendar months to answer.
+    clock_days: Mapped[str] = mapped_column(String(20), default="ouvrables")
+    clock_calendar: Mapped[str] = mapped_column(String(20), default="metropolitan")
+    clock_acknowledge_days: Mapped[int] = mapped_column(default=10)
+    clock_answer_months: Mapped[int] = mapped_column(default=2)
+    #: Set, the answer is due in this many days of ``clock_days`` instead of months.
+    clock_answer_days: Mapped[int | None] = mapped_column(default=None)
+    #: The mediator a (partly) rejected complaint's answer must name: its name, and how to reach it.
+    mediator_name: Mapped[str] = mapped_column(String(200), default="")
+    mediator_details: Mapped[str] = mapped_column(Text, default="")
+    #: The 3/5 rule: a product rated under ``rating_floor`` over ``rating_window_days``, with at least
+    #: ``rating_min_count`` ratings, joins the watch list.
+    rating_floor: Mapped[float] = mapped_column(Float, default=3.0)
+    rating_window_days: Mapped[int] = mapped_column(default=90)
+    rating_min_count: Mapped[int] = mapped_column(default=10)
 
     @property
     def is_suspended(self) -> bool:

@@ -56,6 +56,10 @@ class User(TenantScoped, Base):
     #: The password was set by an operator (printed once): the person must choose their own
     #: before using any other page.
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: The department the person works in (a staff member may read the insights of its products).
+    department: Mapped[str] = mapped_column(String(120), default="")
+    #: How often the person wants the alerts digest by e-mail: "daily", "weekly" or "never".
+    digest: Mapped[str] = mapped_column(String(10), default="weekly")
 
     tenant: Mapped[Tenant] = relationship(lazy="joined", innerjoin=True)
 
