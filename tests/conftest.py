@@ -139,9 +139,9 @@ def settings(database: DatabaseUnderTest, smtp: SmtpSink, tmp_path: Path, whispe
         database_owner_url=database.owner_url, database_ops_url=database.ops_url,
         smtp_host="127.0.0.1", smtp_port=smtp.port,
         base_url="http://127.0.0.1:5000", argon2_time_cost=1, argon2_memory_kib=1024, mail_dir=tmp_path / "mail",
-        # Workers in tests queue no daily retention jobs, which would join the jobs tests count;
-        # tests/test_erasure.py turns it on where it is the subject.
-        retention_check_s=0.0,
+        # Workers in tests queue no periodic jobs (retention, reminders...), which would join the jobs tests
+        # count; tests/test_erasure.py and tests/test_periodic.py turn them on where they are the subject.
+        retention_check_s=0.0, schedules=False,
     ).with_overrides({})
 
 

@@ -287,7 +287,7 @@ def test_the_worker_erases_each_day_what_outlived_its_companys_retention(
         _age(app, tenant_id, model, row_id, days)
     old_files = _objects(app, a, old)
 
-    daily = make_app(retention_check_s=3600)
+    daily = make_app(retention_check_s=3600, schedules=True)
     handlers = {k: h for k, h in registry().items() if k in (apply_retention.KIND, purge_media.KIND)}
     with daily.app_context():
         assert Worker(daily, handlers, once=True).run() == 0

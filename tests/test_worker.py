@@ -253,7 +253,8 @@ def spawn(app: Flask, settings: Settings, tmp_path: Path) -> Iterator[Callable[.
         "ECOUTE_SMTP_HOST": settings.smtp_host, "ECOUTE_SMTP_PORT": str(settings.smtp_port),
         "ECOUTE_ARGON2_TIME_COST": "1", "ECOUTE_ARGON2_MEMORY_KIB": "1024", "ECOUTE_LOG_LEVEL": "info",
         "ECOUTE_WORKER_HANDLERS": HANDLERS, "ECOUTE_WORKER_LEASE_S": str(LEASE_S), "ECOUTE_WORKER_POLL_S": "0.1",
-        "ECOUTE_RETENTION_CHECK_S": "0",  # as the settings fixture: no daily retention jobs among those counted
+        # As the settings fixture: no periodic jobs (retention...) among those counted.
+        "ECOUTE_RETENTION_CHECK_S": "0", "ECOUTE_SCHEDULES": "0",
     }
     started: list[WorkerProcess] = []
 

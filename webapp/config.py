@@ -211,6 +211,9 @@ class Settings:
                                                    "before putting them back in the queue")
     retention_check_s: float = setting(3600.0, _whole_seconds, doc=(
         "how often a worker checks whether today's retention jobs are queued, in seconds (0: never)"))
+    schedules: bool = setting(True, _bool, doc=(
+        "whether a worker queues the periodic schedules' jobs (webapp/services/periodic.py: retention, reminders, "
+        "alerts, digests); the jobs are queued once per window whatever the number of workers"))
     worker_concurrency: int = setting(1, _int(1), doc="claim loops (threads) of one worker process; "
                                                       "ecoute worker --concurrency overrides it")
     worker_handlers: str = setting("worker.handlers:registry", _import_path, doc=(

@@ -58,6 +58,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from webapp.db import Base, UTCDateTime, enum_values, utcnow
@@ -137,6 +138,24 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, payload: dict[
         job.tenant_id = tenant_id
     session.add(job)
     return job
+
+
+def enqueue_once(tenant_id: int, *, kind: str, idempotency_key: str, payload: dict[str, Any],
+                 priority: int = PRIORITY_BULK) -> bool:
+    """Queue a job for ``tenant_id`` in a transaction of its own unless its key is taken; True when queued.
+
+    For the periodic schedules (webapp/services/periodic.py): workers on several machines may
+    queue the same window at once, and the unique key lets one insert win, the others seeing
+    the existing job or the refused insert.
+    """
+    try:
+        with tenant_session(tenant_id) as session:
+            job = enqueue(session, kind=kind, idempotency_key=idempotency_key, payload=payload, priority=priority)
+            is_new = job.id is None
+            session.flush()
+    except IntegrityError:
+        return False  # another worker queued it first
+    return is_new
 
 
 def forget(session: Session, *, kind: str, field: str, ids: Collection[int]) -> int:

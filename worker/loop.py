@@ -40,7 +40,7 @@ from flask import Flask
 from webapp import jobs
 from webapp.config import Settings
 from webapp.errors import AppError, PermanentError, RetryableError
-from webapp.services import erasure
+from webapp.services import periodic
 from worker import scratch
 from worker.handlers.context import Handler, JobContext
 from worker.logs import job_logging
@@ -119,8 +119,8 @@ class Worker:
         self._lock = threading.Lock()
         #: The job each loop is running, by worker id; read by the main thread when the grace period ends.
         self._running: dict[str, jobs.ClaimedJob] = {}
-        #: When the first loop next queues the daily retention jobs (monotonic; at once at start).
-        self._next_retention = 0.0
+        #: Queues the periodic schedules' jobs (retention, reminders...), run by the first loop.
+        self.scheduler = periodic.Scheduler(self.settings, kinds=frozenset(self.handlers))
 
     # --- one job ----------------------------------------------------------------------
 
@@ -181,19 +181,14 @@ class Worker:
 
     # --- claim loops ------------------------------------------------------------------
 
-    def schedule_retention(self) -> None:
-        """Queue today's retention jobs when it is time (every ``retention_check_s``; 0: never).
+    def run_schedules(self) -> None:
+        """Queue the jobs of the periodic schedules that are due (webapp/services/periodic.py).
 
-        Only when this worker runs them: a worker given other handlers (tests, benchmarks) leaves
-        the queue alone. Each company gets one a day whatever the number of workers (a unique key).
+        Only those whose job kinds this worker runs: a worker given other handlers (tests,
+        benchmarks) leaves the queue alone. Each window's jobs are queued once whatever the
+        number of workers (a unique key).
         """
-        every = self.settings.retention_check_s
-        if not every or erasure.APPLY_RETENTION not in self.handlers or time.monotonic() < self._next_retention:
-            return
-        self._next_retention = time.monotonic() + every
-        queued = erasure.schedule_retention()
-        if queued:
-            log.info("retention queued for %d company(ies)", queued)
+        self.scheduler.run_due()
 
     def _loop(self, worker_id: str) -> None:
         poll_s = self.settings.worker_poll_s
@@ -202,7 +197,7 @@ class Worker:
             while not self._stopping.is_set():
                 try:
                     if first:
-                        self.schedule_retention()
+                        self.run_schedules()
                     job = self.claim(worker_id)
                     if job is None:
                         if self.once:

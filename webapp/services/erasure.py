@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import jobs, storage, tenancy
@@ -303,15 +302,5 @@ def schedule_retention(now: datetime | None = None) -> int:
     day = (now or utcnow()).date().isoformat()
     with tenancy.tenant_session(None) as session:  # the tenants table is not tenant data
         tenant_ids = list(session.scalars(select(Tenant.id).where(Tenant.is_platform.is_(False))))
-    queued = 0
-    for tenant_id in tenant_ids:
-        try:
-            with tenancy.tenant_session(tenant_id) as session:
-                job = jobs.enqueue(session, kind=APPLY_RETENTION, idempotency_key=f"retention:{day}",
-                                   payload={"day": day}, priority=jobs.PRIORITY_BULK)
-                is_new = job.id is None
-                session.flush()
-            queued += is_new
-        except IntegrityError:
-            continue  # another worker queued it first
-    return queued
+    return sum(jobs.enqueue_once(tenant_id, kind=APPLY_RETENTION, idempotency_key=f"retention:{day}",
+                                 payload={"day": day}, priority=jobs.PRIORITY_BULK) for tenant_id in tenant_ids)

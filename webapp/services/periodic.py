@@ -1,0 +1,120 @@
+"""THE registry of periodic schedules: what the worker queues on its own, and how often.
+
+Each :class:`Schedule` names a function that queues the jobs of the current window (a day, a
+week, a half-year) and returns how many it queued. The worker's first claim loop runs
+:meth:`Scheduler.run_due` before each claim; a schedule runs when its ``every`` has passed
+since it last ran in this process (at once when the process starts).
+
+A schedule's function must be idempotent over its window: each job it queues carries an
+idempotency key naming the window (``reminders:2026-12-03``, ``digest:2026-W49``), queued
+with :func:`webapp.jobs.enqueue_once`. Workers on many machines may then run the same
+schedule at the same moment: the queue's unique key lets one insert win, so nothing is
+queued twice and ``every`` is only how soon a new window (or a new company) is noticed.
+
+To add one: write ``schedule_<thing>(now: datetime) -> int`` in your service and add a
+:class:`Schedule` to :data:`SCHEDULES` naming the job kinds it queues (a worker without a
+handler for them, as in tests and benchmarks, leaves it alone).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from webapp import tenancy
+from webapp.config import Settings
+from webapp.db import utcnow
+from webapp.models.tenants import Tenant
+from webapp.services import erasure
+
+log = logging.getLogger("worker.periodic")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One periodic schedule: ``queue(now)`` queues the jobs of ``now``'s window and says how many."""
+
+    name: str
+    #: How often a worker runs ``queue``; it queues nothing twice in a window, so this is only how soon it notices.
+    every: timedelta
+    #: The job kinds it queues: a worker without a handler for each of them does not run it.
+    kinds: frozenset[str]
+    queue: Callable[[datetime], int]
+    #: A Settings field (seconds) that replaces ``every``; 0 there turns the schedule off.
+    setting: str = ""
+
+    def interval_s(self, settings: Settings) -> float:
+        """Seconds between runs for these settings; 0: never."""
+        if self.setting:
+            return float(getattr(settings, self.setting))
+        return self.every.total_seconds()
+
+
+#: Every periodic schedule, by name.
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("retention", timedelta(hours=1), frozenset({erasure.APPLY_RETENTION}), erasure.schedule_retention,
+             setting="retention_check_s"),
+)
+
+
+def day_window(now: datetime) -> str:
+    """The day of ``now`` (UTC) as a window key: ``2026-12-03``."""
+    return now.date().isoformat()
+
+
+def week_window(now: datetime) -> str:
+    """The ISO week of ``now`` (UTC) as a window key: ``2026-W49``."""
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def company_ids() -> list[int]:
+    """Every company (the platform's own excepted), suspended ones included, for a schedule to visit."""
+    with tenancy.tenant_session(None) as session:  # the tenants table is not tenant data
+        return list(session.scalars(select(Tenant.id).where(Tenant.is_platform.is_(False)).order_by(Tenant.id)))
+
+
+@dataclass
+class Scheduler:
+    """Runs the schedules that are due, in one worker process (its first claim loop).
+
+    ``kinds``: the job kinds this worker handles; ``monotonic`` and ``clock`` are replaced by tests.
+    """
+
+    settings: Settings
+    kinds: Collection[str]
+    schedules: Iterable[Schedule] = SCHEDULES
+    monotonic: Callable[[], float] = time.monotonic
+    clock: Callable[[], datetime] = utcnow
+    #: When each schedule next runs (monotonic seconds); absent: at once.
+    _next: dict[str, float] = field(default_factory=dict, init=False)
+
+    def active(self) -> list[Schedule]:
+        """The schedules this worker runs: switched on, and each of their kinds handled here."""
+        if not self.settings.schedules:
+            return []
+        return [s for s in self.schedules if s.interval_s(self.settings) > 0 and s.kinds <= set(self.kinds)]
+
+    def run_due(self) -> dict[str, int]:
+        """Run each active schedule whose time has come; how many jobs each queued.
+
+        A schedule that fails is logged and tried again after its ``every``; the others still run.
+        """
+        queued: dict[str, int] = {}
+        for schedule in self.active():
+            if self.monotonic() < self._next.get(schedule.name, 0.0):
+                continue
+            self._next[schedule.name] = self.monotonic() + schedule.interval_s(self.settings)
+            try:
+                queued[schedule.name] = count = schedule.queue(self.clock())
+            except Exception:  # the database is down, most likely: the next run tries again
+                log.exception("the %s schedule failed; trying again in %s", schedule.name, schedule.every)
+                continue
+            if count:
+                log.info("%s: %d job(s) queued", schedule.name, count)
+        return queued
