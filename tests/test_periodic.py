@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.conftest import TenantSet
 from webapp import jobs, tenancy
 from webapp.config import Settings
-from webapp.services import periodic
+from webapp.services import periodic, windows
 from webapp.services.periodic import Schedule, Scheduler
 
 KIND = "record"
@@ -32,9 +32,9 @@ class Clocks:
 
 def _daily(now: datetime) -> int:
     """A schedule as a service writes one: one job per company and day."""
-    day = periodic.day_window(now)
+    day = windows.day_window(now)
     return sum(jobs.enqueue_once(t, kind=KIND, idempotency_key=f"record:{day}", payload={"day": day})
-               for t in periodic.company_ids())
+               for t in windows.company_ids())
 
 
 def _scheduler(settings: Settings, clocks: Clocks, **kwargs: Any) -> Scheduler:
@@ -116,6 +116,6 @@ def test_retention_keeps_its_own_setting_and_zero_turns_it_off(settings: Setting
 
 def test_window_keys() -> None:
     now = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
-    assert periodic.day_window(now) == "2026-12-31"
-    assert periodic.week_window(now) == "2026-W53"
-    assert periodic.week_window(datetime(2027, 1, 4, tzinfo=UTC)) == "2027-W01"
+    assert windows.day_window(now) == "2026-12-31"
+    assert windows.week_window(now) == "2026-W53"
+    assert windows.week_window(datetime(2027, 1, 4, tzinfo=UTC)) == "2027-W01"

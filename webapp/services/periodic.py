@@ -10,6 +10,8 @@ idempotency key naming the window (``reminders:2026-12-03``, ``digest:2026-W49``
 with :func:`webapp.jobs.enqueue_once`. Workers on many machines may then run the same
 schedule at the same moment: the queue's unique key lets one insert win, so nothing is
 queued twice and ``every`` is only how soon a new window (or a new company) is noticed.
+The windows and the list of companies come from webapp/services/windows.py (this registry
+imports every schedule's service, so they cannot import it).
 
 To add one: write ``schedule_<thing>(now: datetime) -> int`` in your service and add a
 :class:`Schedule` to :data:`SCHEDULES` naming the job kinds it queues (a worker without a
@@ -24,13 +26,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from webapp import tenancy
 from webapp.config import Settings
 from webapp.db import utcnow
-from webapp.models.tenants import Tenant
-from webapp.services import erasure
+from webapp.services import erasure, scorecards
 
 log = logging.getLogger("worker.periodic")
 
@@ -59,24 +57,8 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("retention", timedelta(hours=1), frozenset({erasure.APPLY_RETENTION}), erasure.schedule_retention,
              setting="retention_check_s"),
+    Schedule("rating_rule", timedelta(hours=1), frozenset({scorecards.RATING_RULE}), scorecards.schedule_rating_rule),
 )
-
-
-def day_window(now: datetime) -> str:
-    """The day of ``now`` (UTC) as a window key: ``2026-12-03``."""
-    return now.date().isoformat()
-
-
-def week_window(now: datetime) -> str:
-    """The ISO week of ``now`` (UTC) as a window key: ``2026-W49``."""
-    year, week, _ = now.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def company_ids() -> list[int]:
-    """Every company (the platform's own excepted), suspended ones included, for a schedule to visit."""
-    with tenancy.tenant_session(None) as session:  # the tenants table is not tenant data
-        return list(session.scalars(select(Tenant.id).where(Tenant.is_platform.is_(False)).order_by(Tenant.id)))
 
 
 @dataclass
