@@ -16,8 +16,18 @@ How it works:
   is about a product unless the text names the app or the site) and a leading ``!`` (a stop phrase:
   it hides the keywords it overlaps, e.g. "de retour" hides "retour") and a leading ``+`` (a qualifier:
   alone it reveals nothing, but it makes the weak keywords of its topic count as plain ones, e.g.
-  "le canapé est confortable" is about the product even when a delivery is named too). Overlapping
-  matches keep the leftmost, then longest one.
+  "le canapé est confortable" is about the product even when a delivery is named too) and a leading
+  ``?`` (a passing keyword: what names a topic in passing rather than raises it, e.g. "pour ce prix"
+  on a broken product, a polite driver in praise of a delivery, "trois semaines" said of anything).
+  Overlapping matches keep the leftmost, then longest one.
+- **Main topics and mentions.** A topic found by a plain keyword is a *main* topic, what the text
+  is about; one found only by passing keywords is a *mention* when the text has a main topic, and a
+  main topic when it has none ("pour ce prix, c'est correct" is about the price). Dashboards count
+  main topics and show mentions apart.
+- **Complaint expressions.** Phrases by which a customer makes a formal complaint or threatens to
+  take it further ("je veux faire une réclamation", "je vais saisir le médiateur", "I want to file a
+  complaint"), unless negated ("je ne veux pas faire de réclamation"): with an unhappy voice and a
+  complaint reason, the complaint register proposes an oral complaint.
 - **Sentiment.** Each cue has a weight (positive: satisfied, negative: unhappy). A negator just
   before a cue (``pas``, ``jamais``, ``not``, ``never``, ``n't``... within three words, not across a
   clause break) turns a positive cue into a negative one and a negative cue into a weak positive one
@@ -57,12 +67,18 @@ class Tags:
     sentiment: str
     #: 0..1; low for mixed feelings or faint cues
     sentiment_confidence: float
-    #: topic ids, in taxonomy order
+    #: the main topics' ids (what the text is about), in taxonomy order
     topics: tuple[str, ...]
-    #: character spans (start, end) in the original text that triggered each topic id, and each
-    #: sentiment ("satisfied" / "unhappy": the cues of that polarity, a negated cue spanning its
-    #: negator, e.g. "pas content"); sorted, no duplicates; only keys with spans are present
+    #: character spans (start, end) in the original text that triggered each topic id (main or
+    #: mention), and each sentiment ("satisfied" / "unhappy": the cues of that polarity, a negated
+    #: cue spanning its negator, e.g. "pas content"); sorted, no duplicates; only keys with spans are present
     evidence: dict[str, list[tuple[int, int]]]
+    #: the ids of topics named only in passing ("pour ce prix" on a broken product), in taxonomy
+    #: order; never also in :attr:`topics`
+    mentions: tuple[str, ...] = ()
+    #: the complaint expressions said ("je veux faire une réclamation", "ombudsman"), as written in
+    #: the text, in order, negated ones left out
+    complaint_expressions: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +97,8 @@ _GLUED = lexicons.splits("common", "glued")
 _IRONIC = frozenset(lexicons.words("common", "ironic"))
 _IRONIC_THANKS = frozenset(lexicons.words("common", "ironic_thanks"))
 _REPETITION = frozenset(lexicons.words("common", "repetition"))
+#: Words that open a condition: a negation inside one does not cancel the threat that follows.
+_CONDITIONS = frozenset(("si", "if", "unless"))
 
 _THRESHOLD = 0.75  # |balance| from which a text is satisfied or unhappy
 _EVEN = 0.2  # a smaller balance between satisfied and unhappy cues is a draw
@@ -263,7 +281,7 @@ class _Cue:
 @dataclass(frozen=True, slots=True)
 class _Keyword:
     topic: int
-    kind: str  # "strong", "weak", "stop" or "qualifier"
+    kind: str  # "strong", "weak", "stop", "qualifier" or "passing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +295,14 @@ class _Language:
     contrasts: tuple[str, ...]
     negators: Mapping[str, int]
     intensifiers: frozenset[str]
+    complaint_expressions: tuple[str, ...]
 
 
 def _language(lang: str) -> _Language:
     return _Language(lexicons.weights(lang, "positive"), lexicons.weights(lang, "negative"),
                      lexicons.words(lang, "events"), lexicons.words(lang, "zero"), lexicons.words(lang, "contrasts"),
-                     lexicons.reaches(lang, "negators"), frozenset(lexicons.words(lang, "intensifiers")))
+                     lexicons.reaches(lang, "negators"), frozenset(lexicons.words(lang, "intensifiers")),
+                     lexicons.words(lang, "complaint_expressions"))
 
 
 _SENTIMENT_LEXICONS = {lang: _language(lang) for lang in LANGUAGES}
@@ -295,6 +315,7 @@ class _Lexicon:
     cues: _Matcher[_Cue]
     negators: Mapping[str, int]
     intensifiers: frozenset[str]
+    complaint_expressions: _Matcher[str]
 
 
 def _cue(phrase: str, weight: float, negators: Mapping[str, int]) -> _Cue:
@@ -321,7 +342,8 @@ def _lexicon(languages: tuple[str, ...]) -> _Lexicon:
         entries.update((phrase, _Cue("zero")) for phrase in source.zero)
         entries.update((phrase, _Cue("contrast")) for phrase in source.contrasts)
     intensifiers = frozenset().union(*(source.intensifiers for source in sources))
-    return _Lexicon(_Matcher(entries.items()), negators, intensifiers)
+    expressions = _Matcher((phrase, phrase) for source in sources for phrase in source.complaint_expressions)
+    return _Lexicon(_Matcher(entries.items()), negators, intensifiers, expressions)
 
 
 @lru_cache(maxsize=32)
@@ -330,8 +352,8 @@ def _topic_matcher(taxonomy: tuple[Topic, ...], languages: tuple[str, ...]) -> _
     for index, topic in enumerate(taxonomy):
         for language in languages:
             for keyword in topic.keywords_fr if language == "fr" else topic.keywords_en:
-                kind = {"~": "weak", "!": "stop", "+": "qualifier"}.get(keyword[:1], "strong")
-                phrases.append((keyword.lstrip("~!+"), _Keyword(index, kind)))
+                kind = {"~": "weak", "!": "stop", "+": "qualifier", "?": "passing"}.get(keyword[:1], "strong")
+                phrases.append((keyword.lstrip("~!+?"), _Keyword(index, kind)))
     return _Matcher(phrases)
 
 
@@ -365,7 +387,9 @@ class Reading:
 
     #: the folded words, as the learned model reads them too
     words: tuple[str, ...]
+    #: as :attr:`Tags.topics` and :attr:`Tags.mentions`
     topics: tuple[str, ...]
+    mentions: tuple[str, ...]
     sentiment: str
     sentiment_confidence: float
     #: how many cues of each polarity were seen (repeats included)
@@ -373,6 +397,8 @@ class Reading:
     negative: int
     #: as :attr:`Tags.evidence`
     evidence: dict[str, list[tuple[int, int]]]
+    #: as :attr:`Tags.complaint_expressions`
+    complaint_expressions: tuple[str, ...] = ()
 
 
 def read(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_TAXONOMY) -> Reading:
@@ -384,10 +410,12 @@ def read(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT
     tokens = _tokenize(text)
     languages = _languages(lang, tokens.words)
     evidence: dict[str, list[tuple[int, int]]] = {}
-    topics = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence)
-    sentiment, confidence = _find_sentiment(tokens, _lexicon(languages), evidence)
-    return Reading(tokens.words, topics, sentiment, confidence, len(evidence.get(SATISFIED, ())),
-                   len(evidence.get(UNHAPPY, ())), {key: sorted(set(spans)) for key, spans in evidence.items()})
+    topics, mentions = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence)
+    lexicon = _lexicon(languages)
+    sentiment, confidence = _find_sentiment(tokens, lexicon, evidence)
+    return Reading(tokens.words, topics, mentions, sentiment, confidence, len(evidence.get(SATISFIED, ())),
+                   len(evidence.get(UNHAPPY, ())), {key: sorted(set(spans)) for key, spans in evidence.items()},
+                   _find_complaint_expressions(text, tokens, lexicon))
 
 
 def _span(tokens: _Tokens, start: int, end: int) -> tuple[int, int]:
@@ -395,12 +423,14 @@ def _span(tokens: _Tokens, start: int, end: int) -> tuple[int, int]:
 
 
 def _find_topics(tokens: _Tokens, matcher: _Matcher[_Keyword], taxonomy: Sequence[Topic],
-                 evidence: dict[str, list[tuple[int, int]]]) -> tuple[str, ...]:
+                 evidence: dict[str, list[tuple[int, int]]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The main topics and the mentions (ids, in taxonomy order); their spans go into ``evidence``."""
     by_topic: dict[int, list[_Hit[_Keyword]]] = {}
     for hit in matcher.find(tokens.words):
         by_topic.setdefault(hit.payload.topic, []).append(hit)
     strong: dict[int, list[_Hit[_Keyword]]] = {}
     weak: dict[int, list[_Hit[_Keyword]]] = {}
+    passing: dict[int, list[_Hit[_Keyword]]] = {}
     for index, hits in by_topic.items():
         # a stop phrase hides the keywords of its own topic that it overlaps ("de retour" is not a return)
         stops = [(h.start, h.end) for h in hits if h.payload.kind == "stop"]
@@ -408,12 +438,56 @@ def _find_topics(tokens: _Tokens, matcher: _Matcher[_Keyword], taxonomy: Sequenc
         qualified = any(h.payload.kind == "qualifier" for h in kept)
         for hit in _leftmost_longest(h for h in kept if h.payload.kind != "qualifier"):
             # a quality said of a product's name makes the name a plain keyword ("le canapé est confortable")
-            is_strong = hit.payload.kind == "strong" or qualified
-            (strong if is_strong else weak).setdefault(index, []).append(hit)
-    found = strong or weak
-    for index, hits in found.items():
+            kind = "strong" if qualified and hit.payload.kind == "weak" else hit.payload.kind
+            {"strong": strong, "weak": weak, "passing": passing}[kind].setdefault(index, []).append(hit)
+    # the main topics: those named by plain keywords, else by weak ones, else by passing ones; a topic
+    # named only in passing next to main topics is a mention, weak keywords next to plain ones nothing
+    main = strong or weak or passing
+    mentions = {index: hits for index, hits in passing.items() if index not in main}
+    for index in main:
+        hits = main[index] + (passing.get(index, []) if main is not passing else [])
+        evidence[taxonomy[index].id] = [_span(tokens, h.start, h.end) for h in sorted(hits, key=lambda h: h.start)]
+    for index, hits in mentions.items():
         evidence[taxonomy[index].id] = [_span(tokens, h.start, h.end) for h in hits]
-    return tuple(taxonomy[index].id for index in sorted(found))
+    return (tuple(taxonomy[index].id for index in sorted(main)),
+            tuple(taxonomy[index].id for index in sorted(mentions)))
+
+
+def _find_complaint_expressions(text: str, tokens: _Tokens, lexicon: _Lexicon) -> tuple[str, ...]:
+    """The complaint expressions said, as written, in order; a negator shortly before one cancels it."""
+    said: list[str] = []
+    for hit in _leftmost_longest(lexicon.complaint_expressions.find(tokens.words)):
+        inside = any(w in lexicon.negators for w in tokens.words[hit.start + 1:hit.end])
+        if inside or _negated_before(tokens, hit.start, lexicon.negators):
+            continue
+        start, end = _span(tokens, hit.start, hit.end)
+        if text[start:end] not in said:
+            said.append(text[start:end])
+    return tuple(said)
+
+
+def _negated_before(tokens: _Tokens, start: int, negators: Mapping[str, int]) -> bool:
+    """A negator before ``start`` in the same clause, reaching two words further than before a cue: the
+    verb of intent comes between ("je n'ai pas l'intention de porter plainte", "I don't want to file a
+    complaint")."""
+    for j in range(start - 1, max(start - 6, -1), -1):
+        if tokens.breaks[j + 1] or tokens.words[j] in _CLAUSE_BREAKS:
+            return False
+        reach = negators.get(tokens.words[j])
+        if reach is not None and start - j <= reach + 2:
+            return not _in_condition(tokens, j)
+    return False
+
+
+def _in_condition(tokens: _Tokens, at: int) -> bool:
+    """Whether the word at ``at`` belongs to a condition ("si rien ne bouge, je porte plainte")."""
+    for j in range(at - 1, max(at - 5, -1), -1):
+        word = tokens.words[j]
+        if word in _CONDITIONS or (word == "s" and tokens.words[j + 1] in ("il", "ils")):
+            return True
+        if tokens.breaks[j + 1] or word in _CLAUSE_BREAKS:
+            return False
+    return False
 
 
 def _find_sentiment(tokens: _Tokens, lexicon: _Lexicon,

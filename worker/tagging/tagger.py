@@ -15,7 +15,8 @@ from worker.tagging.rules import Tags
 
 
 def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_TAXONOMY) -> Tags:
-    """Tag one text: the customer's sentiment, the topics it raises, and where in the text each was seen.
+    """Tag one text: the customer's sentiment, the topics it raises and those it mentions in passing,
+    where in the text each was seen, and the complaint expressions said.
 
     ``lang`` is a language code ("fr", "en", "fr-FR"); None guesses it, and any other language uses
     both lexicons. Pure and thread-safe; the lexicons are compiled, and the model read, on first use.
@@ -25,4 +26,5 @@ def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_
                                            reading.negative)
     probabilities = sentiment_model.model().predict_words(reading.words, signal)
     sentiment, confidence = sentiment_model.combine(signal, probabilities)
-    return Tags(sentiment, confidence, reading.topics, reading.evidence)
+    return Tags(sentiment, confidence, reading.topics, reading.evidence, reading.mentions,
+                reading.complaint_expressions)
