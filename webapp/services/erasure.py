@@ -41,7 +41,7 @@ from webapp.models import (
     Transcript,
     User,
 )
-from webapp.services import audit
+from webapp.services import audit, register
 from webapp.services.tags import RETRAIN_KIND
 from webapp.services.validation import clean_int
 
@@ -130,6 +130,7 @@ def _erase_call_rows(session: Session, call: Call) -> tuple[int, list[str]]:
     session.execute(delete(Transcript).where(Transcript.call_id == call.id)
                     .execution_options(synchronize_session=False))
     jobs.forget(session, kind="process_call", field="call_id", ids=[call.id])
+    register.forget_item(session, call=call)
     session.delete(call)
     session.flush()
     return len(clip_ids), keys
@@ -165,6 +166,7 @@ def erase_complaint(session: Session, actor: User | None, complaint: Complaint, 
     complaint_id, retrain = complaint.id, _has_human_tags(session, complaint_id=complaint.id)
     session.execute(delete(Tag).where(Tag.complaint_id == complaint_id).execution_options(synchronize_session=False))
     jobs.forget(session, kind="tag_complaint", field="complaint_id", ids=[complaint_id])
+    register.forget_item(session, complaint=complaint)
     session.delete(complaint)
     session.flush()
     audit.record(session, tenant_id=complaint.tenant_id, actor=actor, action="complaint.erased",

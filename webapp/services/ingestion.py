@@ -28,6 +28,7 @@ from webapp.errors import Conflict, UserError
 from webapp.i18n import _, duration
 from webapp.models import Call, CallStatus, Channel, Complaint, Consent, Source, User
 from webapp.models.api_tokens import ApiToken
+from webapp.services import register
 
 MAX_TEXT = 20_000
 PROCESS_CALL = "process_call"
@@ -185,6 +186,12 @@ class Origin:
     def columns(self) -> dict[str, object]:
         return {"source": self.source, "created_by_id": self.user.id if self.user else None,
                 "api_token_id": self.token.id if self.token else None}
+
+    def register_actor(self) -> register.Actor:
+        """Who the complaint register's timeline names: the person, else the API token, else the import."""
+        if self.user is not None:
+            return register.Actor(self.user)
+        return register.Actor(label=f"API: {self.token.name}" if self.token is not None else register.MACHINE)
 
 
 @dataclass(frozen=True)
@@ -348,6 +355,7 @@ def create_complaint(session: Session, *, text: str, meta: VoiceMeta, origin: Or
         if winner is None:
             raise
         return winner, True
+    register.record_written(session, complaint, origin.register_actor())  # every written complaint (#15)
     jobs.enqueue(session, kind=TAG_COMPLAINT, idempotency_key=f"complaint:{complaint.id}",
                  payload={"complaint_id": complaint.id},
                  priority=jobs.PRIORITY_BULK if origin.source == Source.CSV else jobs.PRIORITY_INTERACTIVE)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Generic, Self, TypeVar, TypeVarTuple
@@ -216,6 +216,32 @@ class Dates(Field):
         return self.input_ids
 
 
+@dataclass(frozen=True)
+class Option:
+    """One value a :class:`Pick` offers: its key in the address, its name in the form."""
+
+    key: str
+    name: str
+
+    def label(self, _locale: str) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Pick(Field):
+    """One of values read from the database when the form is drawn (a person, for the register's owner);
+    drawn as a taxonomy field is, from :func:`tag_choices`."""
+
+    kind: ClassVar[str] = "tag"
+    label: str
+    options: Callable[[Session], list[Option]]
+    hide_if_empty: bool = False
+
+    def parse(self, name: str, args: Mapping[str, str]) -> str:
+        value = args.get(name, "").strip()
+        return value if re.fullmatch(r"[a-z0-9_]{1,60}", value) else ""
+
+
 # Each returns the dataclass field that declares a filter; typed as its value so that the class reads as
 # plain attributes (``status: str = choice(...)``), as dataclasses.field() itself is typed.
 
@@ -236,6 +262,12 @@ def choice(label: str, values: Iterable[str], *, labels: str) -> str:
 def tag(label: str, kind: LabelKind, *, active_only: bool = False, hide_if_empty: bool = False) -> str:
     """A topic or complaint reason of the company's taxonomy."""
     spec = Tag(label, kind, active_only=active_only, hide_if_empty=hide_if_empty)
+    return dataclasses.field(default="", metadata={_SPEC: spec})
+
+
+def pick(label: str, options: Callable[[Session], list[Option]]) -> str:
+    """One of the ``options`` the database holds when the form is drawn (people, by id)."""
+    spec = Pick(label, options)
     return dataclasses.field(default="", metadata={_SPEC: spec})
 
 
@@ -316,8 +348,14 @@ def fetch(session: Session, stmt: Select[T], filters: Filters, *, order_by: Sequ
     return items, total
 
 
-def tag_choices(session: Session, filters: type[Filters]) -> dict[str, list[Label]]:
-    """What the form offers for each :func:`tag` field of ``filters``: the company's labels (one query each)."""
-    return {name: taxonomy.labels(session, spec.taxonomy, active_only=spec.active_only)
-            for name, spec in filters.fields() if isinstance(spec, Tag)}
+def tag_choices(session: Session, filters: type[Filters]) -> dict[str, list[Label] | list[Option]]:
+    """What the form offers for each :func:`tag` and :func:`pick` field of ``filters``: the company's labels,
+    or the options read (one query each)."""
+    choices: dict[str, list[Label] | list[Option]] = {}
+    for name, spec in filters.fields():
+        if isinstance(spec, Tag):
+            choices[name] = taxonomy.labels(session, spec.taxonomy, active_only=spec.active_only)
+        elif isinstance(spec, Pick):
+            choices[name] = spec.options(session)
+    return choices
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from webapp import tenancy
 from webapp.models import Complaint
+from webapp.services import register
 from webapp.services.ingestion import TAG_COMPLAINT
 from worker.handlers.context import JobContext
 from worker.tagging import company, languages
@@ -25,6 +26,7 @@ class Handler:
             lang = complaint.language_hint or languages.detect(complaint.text)
             found = company.for_company(session).tag(complaint.text, lang)
             company.write_tags(session, found, complaint.text, complaint_id=complaint.id)
+            register.reasons_tagged(session, complaint_id=complaint.id)  # the register entry's reasons (#15)
 
     def failed(self, ctx: JobContext, reason: str) -> None:
         """Nothing to show: the complaint stays readable, untagged; the job's row keeps the reason."""

@@ -1,0 +1,386 @@
+"""The complaint register (issue #15): references, the life cycle, the mediator rule, clocks, oral
+complaints proposed from calls, entries made for every written complaint, erasure, and the pages.
+
+Real parts: the database of the run (SQLite, or PostgreSQL with ``--db=postgresql``), the services, the
+pages through the test client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests import factories
+from tests.conftest import TenantSet
+from webapp import tenancy
+from webapp.errors import Conflict, UserError
+from webapp.models import (
+    AuditEvent,
+    Call,
+    Channel,
+    Complaint,
+    EntryStatus,
+    Label,
+    LabelKind,
+    Outcome,
+    RegisterEntry,
+    RegisterEvent,
+    RegisterLink,
+    Role,
+    Tag,
+    TagKind,
+    Tenant,
+    Transcript,
+    User,
+)
+from webapp.services import erasure, register
+
+MEDIATOR = "Médiateur de l'Assurance"
+
+
+@contextmanager
+def bound(app: Flask, tenant_id: int) -> Iterator[Session]:
+    with app.app_context(), tenancy.tenant_session(tenant_id) as session:
+        yield session
+
+
+def _user(session: Session, tenant: TenantSet, role: Role = Role.QUALITY_MANAGER) -> User:
+    user = session.get(User, tenant.users[role].id)
+    assert user is not None
+    return user
+
+
+def _entry(session: Session, **kwargs: object) -> RegisterEntry:
+    args: dict[str, object] = {"actor": register.Actor.machine(), "received_on": date(2026, 3, 4),
+                               "channel": Channel.LETTER}
+    args.update(kwargs)
+    return register.create_entry(session, **args)  # type: ignore[arg-type]
+
+
+def _set_mediator(app: Flask, tenant_id: int, name: str = MEDIATOR) -> None:
+    with bound(app, tenant_id) as session:
+        tenant = session.get(Tenant, tenant_id)
+        assert tenant is not None
+        tenant.mediator_name = name
+
+
+def _reason(app: Flask, tenant_id: int, key: str = "refund_refused") -> str:
+    with bound(app, tenant_id) as session:
+        session.add(Label(kind=LabelKind.REASON, key=key, label_fr="Remboursement refusé", label_en="Refund refused"))
+    return key
+
+
+# --- references --------------------------------------------------------------------------------------
+
+
+def test_references_follow_each_company_and_year(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        first = _entry(session).reference
+        second = _entry(session).reference
+        next_year = _entry(session, received_on=date(2027, 1, 2)).reference
+        back = _entry(session, received_on=date(2026, 12, 31)).reference
+    with bound(app, tenants["b"].id) as session:
+        other = _entry(session).reference
+    assert (first, second, next_year, back) == ("REC-2026-000001", "REC-2026-000002", "REC-2027-000001",
+                                                "REC-2026-000003")
+    assert other == "REC-2026-000001"  # company B has its own sequence
+
+
+def test_a_number_taken_meanwhile_is_retried(app: Flask, tenants: dict[str, TenantSet],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process took the number between reading the highest and inserting: the savepoint is rolled
+    back and the next number is taken (the unique constraint decides, on both databases)."""
+    with bound(app, tenants["a"].id) as session:
+        _entry(session)
+        real = register._next_number
+        stale = iter([1])
+        monkeypatch.setattr(register, "_next_number", lambda s, year: next(stale, None) or real(s, year))
+        entry = _entry(session, subject="second")
+        assert entry.reference == "REC-2026-000002"
+        assert session.scalar(select(RegisterEntry.subject).where(RegisterEntry.number == 2)) == "second"
+
+
+def test_an_external_id_sent_again_returns_its_entry(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        first = _entry(session, external_id="crm-1")
+        again = _entry(session, external_id="crm-1")
+        assert again.id == first.id
+        assert len(list(session.scalars(select(RegisterEntry)))) == 1
+
+
+# --- clocks ------------------------------------------------------------------------------------------
+
+
+def test_the_issue_example_and_the_clocks_shown(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        entry = _entry(session, received_on=date(2025, 12, 24))
+        assert (entry.acknowledge_by, entry.answer_by) == (date(2026, 1, 7), date(2026, 2, 24))
+        clocks = register.clocks(entry, date(2026, 1, 5))
+        assert (clocks.acknowledge_left, clocks.answer_left, clocks.overdue) == (2, 50, False)
+        late = register.clocks(entry, date(2026, 1, 8))
+        assert late.acknowledge_overdue and not late.answer_overdue and late.acknowledge_left == -1
+        # Answering counts as acknowledging: neither clock runs any more.
+        register.answer(session, entry, "Nous vous remboursons.", Outcome.UPHELD, register.Actor.machine())
+        done = register.clocks(entry, date(2026, 3, 1))
+        assert (done.acknowledge_left, done.answer_left, done.overdue) == (None, None, False)
+        assert entry.acknowledged_at is not None
+
+
+def test_the_sent_date_starts_the_clocks_and_an_edit_computes_them_again(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        entry = _entry(session, received_on=date(2025, 12, 30), sent_on=date(2025, 12, 24))
+        assert entry.acknowledge_by == date(2026, 1, 7)
+        fields = register.EntryFields(received_on=date(2025, 12, 30), sent_on=None, channel=Channel.LETTER)
+        assert register.edit(session, entry, fields, register.Actor(_user(session, tenants["a"]))) == ["sent_on"]
+        assert entry.acknowledge_by == date(2026, 1, 12)  # 10 jours ouvrables from 30 December
+        event = session.scalars(select(RegisterEvent).where(RegisterEvent.action == "edited")).one()
+        assert event.detail["acknowledge_by"] == "2026-01-12"
+
+
+def test_the_company_rule_set_applies(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        tenant = session.get(Tenant, tenants["a"].id)
+        assert tenant is not None
+        admin = _user(session, tenants["a"], Role.TENANT_ADMIN)
+        assert register.rule_set_of(tenant) == "acpr"
+        register.update_register_settings(session, tenant, admin, {"rule_set": "ouvres", "calendar": "metropolitan"})
+        assert register.rule_set_of(tenant) == "ouvres"
+        entry = _entry(session, received_on=date(2025, 12, 24))
+        assert entry.acknowledge_by == date(2026, 1, 9)  # Monday to Friday: two Saturdays more
+        register.update_register_settings(session, tenant, admin, {
+            "rule_set": "custom", "days": "calendar", "acknowledge_days": "5", "answer_days": "30",
+            "calendar": "alsace_moselle"})
+        assert register.rule_set_of(tenant) == "custom"
+        custom = _entry(session, received_on=date(2026, 3, 2))
+        assert (custom.acknowledge_by, custom.answer_by) == (date(2026, 3, 7), date(2026, 4, 1))
+        with pytest.raises(UserError, match="between 1 and 365"):
+            register.update_register_settings(session, tenant, admin, {"rule_set": "custom", "days": "ouvres",
+                                                                       "acknowledge_days": "0"})
+
+
+# --- life cycle --------------------------------------------------------------------------------------
+
+
+def test_the_life_cycle(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    _set_mediator(app, tenants["a"].id)
+    with bound(app, tenants["a"].id) as session:
+        actor = register.Actor(_user(session, tenants["a"]))
+        entry = _entry(session)
+        with pytest.raises(register.TransitionRefused, match="cannot become"):
+            register.transition(session, entry, EntryStatus.CLOSED, actor)
+        with pytest.raises(register.TransitionRefused, match="Write the answer"):
+            register.transition(session, entry, EntryStatus.ANSWERED, actor)
+        register.transition(session, entry, EntryStatus.ACKNOWLEDGED, actor)
+        register.transition(session, entry, EntryStatus.INVESTIGATING, actor)
+        register.answer(session, entry, "Nous remplaçons le four.", Outcome.UPHELD, actor)
+        with pytest.raises(register.TransitionRefused, match="reopen it first"):
+            register.answer(session, entry, "Encore.", Outcome.UPHELD, actor)
+        register.transition(session, entry, EntryStatus.CLOSED, actor)
+        assert entry.closed_at is not None
+        register.transition(session, entry, EntryStatus.REOPENED, actor)
+        assert entry.answered_at is None and register.clocks(entry).answer_left is not None
+        register.answer(session, entry, "Le four est remplacé.", "upheld", actor)
+        assert entry.status == EntryStatus.ANSWERED
+        steps = [(e.action, e.from_status, e.to_status) for e, _who in register.timeline(session, entry)]
+        assert steps == [("created", None, "received"), ("status", "received", "acknowledged"),
+                         ("status", "acknowledged", "investigating"), ("answer", "investigating", "answered"),
+                         ("status", "answered", "closed"), ("status", "closed", "reopened"),
+                         ("answer", "reopened", "answered")]
+        assert entry.version == 7
+        journal = list(session.scalars(select(AuditEvent.action).where(AuditEvent.target == f"register:{entry.id}")))
+        assert journal.count("register.status") == 4 and journal.count("register.answer") == 2
+
+
+def test_answering_straight_from_received_acknowledges(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        entry = _entry(session)
+        register.answer(session, entry, "Réponse.", Outcome.UPHELD, register.Actor(label="API: CRM"))
+        assert entry.acknowledged_at == entry.answered_at
+        event = register.timeline(session, entry)[-1]
+        assert event[1] == "API: CRM"
+
+
+# --- the mediator rule -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.PARTLY_UPHELD])
+def test_the_mediator_rule(app: Flask, tenants: dict[str, TenantSet], outcome: Outcome) -> None:
+    with bound(app, tenants["a"].id) as session:
+        entry = _entry(session)
+        actor = register.Actor.machine()
+        with pytest.raises(register.MediatorRule, match="company settings"):
+            register.answer(session, entry, "Nous refusons.", outcome, actor)
+    _set_mediator(app, tenants["a"].id)
+    with bound(app, tenants["a"].id) as session:
+        entry = session.scalars(select(RegisterEntry)).one()
+        with pytest.raises(register.MediatorRule, match="Médiateur de l'Assurance"):
+            register.answer(session, entry, "Nous refusons votre demande.", outcome, actor)
+        assert entry.status == EntryStatus.RECEIVED
+        register.answer(session, entry, "Nous refusons. Vous pouvez saisir le MEDIATEUR  DE L’ASSURANCE.",
+                        outcome, actor)
+        assert (entry.status, entry.outcome) == (EntryStatus.ANSWERED, outcome)
+
+
+def test_the_mediator_is_compared_without_accents_or_case() -> None:
+    assert register.mentions_mediator("écrivez au médiateur de l'assurance", "Médiateur de l'Assurance")
+    assert not register.mentions_mediator("écrivez au médiateur", "Médiateur de l'Assurance")
+    assert not register.mentions_mediator("anything", "")
+
+
+# --- owner, links, erasure ---------------------------------------------------------------------------
+
+
+def test_owners_are_active_quality_managers_or_admins(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        entry = _entry(session)
+        actor = register.Actor(_user(session, tenants["a"], Role.TENANT_ADMIN))
+        with pytest.raises(UserError, match="active quality managers"):
+            register.assign(session, entry, tenants["a"].users[Role.STAFF].id, actor)
+        with pytest.raises(UserError, match="active quality managers"):
+            register.assign(session, entry, tenants["b"].users[Role.QUALITY_MANAGER].id, actor)
+        assert register.assign(session, entry, tenants["a"].users[Role.QUALITY_MANAGER].id, actor)
+        assert not register.assign(session, entry, tenants["a"].users[Role.QUALITY_MANAGER].id, actor)
+        assert {u.id for u in register.owners(session)} == {tenants["a"].users[Role.QUALITY_MANAGER].id,
+                                                            tenants["a"].users[Role.TENANT_ADMIN].id}
+
+
+def test_a_written_complaint_becomes_an_entry(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    key = _reason(app, tenants["a"].id)
+    with app.app_context():
+        complaint_id = factories.make_complaint(tenants["a"].id, customer_ref="C-42")
+    with bound(app, tenants["a"].id) as session:
+        entry = register.entry_of(session, complaint_id=complaint_id)
+        assert entry is not None
+        assert (entry.reference, entry.channel, entry.customer_ref, entry.subject) == (
+            "REC-2026-000001" if entry.year == 2026 else entry.reference, Channel.EMAIL, "C-42", "")
+        assert entry.reasons == []
+        # The tagger finds a reason later: the entry takes it.
+        session.add(Tag(complaint_id=complaint_id, kind=TagKind.REASON, value=key))
+        session.flush()
+        assert register.reasons_tagged(session, complaint_id=complaint_id)
+        assert entry.reasons == [key]
+        # Once a person set the reasons, the machine leaves them.
+        person = register.Actor(_user(session, tenants["a"]))
+        fields = register.EntryFields(received_on=entry.received_on, sent_on=None, channel=entry.channel,
+                                      customer_ref=entry.customer_ref)
+        register.edit(session, entry, fields, person)
+        assert entry.reasons == []
+        assert not register.reasons_tagged(session, complaint_id=complaint_id)
+
+
+def test_received_on_is_the_french_date(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        complaint = Complaint(text="Inadmissible.", received_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC),
+                              channel=Channel.LETTER)
+        session.add(complaint)
+        session.flush()
+        entry = register.record_written(session, complaint, register.Actor.machine())
+        assert (entry.received_on, entry.reference) == (date(2026, 1, 1), "REC-2026-000001")
+
+
+def test_links_and_erasure(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    with app.app_context():
+        complaint_id = factories.make_complaint(tenants["a"].id, customer_ref="C-7")
+        other_id = factories.make_complaint(tenants["a"].id)
+    with bound(app, tenants["a"].id) as session:
+        actor = register.Actor(_user(session, tenants["a"]))
+        entry = register.entry_of(session, complaint_id=complaint_id)
+        assert entry is not None
+        entry.subject, entry.remedy = "Four en panne", "Remplacement"
+        with pytest.raises(Conflict, match="already in the register"):
+            register.link(session, entry, actor, complaint_id=other_id)
+        other_entry = register.entry_of(session, complaint_id=other_id)
+        assert other_entry is not None
+        link = session.scalars(select(RegisterLink).where(RegisterLink.complaint_id == other_id)).one()
+        register.unlink(session, other_entry, link.id, actor)
+        register.link(session, entry, actor, complaint_id=other_id)
+        assert [linked.complaint_id for linked in register.links_of(session, entry)] == [complaint_id, other_id]
+        complaint = session.get(Complaint, complaint_id)
+        assert complaint is not None
+        erasure.erase_complaint(session, actor.user, complaint, "customer_request")
+    with bound(app, tenants["a"].id) as session:
+        entry = session.get(RegisterEntry, entry.id)
+        assert entry is not None
+        assert [linked.complaint_id for linked in register.links_of(session, entry)] == [other_id]
+        # What people typed stays; the customer reference copied from the erased complaint goes.
+        assert (entry.subject, entry.remedy, entry.customer_ref) == ("Four en panne", "Remplacement", "")
+        last = register.timeline(session, entry)[-1][0]
+        assert (last.action, last.detail) == ("unlinked", {"complaint": complaint_id, "erased": True})
+
+
+# --- oral complaints ---------------------------------------------------------------------------------
+
+
+def _unhappy_call(app: Flask, tenant_id: int, words: str, *, reason: str | None = "refund_refused") -> int:
+    with app.app_context():
+        call_id = factories.make_ready_call(tenant_id)
+    with bound(app, tenant_id) as session:
+        transcript = session.scalars(select(Transcript).where(Transcript.call_id == call_id)).one()
+        transcript.text = words
+        session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value="unhappy"))
+        if reason:
+            session.add(Tag(call_id=call_id, kind=TagKind.REASON, value=reason))
+    return call_id
+
+
+def test_expressions() -> None:
+    assert register.expressions_in("Bon, je veux faire une RÉCLAMATION. C’est inadmissible !") == [
+        "faire une reclamation", "c'est inadmissible"]
+    assert register.expressions_in("Je vais saisir le médiateur.") == ["saisir le mediateur"]
+    assert register.expressions_in("Merci beaucoup, tout va bien.") == []
+
+
+def test_an_oral_complaint_is_proposed_then_confirmed_or_dismissed(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    key = _reason(app, tenants["a"].id)
+    proposed = _unhappy_call(app, tenants["a"].id, "C'est inadmissible, je vais saisir le médiateur.")
+    no_reason = _unhappy_call(app, tenants["a"].id, "C'est inadmissible.", reason=None)
+    calm = _unhappy_call(app, tenants["a"].id, "Le colis est en retard.")
+    dismissed = _unhappy_call(app, tenants["a"].id, "C'est inadmissible.")
+    with bound(app, tenants["a"].id) as session:
+        calls = {i: session.get(Call, i) for i in (proposed, no_reason, calm, dismissed)}
+        assert register.proposal(session, calls[proposed]) == ["c'est inadmissible", "saisir le mediateur"]  # type: ignore[arg-type]
+        assert register.proposal(session, calls[no_reason]) is None  # type: ignore[arg-type]
+        assert register.proposal(session, calls[calm]) is None  # type: ignore[arg-type]
+        qm = _user(session, tenants["a"])
+        register.dismiss_proposal(session, calls[dismissed], qm)  # type: ignore[arg-type]
+        assert register.proposal(session, calls[dismissed]) is None  # type: ignore[arg-type]
+        entry = register.confirm_oral(session, calls[proposed], register.Actor(qm))  # type: ignore[arg-type]
+        assert (entry.channel, entry.reasons, entry.created_by_id) == (Channel.PHONE, [key], qm.id)
+        assert register.proposal(session, calls[proposed]) is None  # type: ignore[arg-type]
+        with pytest.raises(Conflict):
+            register.confirm_oral(session, calls[proposed], register.Actor(qm))  # type: ignore[arg-type]
+
+
+# --- the list's filters ------------------------------------------------------------------------------
+
+
+def test_filters_due_soon_and_overdue(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    today = register.today()
+    with bound(app, tenants["a"].id) as session:
+        overdue = _entry(session, received_on=today - timedelta(days=30), subject="late")
+        soon = _entry(session, received_on=today - timedelta(days=5), subject="soon")  # 10 ouvrables: some left
+        fresh = _entry(session, received_on=today, subject="fresh")
+        _entry(session, received_on=today - timedelta(days=90), subject="answered")
+        done = session.scalars(select(RegisterEntry).where(RegisterEntry.subject == "answered")).one()
+        register.answer(session, done, "Réponse.", Outcome.UPHELD, register.Actor.machine())
+
+        def subjects(**args: str) -> set[str]:
+            page = register.list_entries(session, register.RegisterFilters.from_args(args))
+            return {row.entry.subject for row in page.items}
+
+        assert subjects(due="overdue") == {"late"}
+        left = register.clocks(soon).acknowledge_left
+        assert left is not None and 0 <= left <= 10
+        assert "soon" in subjects(due="10") and "late" not in subjects(due="10")
+        assert "fresh" not in subjects(due="2")
+        assert subjects(q="fresh") == {"fresh"} and subjects(q=fresh.reference) == {"fresh"}
+        assert subjects(status="answered") == {"answered"}
+        assert overdue.reference in {row.entry.reference for row in
+                                     register.list_entries(session, register.RegisterFilters()).items}

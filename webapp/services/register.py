@@ -1,0 +1,898 @@
+"""The complaint register (issue #15): the one place that creates and changes its entries.
+
+An entry is made for every written complaint (:func:`record_written`, called by
+webapp/services/ingestion.py in the complaint's own transaction) and for every call a quality manager
+confirms as an oral complaint (:func:`confirm_oral`, proposed by :func:`proposal`). Each gets a
+per-company reference (``REC-2026-000123``), its regulatory clocks (webapp/services/complaint_clocks.py,
+from the company's rule set: :func:`rules_of`), and follows ISO 10002's life cycle::
+
+    received -> acknowledged -> investigating -> answered -> closed
+    answered, closed -> reopened -> investigating | answered
+
+An entry may be answered from any open status (received, acknowledged, investigating, reopened);
+answering counts as acknowledging. The mediator rule (:func:`answer`): a rejection, full or partial,
+must name the company's mediator, else it is refused with the reason.
+
+Every change bumps the entry's ``version``, adds a line to its timeline (RegisterEvent) and to the audit
+journal. Neither ever holds the customer's words: they name fields, statuses, outcomes and ids only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from webapp import search
+from webapp.db import utcnow
+from webapp.errors import Conflict, NotFound, UserError
+from webapp.i18n import _, _l
+from webapp.models import (
+    AuditEvent,
+    Call,
+    Channel,
+    Complaint,
+    EntryStatus,
+    Label,
+    LabelKind,
+    Outcome,
+    RegisterEntry,
+    RegisterEvent,
+    RegisterLink,
+    Role,
+    Sentiment,
+    Tag,
+    TagKind,
+    TagOrigin,
+    Tenant,
+    Transcript,
+    User,
+    UserStatus,
+)
+from webapp.services import audit, listing
+from webapp.services.complaint_clocks import Calendar, ClockRules, DayKind, deadlines
+
+#: The register's dates are French dates: a complaint received at 23:30 UTC on 31 December is a 1 January one.
+PARIS = ZoneInfo("Europe/Paris")
+#: Who may own an entry (and handle the register).
+HANDLERS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
+#: What the machine is called in a timeline.
+MACHINE = "Écoute"
+MAX_SUBJECT, MAX_SHORT, MAX_LONG = 200, 120, 20_000
+#: The audit action that records a quality manager's "not an oral complaint" on a call's proposal.
+DISMISSED = "register.proposal_dismissed"
+
+
+class TransitionRefused(UserError):
+    """A status change the life cycle does not allow (answered -> received...)."""
+
+    code = "transition_refused"
+
+
+class MediatorRule(UserError):
+    """A (partly) rejected complaint's answer that does not name the company's mediator."""
+
+    code = "mediator_missing"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on an entry: a person, or (``user`` None) what acted, e.g. "API: CRM" or "Écoute"."""
+
+    user: User | None = None
+    label: str = ""
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+    @classmethod
+    def machine(cls) -> Actor:
+        return cls(label=MACHINE)
+
+
+def today() -> date:
+    """Today in France, the day the register's clocks count from."""
+    return utcnow().astimezone(PARIS).date()
+
+
+def paris_day(moment: datetime) -> date:
+    """The French date of an aware moment (a call's or complaint's ``received_at``)."""
+    return moment.astimezone(PARIS).date()
+
+
+# --- clocks ------------------------------------------------------------------------------------------
+
+
+def rules_of(tenant: Tenant) -> ClockRules:
+    """The company's clock rule set, from its settings (ACPR's by default)."""
+    return ClockRules(acknowledge_days=tenant.clock_acknowledge_days, days=DayKind(tenant.clock_days),
+                      answer_months=tenant.clock_answer_months, answer_days=tenant.clock_answer_days,
+                      calendar=Calendar(tenant.clock_calendar))
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Where an entry stands with its deadlines on a given day.
+
+    ``*_left`` is the number of calendar days until the due date (0: due today, negative: that many days
+    late), None once that step is done: acknowledged (answering counts as acknowledging), or answered.
+    """
+
+    acknowledge_by: date
+    answer_by: date
+    acknowledge_left: int | None
+    answer_left: int | None
+
+    @property
+    def acknowledge_overdue(self) -> bool:
+        return self.acknowledge_left is not None and self.acknowledge_left < 0
+
+    @property
+    def answer_overdue(self) -> bool:
+        return self.answer_left is not None and self.answer_left < 0
+
+    @property
+    def overdue(self) -> bool:
+        return self.acknowledge_overdue or self.answer_overdue
+
+    @property
+    def next_left(self) -> int | None:
+        """Days left before the next deadline still running (None when none runs)."""
+        running = [left for left in (self.acknowledge_left, self.answer_left) if left is not None]
+        return min(running) if running else None
+
+
+def is_acknowledged(entry: RegisterEntry) -> bool:
+    return entry.acknowledged_at is not None or entry.answered_at is not None
+
+
+def clocks(entry: RegisterEntry, on: date | None = None) -> Clocks:
+    """The entry's deadlines, the days left before each and whether it is overdue, on ``on`` (today)."""
+    day = on or today()
+    acknowledge_left = None if is_acknowledged(entry) else (entry.acknowledge_by - day).days
+    answer_left = None if entry.answered_at is not None else (entry.answer_by - day).days
+    return Clocks(entry.acknowledge_by, entry.answer_by, acknowledge_left, answer_left)
+
+
+def _acknowledge_running() -> ColumnElement[bool]:
+    return and_(RegisterEntry.acknowledged_at.is_(None), RegisterEntry.answered_at.is_(None))
+
+
+def _answer_running() -> ColumnElement[bool]:
+    return RegisterEntry.answered_at.is_(None)
+
+
+def overdue_condition(on: date) -> ColumnElement[bool]:
+    """Entries with a deadline passed on ``on`` and its step not done (the same as :attr:`Clocks.overdue`)."""
+    return or_(and_(_acknowledge_running(), RegisterEntry.acknowledge_by < on),
+               and_(_answer_running(), RegisterEntry.answer_by < on))
+
+
+def due_soon_condition(on: date, days: int) -> ColumnElement[bool]:
+    """Entries with a deadline still running that falls within ``days`` days of ``on`` (not yet overdue)."""
+    until = on + timedelta(days=days)
+    return or_(and_(_acknowledge_running(), RegisterEntry.acknowledge_by.between(on, until)),
+               and_(_answer_running(), RegisterEntry.answer_by.between(on, until)))
+
+
+def _set_clocks(entry: RegisterEntry, tenant: Tenant) -> None:
+    due = deadlines(entry.received_on, entry.sent_on, rules_of(tenant))
+    entry.acknowledge_by, entry.answer_by = due.acknowledge_by, due.answer_by
+
+
+# --- timeline ----------------------------------------------------------------------------------------
+
+
+def _event(session: Session, entry: RegisterEntry, actor: Actor, action: str, detail: dict[str, Any], *,
+           from_status: str | None = None, to_status: str | None = None) -> None:
+    """One line of the entry's timeline and of the audit journal; bumps the entry's version."""
+    session.add(RegisterEvent(entry_id=entry.id, actor_id=actor.user_id, actor_label=actor.label[:120],
+                              action=action, from_status=from_status, to_status=to_status, detail=detail))
+    entry.version += 1
+    entry.updated_at = utcnow()
+    journal = dict(detail)
+    if actor.user is None and actor.label:
+        journal["by"] = actor.label[:120]
+    if from_status or to_status:
+        journal.update({"from": from_status, "to": to_status})
+    audit.record(session, tenant_id=entry.tenant_id, actor=actor.user, action=f"register.{action}",
+                 target=f"register:{entry.id}", **journal)
+
+
+def timeline(session: Session, entry: RegisterEntry) -> list[tuple[RegisterEvent, str]]:
+    """The entry's timeline, oldest first, each line with who acted (a person's name or a label)."""
+    events = list(session.scalars(select(RegisterEvent).where(RegisterEvent.entry_id == entry.id)
+                                  .order_by(RegisterEvent.at, RegisterEvent.id)))
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    names = ({u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
+             if ids else {})
+    return [(e, names.get(e.actor_id, "") if e.actor_id is not None else e.actor_label) for e in events]
+
+
+# --- validation --------------------------------------------------------------------------------------
+
+
+def _line(value: str, label: str, max_length: int) -> str:
+    text = " ".join((value or "").replace("\x00", "").split())
+    if len(text) > max_length:
+        raise UserError(_("%(field)s is too long: %(max)d characters at most.", field=label, max=max_length),
+                        "too_long")
+    return text
+
+
+def _block(value: str, label: str) -> str:
+    text = (value or "").replace("\x00", "").strip()
+    if len(text) > MAX_LONG:
+        raise UserError(_("%(field)s is too long: %(max)d characters at most.", field=label, max=MAX_LONG),
+                        "too_long")
+    return text
+
+
+def _day(raw: str, label: str, *, required: bool) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        if required:
+            raise UserError(_("Enter the date: %(field)s.", field=label), "date_missing")
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise UserError(_("The date “%(value)s” is not understood. Use the form 2026-03-31.", value=raw[:40]),
+                        "date_invalid") from None
+    if value < date(1900, 1, 1):
+        raise UserError(_("The date “%(value)s” is out of range: give a date after 1900.", value=raw[:40]),
+                        "date_out_of_range")
+    return value
+
+
+def _check_dates(received_on: date, sent_on: date | None) -> None:
+    if received_on > today() + timedelta(days=1):
+        raise UserError(_("The date received cannot be in the future."), "date_future")
+    if sent_on is not None and sent_on > received_on:
+        raise UserError(_("The date sent cannot be after the date received."), "sent_after_received")
+
+
+def _channel(value: str | Channel) -> Channel:
+    try:
+        return Channel(str(value))
+    except ValueError:
+        raise UserError(_("Choose a channel: phone, store, email, web or letter."), "channel_invalid") from None
+
+
+def _reasons(session: Session, keys: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(k for k in keys if k))
+    if not wanted:
+        return []
+    known = set(session.scalars(select(Label.key).where(Label.kind == LabelKind.REASON, Label.key.in_(wanted))))
+    if any(k not in known for k in wanted):
+        raise UserError(_("This topic or reason is not in your company's list."), "reason_unknown")
+    return wanted
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    """What a person types about an entry (the new-entry and edit forms), checked."""
+
+    received_on: date
+    sent_on: date | None
+    channel: Channel
+    subject: str = ""
+    product: str = ""
+    customer_ref: str = ""
+    remedy: str = ""
+    reasons: tuple[str, ...] = ()
+
+
+def clean_fields(session: Session, form: Mapping[str, str], reasons: Sequence[str] = ()) -> EntryFields:
+    """The fields of a form (``received_on``, ``sent_on``, ``channel``, ``subject``, ``product``,
+    ``customer_ref``, ``remedy``; ``reasons`` from its checkboxes); :class:`UserError` with the reason."""
+    received = _day(form.get("received_on", ""), _("Received on"), required=True)
+    assert received is not None  # required
+    sent = _day(form.get("sent_on", ""), _("Sent on"), required=False)
+    _check_dates(received, sent)
+    return EntryFields(
+        received_on=received, sent_on=sent, channel=_channel(form.get("channel", "") or Channel.LETTER),
+        subject=_line(form.get("subject", ""), _("Subject"), MAX_SUBJECT),
+        product=_line(form.get("product", ""), _("Product"), MAX_SHORT),
+        customer_ref=_line(form.get("customer_ref", ""), _("Customer reference"), MAX_SHORT),
+        remedy=_block(form.get("remedy", ""), _("Remedy asked for")),
+        reasons=tuple(_reasons(session, reasons)))
+
+
+# --- creating entries --------------------------------------------------------------------------------
+
+
+def _tenant(session: Session) -> Tenant:
+    tenant = session.get(Tenant, session.info["tenant_id"])
+    if tenant is None:
+        raise NotFound()
+    return tenant
+
+
+def _next_number(session: Session, year: int) -> int:
+    """The next free number of ``year`` in the company's register (the tenant-bound Session sees its own only)."""
+    return int(session.scalar(select(func.max(RegisterEntry.number)).where(RegisterEntry.year == year)) or 0) + 1
+
+
+def by_external_id(session: Session, external_id: str) -> RegisterEntry | None:
+    return session.scalar(select(RegisterEntry).where(RegisterEntry.external_id == external_id))
+
+
+def _linked_entry(session: Session, *, call_id: int | None = None,
+                  complaint_id: int | None = None) -> RegisterEntry | None:
+    column = RegisterLink.call_id if call_id is not None else RegisterLink.complaint_id
+    wanted = call_id if call_id is not None else complaint_id
+    return session.scalar(select(RegisterEntry).join(RegisterLink, RegisterLink.entry_id == RegisterEntry.id)
+                          .where(column == wanted))
+
+
+def entry_of(session: Session, *, call_id: int | None = None, complaint_id: int | None = None) -> RegisterEntry | None:
+    """The entry a call or a written complaint belongs to, if any."""
+    return _linked_entry(session, call_id=call_id, complaint_id=complaint_id)
+
+
+#: Tries at a reference before giving up: each failure means another request took the number meanwhile.
+_REFERENCE_TRIES = 8
+
+
+def create_entry(session: Session, *, actor: Actor, received_on: date, sent_on: date | None = None,
+                 channel: Channel | str, product: str = "", reasons: Iterable[str] = (), subject: str = "",
+                 remedy: str = "", customer_ref: str = "", owner_id: int | None = None,
+                 complaint_id: int | None = None, call_id: int | None = None,
+                 external_id: str | None = None) -> RegisterEntry:
+    """Add an entry to the company's register, with the next reference of its year, its clocks, its link to
+    a call or complaint, and the "created" line of its timeline.
+
+    The reference is ``REC-<year of received_on>-<number>``, the number one more than the year's highest.
+    Two requests taking the same number at once (several web processes) collide on the unique constraint:
+    the loser's savepoint is rolled back and it takes the next one, on SQLite and PostgreSQL alike.
+    An ``external_id`` already known returns that entry (a CRM's retry); a call or complaint already in
+    an entry is a :class:`Conflict`. Flushes; the caller commits.
+    """
+    if external_id and (known := by_external_id(session, external_id)) is not None:
+        return known
+    for item in ({"call_id": call_id} if call_id else {}, {"complaint_id": complaint_id} if complaint_id else {}):
+        if item and (other := _linked_entry(session, **item)) is not None:
+            raise Conflict(_("This item is already in the register, as %(reference)s.", reference=other.reference),
+                           "already_registered")
+    if owner_id is not None:
+        _owner(session, owner_id)
+    tenant = _tenant(session)
+    year = received_on.year
+    columns = dict(subject=subject[:MAX_SUBJECT], received_on=received_on, sent_on=sent_on,
+                   channel=_channel(channel), product=product[:MAX_SHORT], reasons=list(dict.fromkeys(reasons)),
+                   remedy=remedy, customer_ref=customer_ref[:MAX_SHORT], owner_id=owner_id,
+                   external_id=external_id or None, created_by_id=actor.user_id, year=year)
+    entry: RegisterEntry | None = None
+    for _try in range(_REFERENCE_TRIES):
+        number = _next_number(session, year)
+        candidate = RegisterEntry(number=number, reference=f"REC-{year}-{number:06d}", **columns)
+        _set_clocks(candidate, tenant)
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+                session.flush()
+        except IntegrityError:
+            if external_id and (known := by_external_id(session, external_id)) is not None:
+                return known  # the CRM's retry arrived at the same moment
+            continue
+        entry = candidate
+        break
+    if entry is None:
+        raise Conflict(_("The register is busy: try again in a moment."), "register_busy")
+    for item_column, item_id in (("call_id", call_id), ("complaint_id", complaint_id)):
+        if item_id:
+            session.add(RegisterLink(entry_id=entry.id, **{item_column: item_id}))
+    created: dict[str, Any] = {"channel": entry.channel.value}
+    created.update({"call": call_id} if call_id else {})
+    created.update({"complaint": complaint_id} if complaint_id else {})
+    _event(session, entry, actor, "created", created, to_status=EntryStatus.RECEIVED.value)
+    entry.version = 1
+    session.flush()
+    return entry
+
+
+def _reason_tags(session: Session, *, call_id: int | None = None, complaint_id: int | None = None) -> list[str]:
+    column = Tag.call_id if call_id is not None else Tag.complaint_id
+    wanted = call_id if call_id is not None else complaint_id
+    return list(session.scalars(select(Tag.value).where(column == wanted, Tag.kind == TagKind.REASON,
+                                                        Tag.rejected.is_(False)).order_by(Tag.id)))
+
+
+def record_written(session: Session, complaint: Complaint, actor: Actor) -> RegisterEntry:
+    """The entry of a written complaint that was just stored (its own transaction): received on its date in
+    France, with its channel, product, customer reference and the reasons tagged so far (usually none yet:
+    :func:`reasons_tagged` fills them in when the tagger is done). The subject is left for a person to
+    write: the entry copies none of the customer's words (see :func:`forget_item`)."""
+    known = _linked_entry(session, complaint_id=complaint.id)
+    if known is not None:
+        return known
+    return create_entry(session, actor=actor, received_on=paris_day(complaint.received_at),
+                        channel=complaint.channel, product=complaint.product,
+                        reasons=_reason_tags(session, complaint_id=complaint.id),
+                        customer_ref=complaint.customer_ref, complaint_id=complaint.id)
+
+
+def _reasons_set_by_person(session: Session, entry: RegisterEntry) -> bool:
+    edits = session.scalars(select(RegisterEvent.detail).where(
+        RegisterEvent.entry_id == entry.id, RegisterEvent.action == "edited", RegisterEvent.actor_id.is_not(None)))
+    return any("reasons" in (detail or {}).get("fields", []) for detail in edits)
+
+
+def reasons_tagged(session: Session, *, complaint_id: int | None = None, call_id: int | None = None) -> bool:
+    """The tagger is done with a complaint (or call): its entry takes the reasons found, unless a person
+    set the entry's reasons. Returns whether the entry changed."""
+    entry = _linked_entry(session, call_id=call_id, complaint_id=complaint_id)
+    if entry is None or _reasons_set_by_person(session, entry):
+        return False
+    found = _reason_tags(session, call_id=call_id, complaint_id=complaint_id)
+    if found == list(entry.reasons or []):
+        return False
+    entry.reasons = found
+    _event(session, entry, Actor.machine(), "reasons", {"reasons": found})
+    return True
+
+
+# --- life cycle --------------------------------------------------------------------------------------
+
+#: Where each status may go by :func:`transition` (answering, from any open status, is :func:`answer`).
+NEXT: dict[EntryStatus, tuple[EntryStatus, ...]] = {
+    EntryStatus.RECEIVED: (EntryStatus.ACKNOWLEDGED,),
+    EntryStatus.ACKNOWLEDGED: (EntryStatus.INVESTIGATING,),
+    EntryStatus.INVESTIGATING: (),
+    EntryStatus.ANSWERED: (EntryStatus.CLOSED, EntryStatus.REOPENED),
+    EntryStatus.CLOSED: (EntryStatus.REOPENED,),
+    EntryStatus.REOPENED: (EntryStatus.INVESTIGATING,),
+}
+#: Statuses from which an entry may be answered.
+ANSWERABLE = (EntryStatus.RECEIVED, EntryStatus.ACKNOWLEDGED, EntryStatus.INVESTIGATING, EntryStatus.REOPENED)
+
+STATUS_LABELS = {
+    EntryStatus.RECEIVED: _l("Received"),
+    EntryStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    EntryStatus.INVESTIGATING: _l("Under investigation"),
+    EntryStatus.ANSWERED: _l("Answered"),
+    EntryStatus.CLOSED: _l("Closed"),
+    EntryStatus.REOPENED: _l("Reopened"),
+}
+OUTCOME_LABELS = {
+    Outcome.UPHELD: _l("Upheld"),
+    Outcome.PARTLY_UPHELD: _l("Partly upheld"),
+    Outcome.REJECTED: _l("Rejected"),
+}
+
+
+def status_name(status: str) -> str:
+    return str(STATUS_LABELS.get(EntryStatus(status), status)) if status in set(EntryStatus) else status
+
+
+def outcome_name(outcome: str) -> str:
+    return str(OUTCOME_LABELS.get(Outcome(outcome), outcome)) if outcome in set(Outcome) else outcome
+
+
+def transitions(entry: RegisterEntry) -> tuple[EntryStatus, ...]:
+    """The statuses the entry may be moved to by :func:`transition` now."""
+    return NEXT[entry.status]
+
+
+def can_answer(entry: RegisterEntry) -> bool:
+    return entry.status in ANSWERABLE
+
+
+def transition(session: Session, entry: RegisterEntry, to: EntryStatus | str, actor: Actor) -> None:
+    """Move the entry to status ``to`` along the life cycle (:data:`NEXT`); :class:`TransitionRefused`
+    says why another move is impossible (answering goes through :func:`answer`)."""
+    try:
+        target = EntryStatus(str(to))
+    except ValueError:
+        raise TransitionRefused(_("Choose a status from the list.")) from None
+    if target not in NEXT[entry.status]:
+        if target is EntryStatus.ANSWERED and can_answer(entry):
+            raise TransitionRefused(_("Write the answer and its outcome to mark the complaint answered."))
+        raise TransitionRefused(_("A complaint that is “%(current)s” cannot become “%(target)s”.",
+                                  current=status_name(entry.status), target=status_name(target)))
+    before = entry.status
+    now = utcnow()
+    if target is EntryStatus.ACKNOWLEDGED:
+        entry.acknowledged_at = entry.acknowledged_at or now
+    elif target is EntryStatus.CLOSED:
+        entry.closed_at = now
+    elif target is EntryStatus.REOPENED:
+        # A new answer is due: the answer clock runs again (against the same due date).
+        entry.answered_at, entry.closed_at = None, None
+    entry.status = target
+    _event(session, entry, actor, "status", {}, from_status=before.value, to_status=target.value)
+
+
+def _plain(text: str) -> str:
+    """``text`` folded (no accents, lower case), with one kind of apostrophe and single spaces."""
+    return " ".join(re.sub(r"[’‘`´]", "'", search.fold(text)).split())
+
+
+def mentions_mediator(text: str, mediator_name: str) -> bool:
+    """Whether ``text`` names the mediator, whatever the accents, case, apostrophes and spacing."""
+    name = _plain(mediator_name)
+    return bool(name) and name in _plain(text)
+
+
+def answer(session: Session, entry: RegisterEntry, text: str, outcome: Outcome | str, actor: Actor) -> None:
+    """Record the answer sent to the customer and its outcome; the entry becomes answered (and acknowledged,
+    if it was not yet: answering counts as acknowledging).
+
+    The mediator rule: a rejection, full or partial, whose text does not name the company's mediator is
+    refused (:class:`MediatorRule`, with the reason); so is any rejection while the company has set no
+    mediator. :class:`TransitionRefused` when the entry is answered or closed already.
+    """
+    try:
+        result = Outcome(str(outcome))
+    except ValueError:
+        raise UserError(_("Choose the outcome: upheld, partly upheld or rejected."), "outcome_invalid") from None
+    body = _block(text, _("Answer"))
+    if not body:
+        raise UserError(_("Write the answer sent to the customer."), "answer_missing")
+    if not can_answer(entry):
+        raise TransitionRefused(_("A complaint that is “%(current)s” cannot be answered again: reopen it first.",
+                                  current=status_name(entry.status)))
+    if result in (Outcome.REJECTED, Outcome.PARTLY_UPHELD):
+        mediator = _tenant(session).mediator_name.strip()
+        if not mediator:
+            raise MediatorRule(_("A rejection must tell the customer how to appeal, the mediator included, and "
+                                 "your company has not named its mediator yet. An administrator can set it in "
+                                 "the company settings."))
+        if not mentions_mediator(body, mediator):
+            raise MediatorRule(_("This answer rejects the complaint, fully or partly, without naming the "
+                                 "mediator. Tell the customer they may refer the matter to %(mediator)s, then "
+                                 "send the answer again.", mediator=mediator))
+    before, now = entry.status, utcnow()
+    entry.answer_text, entry.outcome, entry.status = body, result, EntryStatus.ANSWERED
+    entry.answered_at = now
+    entry.acknowledged_at = entry.acknowledged_at or now
+    _event(session, entry, actor, "answer", {"outcome": result.value}, from_status=before.value,
+           to_status=EntryStatus.ANSWERED.value)
+
+
+# --- owner, fields, links ----------------------------------------------------------------------------
+
+
+def owners(session: Session) -> list[User]:
+    """The people who may own an entry: the company's active quality managers and admins, by name."""
+    people = session.scalars(select(User).where(User.status == UserStatus.ACTIVE, User.role.in_(HANDLERS)))
+    return sorted(people, key=lambda u: search.fold(u.display_name))
+
+
+def _owner(session: Session, owner_id: int) -> User:
+    user = session.get(User, owner_id)
+    if user is None or user.status != UserStatus.ACTIVE or user.role not in HANDLERS:
+        raise UserError(_("Choose the owner among the company's active quality managers and administrators."),
+                        "owner_invalid")
+    return user
+
+
+def assign(session: Session, entry: RegisterEntry, owner_id: int | None, actor: Actor) -> bool:
+    """Give the entry an owner (None: nobody); False when it already had that one."""
+    if owner_id is not None:
+        _owner(session, owner_id)
+    if owner_id == entry.owner_id:
+        return False
+    before, entry.owner_id = entry.owner_id, owner_id
+    _event(session, entry, actor, "owner", {"before": before, "after": owner_id})
+    return True
+
+
+def edit(session: Session, entry: RegisterEntry, fields: EntryFields, actor: Actor) -> list[str]:
+    """Change what a person typed (see :func:`clean_fields`); new dates compute the clocks again. Returns the
+    names of the fields changed (the timeline names them; dates and reasons with their values, never the
+    words typed)."""
+    changed: list[str] = []
+    values: dict[str, Any] = {}
+    for name in ("received_on", "sent_on", "channel", "subject", "product", "customer_ref", "remedy", "reasons"):
+        new = getattr(fields, name)
+        new = list(new) if name == "reasons" else new
+        if new != getattr(entry, name):
+            setattr(entry, name, new)
+            changed.append(name)
+            if isinstance(new, date):
+                values[name] = new.isoformat()
+            elif name == "sent_on":
+                values[name] = None
+            elif name in ("channel", "reasons"):
+                values[name] = new if isinstance(new, list) else str(new)
+    if not changed:
+        return []
+    if {"received_on", "sent_on"} & set(changed):
+        before = (entry.acknowledge_by, entry.answer_by)
+        _set_clocks(entry, _tenant(session))
+        if before != (entry.acknowledge_by, entry.answer_by):
+            values.update(acknowledge_by=entry.acknowledge_by.isoformat(), answer_by=entry.answer_by.isoformat())
+    _event(session, entry, actor, "edited", {"fields": changed, **values})
+    return changed
+
+
+def link(session: Session, entry: RegisterEntry, actor: Actor, *, call_id: int | None = None,
+         complaint_id: int | None = None) -> None:
+    """Link a call or a written complaint of the company to the entry (:class:`Conflict` when it is in
+    another entry, a 404 when it does not exist)."""
+    model: type[Call] | type[Complaint] = Call if call_id is not None else Complaint
+    item_id = call_id if call_id is not None else complaint_id
+    if item_id is None or session.get(model, item_id) is None:
+        raise NotFound()
+    other = _linked_entry(session, call_id=call_id, complaint_id=complaint_id)
+    if other is not None:
+        if other.id == entry.id:
+            return
+        raise Conflict(_("This item is already in the register, as %(reference)s.", reference=other.reference),
+                       "already_registered")
+    session.add(RegisterLink(entry_id=entry.id, call_id=call_id, complaint_id=complaint_id))
+    session.flush()
+    _event(session, entry, actor, "linked", {"call": call_id} if call_id else {"complaint": complaint_id})
+
+
+def unlink(session: Session, entry: RegisterEntry, link_id: int, actor: Actor) -> None:
+    """Take a call or complaint out of the entry (404 when the link is not the entry's)."""
+    found = session.get(RegisterLink, link_id)
+    if found is None or found.entry_id != entry.id:
+        raise NotFound()
+    what = {"call": found.call_id} if found.call_id else {"complaint": found.complaint_id}
+    session.delete(found)
+    session.flush()
+    _event(session, entry, actor, "unlinked", what)
+
+
+@dataclass(frozen=True)
+class Linked:
+    link_id: int
+    call_id: int | None
+    complaint_id: int | None
+    #: The call's file name, or "" for a complaint.
+    name: str
+    received_at: datetime | None
+
+
+def links_of(session: Session, entry: RegisterEntry) -> list[Linked]:
+    """The calls and complaints of the entry, oldest link first (one query)."""
+    rows = session.execute(
+        select(RegisterLink, Call.original_filename, Call.received_at, Complaint.received_at)
+        .outerjoin(Call, Call.id == RegisterLink.call_id)
+        .outerjoin(Complaint, Complaint.id == RegisterLink.complaint_id)
+        .where(RegisterLink.entry_id == entry.id).order_by(RegisterLink.id))
+    return [Linked(row[0].id, row[0].call_id, row[0].complaint_id, row[1] or "", row[2] or row[3]) for row in rows]
+
+
+def forget_item(session: Session, *, call: Call | None = None, complaint: Complaint | None = None) -> None:
+    """A call or complaint is being erased (webapp/services/erasure.py): its link goes, and the entry keeps
+    nothing that came from it. The entry never copied the customer's words (subject and remedy are typed by
+    people and stay); the customer reference it copied goes when it is the erased item's. The timeline
+    says the item was erased, by its id."""
+    item = call if call is not None else complaint
+    if item is None:
+        return
+    kind = "call" if call is not None else "complaint"
+    column = RegisterLink.call_id if call is not None else RegisterLink.complaint_id
+    found = session.scalar(select(RegisterLink).where(column == item.id))
+    if found is None:
+        return
+    entry = session.get(RegisterEntry, found.entry_id)
+    session.execute(delete(RegisterLink).where(RegisterLink.id == found.id)
+                    .execution_options(synchronize_session=False))
+    if entry is None:
+        return
+    if item.customer_ref and entry.customer_ref == item.customer_ref:
+        entry.customer_ref = ""
+    _event(session, entry, Actor.machine(), "unlinked", {kind: item.id, "erased": True})
+
+
+def get_entry(session: Session, entry_id: int) -> RegisterEntry:
+    entry = session.get(RegisterEntry, entry_id)
+    if entry is None:
+        raise NotFound()
+    return entry
+
+
+# --- oral complaints ---------------------------------------------------------------------------------
+
+#: What customers say when they mean to complain formally (folded: lower case, no accents). Until the tagger
+#: gives its own (``complaint_expressions``), :func:`expressions_in` looks for these in the transcript.
+EXPRESSIONS = (
+    "faire une reclamation", "deposer une reclamation", "porter reclamation", "je fais une reclamation",
+    "ma reclamation", "deposer plainte", "porter plainte", "c'est inadmissible", "c est inadmissible",
+    "c'est inacceptable", "c est inacceptable", "c'est scandaleux", "c est scandaleux", "saisir le mediateur",
+    "le mediateur", "mediateur", "une lettre recommandee", "en recommande", "mon avocat", "association de "
+    "consommateurs", "ufc que choisir", "the ombudsman", "make a complaint", "file a complaint",
+    "formal complaint", "this is unacceptable", "unacceptable",
+)
+
+
+def expressions_in(text: str) -> list[str]:
+    """The complaint expressions said in ``text`` (folded, as listed in :data:`EXPRESSIONS`), each once;
+    a longer expression hides the shorter ones it contains ("saisir le médiateur", not also "médiateur")."""
+    folded = _plain(text)
+    found = [e for e in EXPRESSIONS if re.search(rf"(?<![a-z]){re.escape(e)}(?![a-z])", folded)]
+    return [e for e in found if not any(e != other and e in other for other in found)]
+
+
+def _transcript_expressions(session: Session, call: Call) -> list[str]:
+    return expressions_in(session.scalar(select(Transcript.text).where(Transcript.call_id == call.id)) or "")
+
+
+#: How a call's complaint expressions are found; replaceable when the tagger gives its own.
+find_expressions: Callable[[Session, Call], list[str]] = _transcript_expressions
+
+
+def _is_unhappy(session: Session, call: Call) -> bool:
+    rows = session.execute(select(Tag.value, Tag.origin).where(Tag.call_id == call.id,
+                                                               Tag.kind == TagKind.SENTIMENT,
+                                                               Tag.rejected.is_(False)))
+    values = {origin: value for value, origin in rows}
+    return values.get(TagOrigin.HUMAN, values.get(TagOrigin.MACHINE)) == Sentiment.UNHAPPY
+
+
+def _dismissed(session: Session, call: Call) -> bool:
+    return session.scalar(select(AuditEvent.id).where(AuditEvent.action == DISMISSED,
+                                                      AuditEvent.target == f"call:{call.id}").limit(1)) is not None
+
+
+def proposal(session: Session, call: Call) -> list[str] | None:
+    """The expressions that make the call look like an oral complaint, when the tagger's findings propose
+    it (the customer is unhappy, a complaint reason is tagged, and a complaint expression is said); None
+    when not proposed, already in the register, or dismissed by a quality manager."""
+    if _linked_entry(session, call_id=call.id) is not None or _dismissed(session, call):
+        return None
+    if not _is_unhappy(session, call) or not _reason_tags(session, call_id=call.id):
+        return None
+    return find_expressions(session, call) or None
+
+
+def confirm_oral(session: Session, call: Call, actor: Actor) -> RegisterEntry:
+    """Record a call as an oral complaint: an entry linked to it, by phone, received on the call's date,
+    with its product, customer reference and reasons (:class:`Conflict` when it is in the register already)."""
+    return create_entry(session, actor=actor, received_on=paris_day(call.received_at), channel=Channel.PHONE,
+                        product=call.product, reasons=_reason_tags(session, call_id=call.id),
+                        customer_ref=call.customer_ref, call_id=call.id)
+
+
+def dismiss_proposal(session: Session, call: Call, actor: User) -> None:
+    """A quality manager says the call is not an oral complaint: the proposal is not shown again."""
+    if not _dismissed(session, call):
+        audit.record(session, tenant_id=call.tenant_id, actor=actor, action=DISMISSED, target=f"call:{call.id}")
+
+
+# --- the register's list -----------------------------------------------------------------------------
+
+#: How many days ahead "due soon" looks, as the filter offers it.
+DUE_SOON = ("2", "5", "10")
+
+
+@dataclass(frozen=True)
+class RegisterFilters(listing.Filters):
+    """The register list's filters, in the order its form shows them."""
+
+    q: str = listing.text(_l("Reference or subject"), 100, search=True, placeholder=_l("e.g. REC-2026-000123"))
+    due: str = listing.choice(_l("Deadline"), ("overdue", *DUE_SOON), labels="register_due")
+    status: str = listing.choice(_l("Status"), EntryStatus, labels="entry_status")
+    owner: str = listing.pick(_l("Owner"), lambda session: [listing.Option("none", _("Nobody")),
+                                                           *(listing.Option(str(u.id), u.display_name)
+                                                             for u in owners(session))])
+    product: str = listing.text(_l("Product"), 120)
+    reason: str = listing.tag(_l("Complaint reason"), LabelKind.REASON, hide_if_empty=True)
+    received: listing.DayRange = listing.dates(_l("Received from"), _l("to"))
+
+    def conditions(self) -> Iterator[ColumnElement[bool]]:
+        if self.q:
+            pattern = listing.contains(self.q)
+            yield or_(RegisterEntry.reference.ilike(pattern, escape="\\"),
+                      RegisterEntry.subject.ilike(pattern, escape="\\"))
+        if self.due == "overdue":
+            yield overdue_condition(today())
+        elif self.due:
+            yield due_soon_condition(today(), int(self.due))
+        if self.status:
+            yield RegisterEntry.status == self.status
+        if self.owner == "none":
+            yield RegisterEntry.owner_id.is_(None)
+        elif self.owner.isdigit():
+            yield RegisterEntry.owner_id == int(self.owner)
+        if self.product:
+            yield RegisterEntry.product.ilike(listing.contains(self.product), escape="\\")
+        if self.reason:
+            yield cast(RegisterEntry.reasons, String).like(listing.contains(f'"{self.reason}"'), escape="\\")
+        if self.received.start is not None:
+            yield RegisterEntry.received_on >= self.received.start
+        if self.received.end is not None:
+            yield RegisterEntry.received_on <= self.received.end
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the register's list."""
+
+    entry: RegisterEntry
+    owner: str
+    clocks: Clocks
+
+
+RegisterPage = listing.Page[Row, RegisterFilters]
+
+
+def list_entries(session: Session, filters: RegisterFilters) -> RegisterPage:
+    """One page of the register, latest received first, with owners and clocks (three queries)."""
+    entries, total = listing.fetch(session, select(RegisterEntry), filters,
+                                   order_by=(RegisterEntry.received_on.desc(), RegisterEntry.id.desc()))
+    ids = {e.owner_id for e in entries if e.owner_id is not None}
+    names = ({u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
+             if ids else {})
+    day = today()
+    rows = [Row(e, names.get(e.owner_id, "") if e.owner_id is not None else "", clocks(e, day)) for e in entries]
+    return RegisterPage(rows, total, filters)
+
+
+# --- company settings --------------------------------------------------------------------------------
+
+#: The rule sets a company chooses from (the custom one takes its own day counts).
+RULE_SETS = ("acpr", "ouvres", "custom")
+
+
+def rule_set_of(tenant: Tenant) -> str:
+    rules = rules_of(tenant)
+    for name, preset in (("acpr", ClockRules()), ("ouvres", ClockRules(days=DayKind.OUVRES))):
+        if dataclasses.replace(rules, calendar=Calendar.METROPOLITAN) == preset:
+            return name
+    return "custom"
+
+
+def _count(raw: str, label: str, low: int, high: int, *, required: bool = True) -> int | None:
+    raw = (raw or "").strip()
+    if not raw and not required:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise UserError(_("%(field)s: give a whole number between %(min)d and %(max)d.", field=label, min=low,
+                          max=high), "number_invalid")
+    return int(raw)
+
+
+def update_register_settings(session: Session, tenant: Tenant, actor: User, form: Mapping[str, str]) -> bool:
+    """Change the company's clock rule set (``rule_set``: acpr, ouvres or custom with ``days``,
+    ``acknowledge_days``, ``answer_months`` or ``answer_days``; ``calendar``) and its mediator
+    (``mediator_name``, ``mediator_details``). Entries keep the due dates they have: new rules apply to
+    entries received from now on, and to those whose dates are edited. False when nothing changed."""
+    rule_set = form.get("rule_set", "acpr")
+    if rule_set not in RULE_SETS:
+        raise UserError(_("Choose a rule set from the list."), "rule_set_invalid")
+    try:
+        calendar = Calendar(form.get("calendar", Calendar.METROPOLITAN.value))
+    except ValueError:
+        raise UserError(_("Choose the public holidays: metropolitan France or Alsace-Moselle."),
+                        "calendar_invalid") from None
+    if rule_set == "custom":
+        try:
+            days = DayKind(form.get("days", ""))
+        except ValueError:
+            raise UserError(_("Choose which days count."), "days_invalid") from None
+        acknowledge = _count(form.get("acknowledge_days", ""), _("Days to acknowledge"), 1, 365)
+        months = _count(form.get("answer_months", "") or "2", _("Months to answer"), 1, 24)
+        answer_days = _count(form.get("answer_days", ""), _("Days to answer"), 1, 730, required=False)
+        rules = ClockRules(acknowledge_days=acknowledge or 10, days=days, answer_months=months or 2,
+                           answer_days=answer_days, calendar=calendar)
+    else:
+        rules = ClockRules(days=DayKind.OUVRES if rule_set == "ouvres" else DayKind.OUVRABLES, calendar=calendar)
+    mediator = _line(form.get("mediator_name", ""), _("Mediator"), 200)
+    details = _block(form.get("mediator_details", ""), _("How to reach the mediator"))[:2000]
+    new = {"clock_days": rules.days.value, "clock_calendar": rules.calendar.value,
+           "clock_acknowledge_days": rules.acknowledge_days, "clock_answer_months": rules.answer_months,
+           "clock_answer_days": rules.answer_days, "mediator_name": mediator, "mediator_details": details}
+    changes = {name: [getattr(tenant, name), value] for name, value in new.items() if getattr(tenant, name) != value}
+    if not changes:
+        return False
+    for name, (_old, value) in changes.items():
+        setattr(tenant, name, value)
+    audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.settings_changed",
+                 target=f"tenant:{tenant.id}", **{k: v for k, v in changes.items() if k != "mediator_details"})
+    return True
