@@ -111,7 +111,7 @@ def test_query_args_give_back_what_was_read_and_leave_out_the_empty_ones() -> No
 
 def test_the_lists_declare_their_fields_in_the_order_of_their_forms() -> None:
     assert [name for name, _spec in CallFilters.fields()] == ["q", "status", "channel", "product", "received",
-                                                              "sentiment", "topic", "reason"]
+                                                              "sentiment", "topic", "reason", "agent", "passing"]
     assert [name for name, _spec in ClipFilters.fields()] == ["q", "sentiment", "status", "topic", "product",
                                                               "received"]
     calls = CallFilters.from_args(args(channel="store", date_from="2026-10-15", date_to="2026-11-30",

@@ -23,6 +23,8 @@ PAGES = {
     "/clips": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/playlists": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/insights": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/insights/voices": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/account": set(Role),
     "/settings/api-tokens": {Role.TENANT_ADMIN},
     "/settings/company": {Role.TENANT_ADMIN},

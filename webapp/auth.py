@@ -171,11 +171,12 @@ NAV_BY_ROLE = {
                         ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
                         ("kiosks.kiosk_list", _l("Screens")),
                         ("tokens.token_list", _l("API tokens")), ("taxonomy.taxonomy_page", _l("Topics")),
-                        ("privacy.privacy_page", _l("Personal data")), ("company.company_settings", _l("Settings"))],
+                        ("privacy.privacy_page", _l("Personal data")), ("company.company_settings", _l("Settings")),
+                        ("insights.dashboard", _l("Insights"))],
     Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("complaints.complaint_list", _l("Complaints")),
                            ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
-                           ("room.room_index", _l("Customer room"))],
-    Role.STAFF: [("room.room_index", _l("Customer room"))],
+                           ("room.room_index", _l("Customer room")), ("insights.dashboard", _l("Insights"))],
+    Role.STAFF: [("room.room_index", _l("Customer room")), ("insights.dashboard", _l("Insights"))],
 }
 
 

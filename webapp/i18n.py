@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
@@ -244,6 +245,22 @@ def format_number(value: float, decimals: int = 0) -> str:
     return str(format_decimal(value, format=pattern, locale=str(get_locale() or "en")))
 
 
+def format_percent(value: float) -> str:
+    """A share (0.25) as people read it in the interface's language, to the whole percent: "25 %" in
+    French (with its no-break space), "25%" in English."""
+    return str(babel_percent(value, locale=str(get_locale() or "en")))
+
+
+def format_change(ratio: float | None) -> str:
+    """A rate's change against its baseline (``ratio`` = now / before) as a signed percent: "+45 %",
+    "−20 %"; "new" when there was nothing before."""
+    if ratio is None:
+        return str(_l("new"))
+    change = ratio - 1
+    sign = "+" if change > 0 else "\u2212" if change < 0 else ""
+    return sign + format_percent(abs(change))
+
+
 def format_received(value: datetime) -> str:
     """When a call or complaint was received: its date and time, or only its date when no time was
     given. A date typed without a time is stored at midnight UTC exactly (``ingestion._received_at``);
@@ -293,6 +310,8 @@ def init_app(app: Flask) -> None:
         format_size=format_size,
         format_seconds=format_seconds,
         format_number=format_number,
+        format_percent=format_percent,
+        format_change=format_change,
         format_received=format_received,
         format_loudness=format_loudness,
         current_locale=current_locale,

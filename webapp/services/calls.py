@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -46,24 +47,37 @@ class CallFilters(listing.Filters):
     sentiment: str = listing.choice(_l("Sentiment"), Sentiment, labels="sentiment")
     topic: str = listing.tag(_l("Topic"), LabelKind.TOPIC)
     reason: str = listing.tag(_l("Complaint reason"), LabelKind.REASON, hide_if_empty=True)
+    #: Set by the insight dashboard's drill-down only: one agent (exactly), and whether the topic is the
+    #: voice's main topic or a passing mention ("main", "mention"; either when empty).
+    agent: str = listing.hidden(_l("Agent"), 120)
+    passing: str = listing.hidden(_l("Topic"), 10, values=("main", "mention"))
 
     def conditions(self) -> Iterator[ColumnElement[bool]]:
         if self.status:
             yield Call.status == self.status
+        yield from self.voice_conditions(Call, Tag.call_id)
+        if self.q:
+            said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, self.q))
+            yield Call.id.in_(said)
+
+
+    def voice_conditions(self, model: type[Call] | type[Complaint], owner: Any) -> Iterator[ColumnElement[bool]]:
+        """The conditions calls and written complaints share (``owner``: the tag's column naming them)."""
         if self.channel:
-            yield Call.channel == self.channel
+            yield model.channel == self.channel
         if self.product:
-            yield Call.product.ilike(f"%{self.product}%")
-        yield from self.received.conditions(Call.received_at)
+            yield model.product.ilike(f"%{self.product}%")
+        if self.agent:
+            yield model.agent == self.agent
+        yield from self.received.conditions(model.received_at)
         for kind, value in ((TagKind.SENTIMENT, self.sentiment), (TagKind.TOPIC, self.topic),
                             (TagKind.REASON, self.reason)):
             if value:
                 # A person's sentiment replaces the machine's, and "not this topic" is a rejected row.
-                tagged = select(Tag.call_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
-                yield Call.id.in_(tagged)
-        if self.q:
-            said = select(Transcript.call_id).where(search.matches(Transcript.text_folded, self.q))
-            yield Call.id.in_(said)
+                tagged = select(owner).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
+                if kind is TagKind.TOPIC and self.passing:
+                    tagged = tagged.where(Tag.mention.is_(self.passing == "mention"))
+                yield model.id.in_(tagged)
 
 
 CallPage = listing.Page[Call, CallFilters]
@@ -143,12 +157,8 @@ def retry_processing(session: Session, call: Call) -> bool:
 def list_complaints(session: Session, page: int = 1, filters: CallFilters | None = None,
                     ) -> tuple[list[Complaint], int]:
     """One page of complaints, newest first, filtered by tags and words like the call list."""
-    base = select(Complaint)
     f = filters or CallFilters()
-    for kind, value in ((TagKind.SENTIMENT, f.sentiment), (TagKind.TOPIC, f.topic), (TagKind.REASON, f.reason)):
-        if value:
-            tagged = select(Tag.complaint_id).where(Tag.kind == kind, Tag.value == value, Tag.rejected.is_(False))
-            base = base.where(Complaint.id.in_(tagged))
+    base = select(Complaint).where(*f.voice_conditions(Complaint, Tag.complaint_id))
     if f.q:
         base = base.where(search.matches(Complaint.text_folded, f.q))
     total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)

@@ -242,6 +242,22 @@ class Pick(Field):
         return value if re.fullmatch(r"[a-z0-9_]{1,60}", value) else ""
 
 
+@dataclass(frozen=True)
+class Hidden(Field):
+    """A value the address carries but the form does not offer (a dashboard's drill-down: one agent, main
+    topics only): read from the query string, kept by the form as a hidden input."""
+
+    kind: ClassVar[str] = "hidden"
+    label: str
+    max_length: int = 120
+    #: The values it may take; any words when empty.
+    values: tuple[str, ...] = ()
+
+    def parse(self, name: str, args: Mapping[str, str]) -> str:
+        value = words(args.get(name, ""), self.max_length)
+        return value if not self.values or value in self.values else ""
+
+
 # Each returns the dataclass field that declares a filter; typed as its value so that the class reads as
 # plain attributes (``status: str = choice(...)``), as dataclasses.field() itself is typed.
 
@@ -268,6 +284,12 @@ def tag(label: str, kind: LabelKind, *, active_only: bool = False, hide_if_empty
 def pick(label: str, options: Callable[[Session], list[Option]]) -> str:
     """One of the ``options`` the database holds when the form is drawn (people, by id)."""
     spec = Pick(label, options)
+    return dataclasses.field(default="", metadata={_SPEC: spec})
+
+
+def hidden(label: str, max_length: int = 120, *, values: Iterable[str] = ()) -> str:
+    """A value only an address sets (a drill-down's), kept by the form as a hidden input."""
+    spec = Hidden(label, max_length, tuple(str(v) for v in values))
     return dataclasses.field(default="", metadata={_SPEC: spec})
 
 

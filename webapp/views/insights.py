@@ -1,0 +1,34 @@
+"""The insight dashboard and the voices behind each of its numbers (webapp/services/insights.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.auth import PERSON, access
+from webapp.db import utcnow
+from webapp.i18n import current_locale
+from webapp.models import Role
+from webapp.services import insights
+from webapp.views.helpers import actor, render
+
+bp = Blueprint("insights", __name__, url_prefix="/insights")
+#: Company admins and quality managers; staff read their own products' (the service scopes them).
+READERS = (Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF)
+
+
+@bp.get("")
+@access(PERSON, roles=READERS)
+def dashboard() -> Response:
+    period, end = insights.period_of(request.args, utcnow().date())
+    board = insights.dashboard(tenancy.request_session(), actor(), period, end, current_locale())
+    return render("pages/insights/dashboard.html", board=board, periods=list(insights.Period))
+
+
+@bp.get("/voices")
+@access(PERSON, roles=READERS)
+def voices() -> Response:
+    selection = insights.Selection.from_args(request.args, utcnow().date())
+    found = insights.voices(tenancy.request_session(), actor(), selection)
+    return render("pages/insights/voices.html", found=found)
