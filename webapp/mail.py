@@ -48,6 +48,8 @@ MAX_ATTEMPTS = 9
 TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 PlainValue = str | int | float | bool | None
+#: What a mail's context may hold: plain values, or a list of rows of plain values (a digest's lines).
+MailValue = PlainValue | list[dict[str, PlainValue]]
 
 
 def link_secret(settings: Settings, nonce: str) -> str:
@@ -63,8 +65,8 @@ def new_link_secret(settings: Settings) -> tuple[str, str]:
 
 
 def queue_mail(session: Session, *, tenant_id: int, user_id: int, template: str,
-               context: dict[str, PlainValue] | None = None, link_path: str = "", link_nonce: str = "",
-               link_purpose: str = "") -> None:
+               context: dict[str, MailValue] | None = None, link_path: str = "", link_nonce: str = "",
+               link_purpose: str = "", once: str = "") -> bool:
     """Queue a mail to a person of the Session's tenant, sent by the worker once this transaction commits.
 
     Args:
@@ -76,6 +78,10 @@ def queue_mail(session: Session, *, tenant_id: int, user_id: int, template: str,
         link_path, link_nonce, link_purpose: a single-use link ``<base url><link_path><tenant>.<secret>``,
             the secret being :func:`link_secret` of ``link_nonce``; a link whose token was used,
             replaced or expired by the time the worker sends is not sent.
+        once: a key naming this mail among the recipient's mails of ``template`` (``<entry>:<deadline>``,
+            a day): queued again with the same key, the mail is not queued twice (reminders, digests).
+
+    Returns whether the mail was queued now (False: ``once`` names a mail queued before).
     """
     if not TEMPLATE_NAME.fullmatch(template):
         raise ValueError(f"not a mail template name: {template!r}")
@@ -83,10 +89,13 @@ def queue_mail(session: Session, *, tenant_id: int, user_id: int, template: str,
     if link_path:
         payload["link"] = {"path": link_path, "nonce": link_nonce, "purpose": link_purpose}
     # Each mail is its own job: the same person may be sent the same kind of mail again.
-    key = f"{template}:{user_id}:{link_nonce or secrets.token_urlsafe(12)}"
-    jobs.enqueue(session, kind=SEND_MAIL, idempotency_key=key, payload=payload, max_attempts=MAX_ATTEMPTS,
-                 tenant_id=tenant_id)
+    key = f"{template}:{user_id}:{once or link_nonce or secrets.token_urlsafe(12)}"
+    job = jobs.enqueue(session, kind=SEND_MAIL, idempotency_key=key, payload=payload, max_attempts=MAX_ATTEMPTS,
+                       tenant_id=tenant_id)
+    if job.id is not None:
+        return False
     log.info("mail queued: %s to user %d", template, user_id)
+    return True
 
 
 def queue_reset_lookup(session: Session, *, tenant_id: int, email: str) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from webapp.config import Settings
 from webapp.db import utcnow
-from webapp.services import erasure, scorecards
+from webapp.services import erasure, reminders, scorecards
 
 log = logging.getLogger("worker.periodic")
 
@@ -57,6 +57,7 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("retention", timedelta(hours=1), frozenset({erasure.APPLY_RETENTION}), erasure.schedule_retention,
              setting="retention_check_s"),
+    Schedule("reminders", timedelta(minutes=15), frozenset({reminders.SEND_REMINDERS}), reminders.schedule_reminders),
     Schedule("rating_rule", timedelta(hours=1), frozenset({scorecards.RATING_RULE}), scorecards.schedule_rating_rule),
 )
 

@@ -47,6 +47,7 @@ class Handler:
                     return
                 context["link"] = f"{ctx.settings.base_url}{link.get('path', '')}{raw}"
             context["tenant_name"] = tenant.name
+            context["base_url"] = ctx.settings.base_url  # for a mail's plain links (a register entry)
             to, locale = user.email, user.locale or tenant.default_locale
         message = mail.build_message(ctx.settings, to, template, locale, **context)
         mail.deliver(ctx.settings, message)
