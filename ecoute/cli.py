@@ -469,7 +469,8 @@ def tag_command(slug: str | None, no_pii: bool) -> None:
                 continue
             found = tagger.tag(text, lang)
             click.echo(json.dumps({"sentiment": found.sentiment, "confidence": round(found.confidence, 3),
-                                   "topics": list(found.topics), "reasons": list(found.reasons),
+                                   "topics": list(found.topics), "mentions": list(found.mentions),
+                                   "reasons": list(found.reasons),
                                    "pii": [{"type": t, "start": a, "end": b} for t, a, b in found.pii]},
                                   ensure_ascii=False))
 

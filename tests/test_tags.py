@@ -177,6 +177,41 @@ def test_a_complaints_tags_are_corrected_like_a_calls(app: Flask, tenants: dict[
                                                     {"sentiment": "neutral"}).status_code == 404
 
 
+def test_topics_named_in_passing_are_mention_tags_shown_apart(app: Flask, tenants: dict[str, TenantSet],
+                                                              login_as) -> None:
+    """Issue #15: the machine writes a topic named only in passing as a topic tag with ``mention`` set; the
+    complaint and call pages list it apart ("Mentioned in passing"), and a click makes it a main topic."""
+    b = tenants["b"].id
+    with app.app_context():
+        complaint_id = factories.make_complaint(
+            b, text="Le grille-pain est tombé en panne au bout d'une semaine, pour ce prix c'est honteux.")
+        _run(tag_complaint.Handler(), TAG_COMPLAINT, b, complaint_id=complaint_id)
+        call_id = _transcribed_call(b, "livraison rapide et le livreur était très poli merci beaucoup")
+        _process(b, call_id)
+        with tenancy.tenant_session(b) as session:
+            topics = {(t.complaint_id is not None, t.value, t.mention)
+                      for t in session.scalars(select(Tag).where(Tag.kind == TagKind.TOPIC))}
+    assert topics == {(True, "product", False), (True, "billing", True), (False, "delivery", False),
+                      (False, "staff", True)}
+    qm = login_as("b", Role.QUALITY_MANAGER, locale="fr")
+    page = qm.get(f"/complaints/{complaint_id}").text
+    assert "Mentionné en passant" in page and 'data-mention="billing"' in page
+    assert 'aria-pressed="true" data-tag="topic:product"' in page
+    assert 'aria-pressed="false" data-tag="topic:billing"' in page  # a mention is not a main topic
+    call_page = qm.get(f"/calls/{call_id}").text
+    assert 'data-mention="staff"' in call_page and 'aria-pressed="true" data-tag="topic:delivery"' in call_page
+    assert "Mentioned in passing" in login_as("b", Role.QUALITY_MANAGER, locale="en").get(f"/calls/{call_id}").text
+    answer = qm.post(f"/complaints/{complaint_id}/tags", {"kind": "topic", "key": "billing", "present": "1"},
+                     headers={"HX-Request": "true"})
+    assert 'aria-pressed="true" data-tag="topic:billing"' in answer.text and 'data-mention=' not in answer.text
+    with app.app_context():
+        _run(tag_complaint.Handler(), TAG_COMPLAINT, b, complaint_id=complaint_id)  # the machine again
+        with tenancy.tenant_session(b) as session:
+            billing = session.scalars(select(Tag).where(Tag.complaint_id == complaint_id,
+                                                        Tag.value == "billing")).one()
+            assert (billing.origin, billing.mention, billing.rejected) == (TagOrigin.HUMAN, False, False)
+
+
 def test_filters_and_search_by_words(app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
     a = tenants["a"].id
     with app.app_context():

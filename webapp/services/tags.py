@@ -41,7 +41,10 @@ class Target:
 @dataclass
 class TagView:
     sentiment: Tag | None = None
+    #: The main topics: what the voice is about.
     topics: list[Tag] = field(default_factory=list)
+    #: Topics the machine found named only in passing (``Tag.mention``), shown apart.
+    mentions: list[Tag] = field(default_factory=list)
     reasons: list[Tag] = field(default_factory=list)
     #: Personal data found: type -> how many places.
     pii: dict[str, int] = field(default_factory=dict)
@@ -75,12 +78,13 @@ def tags_of(session: Session, target: Target) -> TagView:
         if tag.kind == TagKind.SENTIMENT and (view.sentiment is None or tag.origin == TagOrigin.HUMAN):
             view.sentiment = tag
         elif tag.kind == TagKind.TOPIC:
-            view.topics.append(tag)
+            (view.mentions if tag.mention else view.topics).append(tag)
         elif tag.kind == TagKind.REASON:
             view.reasons.append(tag)
         elif tag.kind == TagKind.PII:
             view.pii[tag.value] = len(tag.evidence or [])
     view.topics.sort(key=lambda t: order.get(t.value, 999))
+    view.mentions.sort(key=lambda t: order.get(t.value, 999))
     view.reasons.sort(key=lambda t: order.get(t.value, 999))
     return view
 

@@ -59,7 +59,9 @@ class Handler:
                 sentiment = next((t.value for t in human if t.kind == TagKind.SENTIMENT), None)
                 topics = None
                 if any(t.kind == TagKind.TOPIC for t in human):
-                    topics = frozenset(t.value for t in owned if t.kind == TagKind.TOPIC and not t.rejected)
+                    # what the text is about: the machine's passing mentions are not taught as topics
+                    topics = frozenset(t.value for t in owned
+                                       if t.kind == TagKind.TOPIC and not t.rejected and not t.mention)
                 examples.append(tenant_model.Example(text=text, sentiment=sentiment, topics=topics))
             payload = tenant_model.train(examples)
             row = session.scalar(select(TaggerModel))

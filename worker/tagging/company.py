@@ -32,12 +32,17 @@ log = logging.getLogger(__name__)
 class Found:
     sentiment: str
     confidence: float
+    #: The main topics: what the text is about.
     topics: tuple[str, ...]
     reasons: tuple[str, ...]
     #: Words behind each sentiment, topic or reason key: (start, end) offsets in the text.
     evidence: dict[str, list[tuple[int, int]]]
     #: Personal data: (type, start, end) offsets in the text.
     pii: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Topics named only in passing (written as topic tags with ``mention`` set); never also in ``topics``.
+    mentions: tuple[str, ...] = ()
+    #: The complaint expressions said ("je veux faire une réclamation"), for proposing an oral complaint.
+    complaint_expressions: tuple[str, ...] = ()
 
 
 def _as_topic(label: Label, defaults: dict[str, Topic]) -> Topic:
@@ -72,7 +77,9 @@ class CompanyTagger:
         personal: list[tuple[str, int, int]] = []
         if self.find_pii:
             personal = [(span.type, span.start, span.end) for span in pii.find_pii(text, lang)]
-        return Found(sentiment, confidence, topics, reasons, evidence, personal)
+        # the company's model may make a mention a main topic; one it removed is not mentioned either
+        mentions = tuple(t for t in found.mentions if t not in topics)
+        return Found(sentiment, confidence, topics, reasons, evidence, personal, mentions, found.complaint_expressions)
 
 
 def default_tagger(*, find_pii: bool = True) -> CompanyTagger:
@@ -109,9 +116,9 @@ def write_tags(session: Session, found: Found, text: str, *, call_id: int | None
     human_values = {(t.kind, t.value) for t in human}
     session.execute(delete(Tag).where(owner, Tag.origin == TagOrigin.MACHINE))
 
-    def add(kind: TagKind, value: str, confidence: float, evidence: list[Any]) -> None:
+    def add(kind: TagKind, value: str, confidence: float, evidence: list[Any], *, mention: bool = False) -> None:
         session.add(Tag(call_id=call_id, complaint_id=complaint_id, kind=kind, value=value,
-                        confidence=round(confidence, 3), evidence=evidence))
+                        confidence=round(confidence, 3), evidence=evidence, mention=mention))
 
     def snippets(key: str) -> list[Any]:
         return [text[a:b] for a, b in found.evidence.get(key, [])][:5]
@@ -122,6 +129,9 @@ def write_tags(session: Session, found: Found, text: str, *, call_id: int | None
         for value in values:
             if (kind, value) not in human_values:
                 add(kind, value, 1.0, snippets(value))
+    for value in found.mentions:  # a topic named in passing: a topic tag marked as a mention
+        if (TagKind.TOPIC, value) not in human_values:
+            add(TagKind.TOPIC, value, 1.0, snippets(value), mention=True)
     by_type: dict[str, list[Any]] = {}
     times = _times(found.pii, words) if words is not None else {}
     for index, (pii_type, start, end) in enumerate(found.pii):
