@@ -217,3 +217,18 @@ def make_kiosk(tenant_id: int, playlist_id: int | None = None, *, name: str | No
     with tenancy.tenant_session(tenant_id) as session:
         kiosk, token = kiosks.collect(session, state)
         return KioskRef(kiosk.id, tenant_id, token)
+
+
+def make_product(tenant_id: int, *, name: str | None = None) -> int:
+    """A product, as its first imported rating (4 out of 5, today) makes it; its id."""
+    from webapp.db import utcnow
+    from webapp.models import Product, RatingSource
+    from webapp.services import ratings
+
+    name = name or f"Product {next(_seq)}"
+    with tenancy.tenant_session(tenant_id) as session:
+        tenant = tenant_service.get_tenant(session, tenant_id)
+        ratings.store_ratings(session, tenant, [ratings.RatingIn(name, 4, utcnow().date())], RatingSource.API)
+        product_id = session.scalar(select(Product.id).where(Product.name == name))
+        assert product_id is not None
+        return product_id

@@ -60,6 +60,10 @@ def _tenant(_t: dict[str, TenantSet]) -> None:
     factories.make_user(tenant_id, role=Role.TENANT_ADMIN)
 
 
+def _product(t: dict[str, TenantSet]) -> None:
+    factories.make_product(t["a"].id)
+
+
 #: URL, who reads it, and how to add one row to it.
 PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "calls": ("/calls", ("a", Role.QUALITY_MANAGER), _call),
@@ -71,6 +75,8 @@ PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "tokens": ("/settings/api-tokens", ("a", Role.TENANT_ADMIN), _token),
     "complaints": ("/complaints", ("a", Role.QUALITY_MANAGER), _complaint),
     "admin tenants": ("/admin/tenants", ("platform", Role.PLATFORM_ADMIN), _tenant),
+    "products": ("/products", ("a", Role.TENANT_ADMIN), _product),
+    "scorecards": ("/scorecards", ("a", Role.QUALITY_MANAGER), _product),
 }
 
 

@@ -25,6 +25,8 @@ PAGES = {
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights/voices": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/products": {Role.TENANT_ADMIN},
+    "/scorecards": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/account": set(Role),
     "/settings/api-tokens": {Role.TENANT_ADMIN},
     "/settings/company": {Role.TENANT_ADMIN},
@@ -35,7 +37,7 @@ PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}
 #: The integrator API: authenticated by an API token (@access(API_TOKEN)), never by a login.
 TOKEN_ROUTES = {"/api/v1/calls", "/api/v1/calls/<int:call_id>", "/api/v1/complaints",
-                "/api/v1/complaints/<int:complaint_id>"}
+                "/api/v1/complaints/<int:complaint_id>", "/api/v1/ratings"}
 #: What an unpaired screen reaches: the kiosk's page and files, and pairing (webapp.views.kiosk).
 KIOSK_PUBLIC = {"/kiosk", "/kiosk/", '/kiosk/<any("player.js", "kiosk.css", "sw.js"):name>', "/kiosk/pairings",
                 "/kiosk/pairings/<code>/qr.svg", "/kiosk/pairings/claim"}

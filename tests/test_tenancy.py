@@ -114,6 +114,7 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True),  # audio to serve
     "playlist_id": lambda t: factories.make_playlist(t.id),
     "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
+    "product_id": lambda t: factories.make_product(t.id),
 }
 #: Arguments that are not object ids (covered by their own tests: the kiosk's in test_kiosk_api.py).
 NON_OBJECT_ARGS = {"token", "filename", "code", "name", "sha256"}

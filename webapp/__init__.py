@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
         people,
         playlists,
         privacy,
+        products,
         room,
         taxonomy,
         tokens,
@@ -75,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.views import auth as auth_views
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
-                   taxonomy, privacy, kiosks, kiosk, insights, api):
+                   taxonomy, privacy, kiosks, kiosk, insights, products, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.

@@ -168,6 +168,7 @@ NAV_BY_ROLE = {
     Role.TENANT_ADMIN: [("people.people_list", _l("People")), ("people.people_journal", _l("Journal")),
                         ("calls.call_list", _l("Calls")),
                         ("complaints.complaint_list", _l("Complaints")), ("room.room_index", _l("Customer room")),
+                        ("products.scorecard_list", _l("Scorecards")), ("products.product_list", _l("Products")),
                         ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
                         ("kiosks.kiosk_list", _l("Screens")),
                         ("tokens.token_list", _l("API tokens")), ("taxonomy.taxonomy_page", _l("Topics")),
@@ -175,8 +176,10 @@ NAV_BY_ROLE = {
                         ("insights.dashboard", _l("Insights"))],
     Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("complaints.complaint_list", _l("Complaints")),
                            ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
-                           ("room.room_index", _l("Customer room")), ("insights.dashboard", _l("Insights"))],
-    Role.STAFF: [("room.room_index", _l("Customer room")), ("insights.dashboard", _l("Insights"))],
+                           ("room.room_index", _l("Customer room")), ("products.scorecard_list", _l("Scorecards")),
+                           ("insights.dashboard", _l("Insights"))],
+    Role.STAFF: [("room.room_index", _l("Customer room")), ("products.scorecard_list", _l("Scorecards")),
+                 ("insights.dashboard", _l("Insights"))],
 }
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from webapp.config import Settings
 from webapp.services.ingestion import MAX_TEXT
+from webapp.services.ratings import MAX_API_ITEMS
+from webapp.services.ratings import MAX_TEXT as RATING_TEXT
 
 Schema = dict[str, Any]  # Any: a JSON document
 
@@ -94,6 +96,8 @@ ERROR_CODES = {
     "idempotency_conflict": "409: this external_id was already used for an item with other content (another "
                             "recording, another text); nothing was stored. Give the new item its own external_id.",
     "date_out_of_range": "422: received_at is before 1900.",
+    "ratings_refused, invalid_body, too_many_items": "422: ratings refused as a whole (the message names each bad "
+                                                     "item and its problem); nothing was stored.",
     "internal": "500: a fault on Écoute's side; the answer carries a reference for support.",
 }
 
@@ -177,6 +181,22 @@ def document(settings: Settings) -> Schema:
                 "responses": _stored("Complaint") | _responses("400", "401", "403", "409", "413", "415", "422"),
             }},
             "/api/v1/complaints/{complaint_id}": {"get": _read("Complaint", "complaint_id")},
+            "/api/v1/ratings": {"post": {
+                "operationId": "createRatings", "summary": "Send ratings of products (store reviews, surveys).",
+                "description": (f"A JSON list of 1 to {MAX_API_ITEMS} ratings, stored all or nothing: one bad item "
+                                "refuses the request (422, the message names each bad item). An item with an "
+                                "external_id already stored with the same content is not stored again; with other "
+                                "content the request is refused (409). The 3/5 rule is applied at once. Requires "
+                                "the ingest access."),
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "array", "minItems": 1, "maxItems": MAX_API_ITEMS, "items": _ref("RatingCreate")}}}},
+                "responses": {
+                    "201": {"description": "Ratings stored (some may have been known already).",
+                            "content": {"application/json": {"schema": _ref("RatingsStored")}}},
+                    "200": {"description": "Every rating was already stored (same external_id): nothing new.",
+                            "content": {"application/json": {"schema": _ref("RatingsStored")}}},
+                } | _responses("400", "401", "403", "409", "413", "415", "422"),
+            }},
             "/api/v1/openapi.json": {"get": {
                 "operationId": "getOpenApi", "summary": "This document.", "security": [],
                 "responses": {"200": {"description": "The OpenAPI document.",
@@ -202,6 +222,32 @@ def document(settings: Settings) -> Schema:
                                              "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
                 }, "A recorded call."),
                 "Complaint": _item("complaint", {"text": {"type": "string"}}, "A written complaint."),
+                "RatingCreate": {
+                    "type": "object", "required": ["product", "rating", "date"], "additionalProperties": False,
+                    "properties": {
+                        "product": _text("The product's name or SKU, as calls and complaints name it."),
+                        "rating": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 5},
+                                             {"type": "string", "examples": ["4", "4/5"]}],
+                                   "description": "A whole number from 1 to 5."},
+                        "date": {"type": "string", "examples": ["2026-03-31"],
+                                 "description": "When the customer gave it (YYYY-MM-DD), not in the future."},
+                        "text": {"type": "string", "maxLength": RATING_TEXT, "description": "The review's text."},
+                        "external_id": {"oneOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}],
+                                        "description": "The sender's own id: sent again, the rating is not stored "
+                                                       "twice."}}},
+                "Rating": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["id", "external_id", "product", "rating", "date", "text", "source", "duplicate"],
+                    "properties": {"id": {"type": "integer"}, "external_id": {"type": ["string", "null"]},
+                                   "product": {"type": "string"}, "rating": {"type": "integer"},
+                                   "date": {"type": "string", "format": "date"}, "text": {"type": "string"},
+                                   "source": {"type": "string", "enum": ["csv", "api"]},
+                                   "duplicate": {"type": "boolean",
+                                                 "description": "Already stored before this request."}}},
+                "RatingsStored": {
+                    "type": "object", "additionalProperties": False, "required": ["created", "duplicates", "ratings"],
+                    "properties": {"created": {"type": "integer"}, "duplicates": {"type": "integer"},
+                                   "ratings": {"type": "array", "items": _ref("Rating")}}},
                 "Error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": {

@@ -20,8 +20,8 @@ from webapp.auth import ANONYMOUS, API_TOKEN, access
 from webapp.context import current_context
 from webapp.errors import ApiError, UserError, parse_json
 from webapp.i18n import _
-from webapp.models import Call, Channel, Complaint, Source, TokenScope
-from webapp.services import calls, ingestion
+from webapp.models import Call, Channel, Complaint, Source, Tenant, TokenScope
+from webapp.services import calls, ingestion, ratings
 from webapp.views.helpers import settings, upload_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -161,6 +161,25 @@ def api_complaint_create() -> Response:
 @access(API_TOKEN, scopes=[TokenScope.INGEST, TokenScope.READ], writes_on_read=True)  # last_used_at
 def api_complaint_detail(complaint_id: int) -> Response:
     return jsonify(_complaint_json(calls.get_complaint(tenancy.request_session(), complaint_id)))
+
+
+@bp.post("/ratings")
+@access(API_TOKEN, scopes=[TokenScope.INGEST])
+def api_ratings_create() -> Response:
+    """Ratings of products (a JSON list), all or nothing; those already sent (same external_id) are not stored twice."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", _("Send ratings as JSON, with the header “Content-Type: "
+                                                        "application/json”."))
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "invalid_json", _("The body is not valid JSON. Send a list of ratings, encoded in UTF-8."))
+    session = tenancy.request_session()
+    tenant = session.get(Tenant, principals.current_api_token().tenant_id)
+    done = ratings.import_items(session, tenant, body) if tenant else ratings.Imported()
+    resp = jsonify({"created": done.created, "duplicates": done.duplicates,
+                    "ratings": [ratings.as_json(rating, known) for rating, known in done.ratings]})
+    resp.status_code = 201 if done.created else 200
+    return resp
 
 
 @bp.get("/openapi.json")

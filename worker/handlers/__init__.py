@@ -15,6 +15,7 @@ from worker.handlers import (
     password_reset,
     process_call,
     purge_media,
+    rating_rule,
     register_reminders,
     render_clip,
     retrain_tagger,
@@ -32,4 +33,5 @@ def registry() -> dict[str, Handler]:
             tag_complaint.KIND: tag_complaint.Handler(), render_clip.KIND: render_clip.Handler(),
             purge_media.KIND: purge_media.Handler(), apply_retention.KIND: apply_retention.Handler(),
             send_mail.KIND: send_mail.Handler(), password_reset.KIND: password_reset.Handler(),
-            register_reminders.KIND: register_reminders.Handler()}
+            register_reminders.KIND: register_reminders.Handler(),
+            rating_rule.KIND: rating_rule.Handler()}
