@@ -12,6 +12,7 @@ from webapp.services.significance import (
     Method,
     adjust,
     benjamini_hochberg,
+    binomial_two_sided,
     rate_change,
     share_change,
 )
@@ -42,6 +43,22 @@ def test_the_exact_test_matches_the_binomial_conditional_on_the_total() -> None:
     # n = 12, p0 = 1/2: P(X >= 10) * 2 = 2 * (66 + 12 + 1) / 4096
     result = rate_change(10, 2, current_days=30, baseline_days=30)
     assert result.p_value == pytest.approx(2 * 79 / 4096)
+
+
+def test_the_exact_binomial_test_is_scipys() -> None:
+    """The plain-Python exact test gives scipy's p-values (scipy.stats takes seconds to import, so the
+    dashboard does without it), on both sides of the mode, in the tails and at large counts."""
+    from scipy.stats import binomtest
+
+    rng = random.Random(3)  # noqa: S311 - a fixed sequence for the test
+    cases = [(10, 12, 0.5), (0, 80, 0.2), (30, 70, 0.2), (12, 60, 0.2), (5, 5, 0.5), (0, 1, 0.9)]
+    for _ in range(300):
+        n = rng.choice([1, 2, 5, 10, 37, 100, 1000, 20_000, 150_000])
+        p = rng.choice([0.2, 0.5, 7 / 35, 30 / 122, 0.0714, 0.9])
+        spread = 3 * (n * p * (1 - p)) ** 0.5 + 1
+        cases.append((max(0, min(n, int(n * p + rng.gauss(0, spread)))), n, p))
+    for k, n, p in cases:
+        assert binomial_two_sided(k, n, p) == pytest.approx(binomtest(k, n, p).pvalue, rel=1e-6, abs=1e-12), (k, n, p)
 
 
 def test_small_counts_are_never_flagged_however_large_the_ratio() -> None:
