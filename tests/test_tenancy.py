@@ -103,6 +103,27 @@ def _processed_call(tenant_id: int) -> int:
     return call_id
 
 
+def _pack_pdf(t: TenantSet) -> int:
+    """A review pack's PDF job, asked for by the company's admin and run by the worker (its file exists)."""
+    from flask import current_app
+
+    from webapp.services import review_packs
+    from worker.handlers import JobContext, review_pack_pdf
+
+    product_id = factories.make_product(t.id)
+    with tenancy.tenant_session(t.id) as session:
+        admin = session.get(User, t.users[Role.TENANT_ADMIN].id)
+        assert admin is not None
+        scope = review_packs.resolve_scope(session, admin, f"product:{product_id}")
+        assert scope is not None
+        job = review_packs.request_pdf(session, admin, scope, review_packs.Period(2026, 1), "en")
+        job_id, payload = job.id, dict(job.payload)
+    review_pack_pdf.Handler().run(JobContext(job_id=job_id, kind=review_pack_pdf.KIND, tenant_id=t.id,
+                                             payload=payload, attempt=1, max_attempts=1,
+                                             settings=current_app.config["ECOUTE"]))
+    return job_id
+
+
 #: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
 OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
@@ -114,10 +135,11 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True),  # audio to serve
     "playlist_id": lambda t: factories.make_playlist(t.id),
     "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
+    "job_id": lambda t: _pack_pdf(t),
     "product_id": lambda t: factories.make_product(t.id),
 }
 #: Arguments that are not object ids (covered by their own tests: the kiosk's in test_kiosk_api.py).
-NON_OBJECT_ARGS = {"token", "filename", "code", "name", "sha256"}
+NON_OBJECT_ARGS = {"token", "filename", "code", "name", "sha256", "fmt"}
 
 
 def _routes(app: Flask) -> Iterator[tuple[Rule, str]]:

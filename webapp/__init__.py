@@ -69,14 +69,17 @@ def _register_blueprints(app: Flask) -> None:
         playlists,
         privacy,
         products,
+        review_packs,
         room,
         taxonomy,
         tokens,
+        voice_exports,
     )
     from webapp.views import auth as auth_views
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
-                   taxonomy, privacy, kiosks, kiosk, insights, products, api):
+                   taxonomy, privacy, kiosks, kiosk, insights, products, review_packs, voice_exports,
+                   api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.

@@ -173,13 +173,16 @@ NAV_BY_ROLE = {
                         ("kiosks.kiosk_list", _l("Screens")),
                         ("tokens.token_list", _l("API tokens")), ("taxonomy.taxonomy_page", _l("Topics")),
                         ("privacy.privacy_page", _l("Personal data")), ("company.company_settings", _l("Settings")),
-                        ("insights.dashboard", _l("Insights"))],
+                        ("insights.dashboard", _l("Insights")),
+                        ("review_packs.review_pack_page", _l("Review packs"))],
     Role.QUALITY_MANAGER: [("calls.call_list", _l("Calls")), ("complaints.complaint_list", _l("Complaints")),
                            ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
                            ("room.room_index", _l("Customer room")), ("products.scorecard_list", _l("Scorecards")),
-                           ("insights.dashboard", _l("Insights"))],
+                           ("insights.dashboard", _l("Insights")),
+                           ("review_packs.review_pack_page", _l("Review packs"))],
     Role.STAFF: [("room.room_index", _l("Customer room")), ("products.scorecard_list", _l("Scorecards")),
-                 ("insights.dashboard", _l("Insights"))],
+                 ("insights.dashboard", _l("Insights")),
+                 ("review_packs.review_pack_page", _l("Review packs"))],
 }
 
 

@@ -19,6 +19,8 @@ from worker.handlers import (
     register_reminders,
     render_clip,
     retrain_tagger,
+    review_pack_mail,
+    review_pack_pdf,
     send_mail,
     tag_complaint,
 )
@@ -34,4 +36,5 @@ def registry() -> dict[str, Handler]:
             purge_media.KIND: purge_media.Handler(), apply_retention.KIND: apply_retention.Handler(),
             send_mail.KIND: send_mail.Handler(), password_reset.KIND: password_reset.Handler(),
             register_reminders.KIND: register_reminders.Handler(),
-            rating_rule.KIND: rating_rule.Handler()}
+            rating_rule.KIND: rating_rule.Handler(),
+            review_pack_pdf.KIND: review_pack_pdf.Handler(), review_pack_mail.KIND: review_pack_mail.Handler()}
