@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask, current_app
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests import factories
 from tests.conftest import TenantSet
@@ -51,7 +51,7 @@ def _complaint(tenant_id: int, text: str, product: str, day: str, *, reason: str
         complaint = session.get(Complaint, complaint_id)
         assert complaint is not None
         complaint.product, complaint.received_at = product, _at(day)
-        session.execute(Tag.__table__.delete().where(Tag.complaint_id == complaint_id))
+        session.execute(delete(Tag).where(Tag.complaint_id == complaint_id))
         if reason:
             session.add(Tag(complaint_id=complaint_id, kind=TagKind.REASON, value=reason, evidence=["en panne"]))
             session.add(Tag(complaint_id=complaint_id, kind=TagKind.TOPIC, value="product"))
@@ -66,7 +66,8 @@ def _complaint(tenant_id: int, text: str, product: str, day: str, *, reason: str
 def _entry(tenant_id: int, number: int, product: str, *, status: EntryStatus, answer_by: date,
            outcome: Outcome | None = None, answered_at: datetime | None = None) -> None:
     with tenancy.tenant_session(tenant_id) as session:
-        session.add(RegisterEntry(year=1999, number=number, reference=f"REC-1999-{number:06d}", subject=f"Sujet {number}",
+        session.add(RegisterEntry(year=1999, number=number, reference=f"REC-1999-{number:06d}",
+                                  subject=f"Sujet {number}",
                                   received_on=date(2026, 1, 5), product=product, status=status,
                                   acknowledge_by=date(2026, 1, 19), answer_by=answer_by, outcome=outcome,
                                   answered_at=answered_at))
@@ -143,8 +144,8 @@ def test_pack_gathers_volumes_reasons_register_and_actions(app: Flask, pack_data
     assert [e.reference for e in pack.actions] == ["REC-1999-000002"]  # upheld; the rejected one is no action
 
 
-def test_a_family_pack_covers_its_products_and_staff_read_only_their_own(app: Flask, tenants: dict[str, TenantSet],
-                                                                        pack_data: dict[str, Any], login_as: Any) -> None:
+def test_a_family_pack_covers_its_products_and_staff_read_only_their_own(
+        app: Flask, tenants: dict[str, TenantSet], pack_data: dict[str, Any], login_as: Any) -> None:
     product = f"/review-packs?scope=product:{pack_data['product_id']}&period=2026-H1"
     family = "/review-packs?scope=family:Cuisson&period=2026-H1"
     owner = login_as("a", Role.STAFF)
