@@ -135,7 +135,7 @@ def test_no_flag_under_the_minimum_number_of_ratings(app: Flask, tenants: dict[s
     assert _product(app, a).watch_since is None
     assert _count(app, a, Alert) == 0
     # Ratings older than the window do not count either.
-    _rate(app, a, [1] * 5, TODAY - timedelta(days=91))
+    _rate(app, a, [1] * 5, TODAY - timedelta(days=90))  # the window is today and the 89 days before
     assert _product(app, a).watch_since is None
     _rate(app, a, [1], TODAY)
     assert _product(app, a).watch_since is not None
@@ -286,7 +286,7 @@ def test_staff_read_the_scorecards_of_their_products_and_departments_only(
     with app.app_context(), tenancy.tenant_session(a) as session:
         person = session.get(User, tenants["a"].users[Role.STAFF].id)
         assert person is not None
-        person.department = "cuisine"
+        person.department = "Cuisine"
     assert staff.get(f"/scorecards/{oven.id}").status_code == 200  # their department's product
     listing = staff.get("/scorecards").text
     assert OVEN in listing and "Grille-pain" not in listing

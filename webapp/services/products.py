@@ -128,11 +128,11 @@ class Reader:
         return self.role in (Role.TENANT_ADMIN, Role.QUALITY_MANAGER)
 
     def may_read(self, product: Product) -> bool:
-        """Admins and quality managers read every product; staff the ones they own, or their department's."""
+        """Admins and quality managers read every product; staff the ones they own, or their department's
+        (the same names exactly, as the insights and review packs compare them)."""
         if self.sees_all or product.owner_id == self.user_id:
             return True
-        mine = self.department.strip().casefold()
-        return bool(mine) and product.department.strip().casefold() == mine
+        return bool(self.department) and product.department == self.department
 
     def check(self, product: Product) -> Product:
         """``product`` when this reader may read it, else :class:`Forbidden`."""

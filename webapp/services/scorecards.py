@@ -71,8 +71,8 @@ FLOOR_RANGE, WINDOW_RANGE, MIN_COUNT_RANGE = (1.0, 5.0), (7, 730), (1, 10_000)
 
 
 def window_start(tenant: Tenant, today: date) -> date:
-    """The first day of the company's rating window ending ``today``."""
-    return today - timedelta(days=tenant.rating_window_days)
+    """The first day of the company's rating window ending ``today`` (90 days: today and the 89 before)."""
+    return today - timedelta(days=tenant.rating_window_days - 1)
 
 
 def _since(start: date) -> datetime:
