@@ -8,6 +8,7 @@ warms what a process reads once (the row-level-security key, translations).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from flask import Flask
 
 from tests import factories
 from tests.conftest import CountQueries, TenantSet
-from webapp.models import Role, TokenScope
+from webapp import tenancy
+from webapp.models import Channel, Role, TokenScope
+from webapp.services import register
 
 Seed = Callable[[dict[str, TenantSet]], None]
 
@@ -64,6 +67,14 @@ def _product(t: dict[str, TenantSet]) -> None:
     factories.make_product(t["a"].id)
 
 
+def _register(t: dict[str, TenantSet]) -> None:
+    # An entry with an owner: the list names owners in one query, whatever their number.
+    with tenancy.tenant_session(t["a"].id) as session:
+        register.create_entry(session, actor=register.Actor.machine(), received_on=date(2026, 1, 5),
+                              channel=Channel.LETTER, subject="Four en panne",
+                              owner_id=t["a"].users[Role.QUALITY_MANAGER].id)
+
+
 #: URL, who reads it, and how to add one row to it.
 PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "calls": ("/calls", ("a", Role.QUALITY_MANAGER), _call),
@@ -75,6 +86,7 @@ PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "tokens": ("/settings/api-tokens", ("a", Role.TENANT_ADMIN), _token),
     "complaints": ("/complaints", ("a", Role.QUALITY_MANAGER), _complaint),
     "admin tenants": ("/admin/tenants", ("platform", Role.PLATFORM_ADMIN), _tenant),
+    "register": ("/register", ("a", Role.QUALITY_MANAGER), _register),
     "products": ("/products", ("a", Role.TENANT_ADMIN), _product),
     "scorecards": ("/scorecards", ("a", Role.QUALITY_MANAGER), _product),
 }

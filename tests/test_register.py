@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests import factories
-from tests.conftest import TenantSet
+from tests.conftest import Client, TenantSet
 from webapp import tenancy
 from webapp.errors import Conflict, UserError
 from webapp.models import (
@@ -160,7 +160,7 @@ def test_the_company_rule_set_applies(app: Flask, tenants: dict[str, TenantSet])
         assert register.rule_set_of(tenant) == "custom"
         custom = _entry(session, received_on=date(2026, 3, 2))
         assert (custom.acknowledge_by, custom.answer_by) == (date(2026, 3, 7), date(2026, 4, 1))
-        with pytest.raises(UserError, match="between 1 and 365"):
+        with pytest.raises(UserError, match="entre 1 et 365"):
             register.update_register_settings(session, tenant, admin, {"rule_set": "custom", "days": "ouvres",
                                                                        "acknowledge_days": "0"})
 
@@ -173,14 +173,14 @@ def test_the_life_cycle(app: Flask, tenants: dict[str, TenantSet]) -> None:
     with bound(app, tenants["a"].id) as session:
         actor = register.Actor(_user(session, tenants["a"]))
         entry = _entry(session)
-        with pytest.raises(register.TransitionRefused, match="cannot become"):
+        with pytest.raises(register.TransitionRefused, match="ne peut pas passer à «\u00a0Close"):
             register.transition(session, entry, EntryStatus.CLOSED, actor)
-        with pytest.raises(register.TransitionRefused, match="Write the answer"):
+        with pytest.raises(register.TransitionRefused, match="Rédigez la réponse"):
             register.transition(session, entry, EntryStatus.ANSWERED, actor)
         register.transition(session, entry, EntryStatus.ACKNOWLEDGED, actor)
         register.transition(session, entry, EntryStatus.INVESTIGATING, actor)
         register.answer(session, entry, "Nous remplaçons le four.", Outcome.UPHELD, actor)
-        with pytest.raises(register.TransitionRefused, match="reopen it first"):
+        with pytest.raises(register.TransitionRefused, match="rouvrez-la"):
             register.answer(session, entry, "Encore.", Outcome.UPHELD, actor)
         register.transition(session, entry, EntryStatus.CLOSED, actor)
         assert entry.closed_at is not None
@@ -215,7 +215,7 @@ def test_the_mediator_rule(app: Flask, tenants: dict[str, TenantSet], outcome: O
     with bound(app, tenants["a"].id) as session:
         entry = _entry(session)
         actor = register.Actor.machine()
-        with pytest.raises(register.MediatorRule, match="company settings"):
+        with pytest.raises(register.MediatorRule, match="paramètres de l'entreprise"):
             register.answer(session, entry, "Nous refusons.", outcome, actor)
     _set_mediator(app, tenants["a"].id)
     with bound(app, tenants["a"].id) as session:
@@ -241,9 +241,9 @@ def test_owners_are_active_quality_managers_or_admins(app: Flask, tenants: dict[
     with bound(app, tenants["a"].id) as session:
         entry = _entry(session)
         actor = register.Actor(_user(session, tenants["a"], Role.TENANT_ADMIN))
-        with pytest.raises(UserError, match="active quality managers"):
+        with pytest.raises(UserError, match="responsables qualité et administrateurs actifs"):
             register.assign(session, entry, tenants["a"].users[Role.STAFF].id, actor)
-        with pytest.raises(UserError, match="active quality managers"):
+        with pytest.raises(UserError, match="responsables qualité et administrateurs actifs"):
             register.assign(session, entry, tenants["b"].users[Role.QUALITY_MANAGER].id, actor)
         assert register.assign(session, entry, tenants["a"].users[Role.QUALITY_MANAGER].id, actor)
         assert not register.assign(session, entry, tenants["a"].users[Role.QUALITY_MANAGER].id, actor)
@@ -294,7 +294,7 @@ def test_links_and_erasure(app: Flask, tenants: dict[str, TenantSet]) -> None:
         entry = register.entry_of(session, complaint_id=complaint_id)
         assert entry is not None
         entry.subject, entry.remedy = "Four en panne", "Remplacement"
-        with pytest.raises(Conflict, match="already in the register"):
+        with pytest.raises(Conflict, match="déjà dans le registre, sous la référence REC-"):
             register.link(session, entry, actor, complaint_id=other_id)
         other_entry = register.entry_of(session, complaint_id=other_id)
         assert other_entry is not None
@@ -384,3 +384,115 @@ def test_filters_due_soon_and_overdue(app: Flask, tenants: dict[str, TenantSet])
         assert subjects(status="answered") == {"answered"}
         assert overdue.reference in {row.entry.reference for row in
                                      register.list_entries(session, register.RegisterFilters()).items}
+
+
+# --- the pages ---------------------------------------------------------------------------------------
+
+
+def _first_entry(app: Flask, tenant_id: int) -> RegisterEntry:
+    with bound(app, tenant_id) as session:
+        return session.scalars(select(RegisterEntry).order_by(RegisterEntry.id)).first()  # type: ignore[return-value]
+
+
+def test_staff_do_not_reach_the_register(login_as: object, tenants: dict[str, TenantSet]) -> None:
+    staff: Client = login_as("a", Role.STAFF)  # type: ignore[operator]
+    assert staff.get("/register").status_code == 403
+    assert staff.get("/register/new").status_code == 403
+
+
+def test_a_letter_is_added_then_handled_on_its_page(app: Flask, login_as: object,
+                                                    tenants: dict[str, TenantSet]) -> None:
+    qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
+    assert qm.get("/register/new").status_code == 200
+    refused = qm.post("/register/new", {"received_on": "2026-01-05", "sent_on": "2026-01-09", "channel": "letter"})
+    assert refused.status_code == 422 and "ne peut pas être postérieure à la date de réception" in refused.text
+    created = qm.post("/register/new", {"received_on": "2025-12-24", "channel": "letter", "subject": "Four en panne",
+                                        "remedy": "Remboursement"})
+    assert created.status_code == 303
+    entry = _first_entry(app, tenants["a"].id)
+    page = qm.get(created.headers["Location"])
+    assert page.status_code == 200
+    assert entry.reference in page.text and "7 janv. 2026" in page.text and "24 févr. 2026" in page.text
+    assert "En retard" in page.text  # received in 2025: late, in words
+    url = f"/register/{entry.id}"
+    assert qm.post(f"{url}/status", {"status": "closed"}).status_code == 422
+    assert qm.post(f"{url}/status", {"status": "acknowledged"}).status_code == 303
+    assert qm.post(f"{url}/owner", {"owner_id": str(tenants["a"].users[Role.STAFF].id)}).status_code == 422
+    assert qm.post(f"{url}/owner", {"owner_id": str(tenants["a"].users[Role.QUALITY_MANAGER].id)}).status_code == 303
+    no_mediator = qm.post(f"{url}/answer", {"outcome": "rejected", "answer": "Nous refusons."})
+    assert no_mediator.status_code == 422 and 'id="answer-form"' in no_mediator.text
+    assert "Nous refusons." in no_mediator.text  # what was typed is kept
+    answered = qm.post(f"{url}/answer", {"outcome": "upheld", "answer": "Nous remboursons."})
+    assert answered.status_code == 303
+    after = _first_entry(app, tenants["a"].id)
+    assert (after.status, after.owner_id, after.outcome) == (
+        EntryStatus.ANSWERED, tenants["a"].users[Role.QUALITY_MANAGER].id, Outcome.UPHELD)
+    assert qm.get(url).status_code == 200
+
+
+def test_the_list_shows_clocks_and_filters(app: Flask, login_as: object, tenants: dict[str, TenantSet]) -> None:
+    today = register.today()
+    with bound(app, tenants["a"].id) as session:
+        _entry(session, received_on=today - timedelta(days=40), subject="Lettre en retard")
+        _entry(session, received_on=today, subject="Courriel du jour")
+    admin: Client = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    page = admin.get("/register")
+    assert page.status_code == 200 and "Lettre en retard" in page.text and "Courriel du jour" in page.text
+    overdue = admin.get("/register?due=overdue", headers={"HX-Request": "true"})
+    assert "Lettre en retard" in overdue.text and "Courriel du jour" not in overdue.text
+    assert "En retard" in overdue.text  # the overdue state in words
+    owned = admin.get(f"/register?owner={tenants['a'].users[Role.QUALITY_MANAGER].id}")
+    assert "Lettre en retard" not in owned.text and 'id="f-owner"' in owned.text
+
+
+def test_the_call_page_proposes_and_records_an_oral_complaint(app: Flask, login_as: object,
+                                                              tenants: dict[str, TenantSet]) -> None:
+    _reason(app, tenants["a"].id)
+    call_id = _unhappy_call(app, tenants["a"].id, "Je veux faire une réclamation, c'est inadmissible.")
+    qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
+    page = qm.get(f"/calls/{call_id}")
+    assert 'id="oral-proposal"' in page.text
+    done = qm.post(f"/register/oral/{call_id}")
+    assert done.status_code == 303
+    entry = _first_entry(app, tenants["a"].id)
+    assert entry.channel == Channel.PHONE
+    again = qm.get(f"/calls/{call_id}")
+    assert 'id="oral-proposal"' not in again.text and entry.reference in again.text
+
+
+def test_a_dismissed_proposal_is_not_shown_again(app: Flask, login_as: object, tenants: dict[str, TenantSet]) -> None:
+    _reason(app, tenants["a"].id)
+    call_id = _unhappy_call(app, tenants["a"].id, "C'est inadmissible.")
+    qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
+    assert qm.post(f"/register/oral/{call_id}/dismiss").status_code == 303
+    assert 'id="oral-proposal"' not in qm.get(f"/calls/{call_id}").text
+
+
+def test_the_complaint_page_shows_its_entry(app: Flask, login_as: object, tenants: dict[str, TenantSet]) -> None:
+    with app.app_context():
+        complaint_id = factories.make_complaint(tenants["a"].id)
+    entry = _first_entry(app, tenants["a"].id)
+    qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
+    page = qm.get(f"/complaints/{complaint_id}")
+    assert entry.reference in page.text and f'href="/register/{entry.id}"' in page.text
+    detail = qm.get(f"/register/{entry.id}")
+    assert f'href="/complaints/{complaint_id}"' in detail.text
+
+
+def test_company_settings_set_the_rules_and_the_mediator(app: Flask, login_as: object,
+                                                         tenants: dict[str, TenantSet]) -> None:
+    admin: Client = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    assert 'id="register-settings"' in admin.get("/settings/company").text
+    refused = admin.post("/settings/company/register", {"rule_set": "custom", "days": "ouvres",
+                                                        "acknowledge_days": "0", "calendar": "metropolitan"})
+    assert refused.status_code == 422 and refused.text.count('id="form-error"') == 1
+    saved = admin.post("/settings/company/register", {"rule_set": "ouvres", "calendar": "alsace_moselle",
+                                                      "mediator_name": MEDIATOR, "mediator_details": "www.example"})
+    assert saved.status_code == 303
+    with bound(app, tenants["a"].id) as session:
+        tenant = session.get(Tenant, tenants["a"].id)
+        assert tenant is not None
+        assert (tenant.clock_days, tenant.clock_calendar, tenant.mediator_name) == ("ouvres", "alsace_moselle",
+                                                                                    MEDIATOR)
+    qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
+    assert qm.post("/settings/company/register", {"rule_set": "acpr"}).status_code == 403

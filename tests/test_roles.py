@@ -25,6 +25,8 @@ PAGES = {
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights/voices": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/register": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/register/new": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/products": {Role.TENANT_ADMIN},
     "/scorecards": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/review-packs": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},

@@ -29,6 +29,9 @@ from webapp.models import (
     Kiosk,
     Playlist,
     PlaylistItem,
+    RegisterEntry,
+    RegisterEvent,
+    RegisterLink,
     Role,
     Tenant,
     TokenScope,
@@ -124,6 +127,17 @@ def _pack_pdf(t: TenantSet) -> int:
     return job_id
 
 
+def _register_entry(tenant_id: int) -> int:
+    """The register entry a written complaint gets (webapp/services/register.py)."""
+    from webapp.services import register
+
+    complaint_id = factories.make_complaint(tenant_id)
+    with tenancy.tenant_session(tenant_id) as session:
+        entry = register.entry_of(session, complaint_id=complaint_id)
+        assert entry is not None
+        return entry.id
+
+
 #: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
 OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
@@ -135,6 +149,7 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True),  # audio to serve
     "playlist_id": lambda t: factories.make_playlist(t.id),
     "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
+    "entry_id": lambda t: _register_entry(t.id),
     "job_id": lambda t: _pack_pdf(t),
     "product_id": lambda t: factories.make_product(t.id),
 }
@@ -182,7 +197,7 @@ def _snapshot(app: Flask) -> list[tuple[Any, ...]]:
     with app.app_context(), tenancy.all_tenants_session() as session:
         rows: list[tuple[Any, ...]] = []
         for model in (Tenant, User, UserToken, AuditEvent, Call, Complaint, ApiToken, Transcript, Clip, Playlist,
-                      PlaylistItem, Kiosk):
+                      PlaylistItem, Kiosk, RegisterEntry, RegisterEvent, RegisterLink):
             rows += [tuple(getattr(o, c.key) for c in model.__table__.columns)  # type: ignore[attr-defined]
                      for o in session.scalars(select(model).order_by(model.id))]
         return rows

@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
         playlists,
         privacy,
         products,
+        register,
         review_packs,
         room,
         taxonomy,
@@ -79,7 +80,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
                    taxonomy, privacy, kiosks, kiosk, insights, products, review_packs, voice_exports,
-                   api):
+                   register, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.

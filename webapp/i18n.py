@@ -115,6 +115,15 @@ AUDIT_LABELS = {
     "clip.retired": _l("Clip retired"),
     "call.erased": _l("Call erased"),
     "complaint.erased": _l("Complaint erased"),
+    "register.created": _l("Register entry created"),
+    "register.status": _l("Register entry's status changed"),
+    "register.answer": _l("Register entry answered"),
+    "register.owner": _l("Register entry's owner changed"),
+    "register.edited": _l("Register entry edited"),
+    "register.reasons": _l("Register entry's reasons tagged"),
+    "register.linked": _l("Call or complaint linked to a register entry"),
+    "register.unlinked": _l("Call or complaint unlinked from a register entry"),
+    "register.proposal_dismissed": _l("Oral complaint proposal dismissed"),
     "customer.erased": _l("A customer's data erased"),
     "tenant.retention_changed": _l("Retention period changed"),
     "clip.listened": _l("Clip listened to"),
@@ -197,6 +206,28 @@ ERASURE_REASON_LABELS = {
     "retention": _l("End of the retention period"),
 }
 
+#: The complaint register (webapp/services/register.py): an entry's status, an answer's outcome, the list's
+#: deadline filter.
+ENTRY_STATUS_LABELS = {
+    "received": _l("Newly received"),
+    "acknowledged": _l("Acknowledged"),
+    "investigating": _l("Under investigation"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened"),
+}
+OUTCOME_LABELS = {
+    "upheld": _l("Upheld"),
+    "partly_upheld": _l("Partly upheld"),
+    "rejected": _l("Rejected"),
+}
+REGISTER_DUE_LABELS = {
+    "overdue": _l("Overdue"),
+    "2": _l("Due within 2 days"),
+    "5": _l("Due within 5 days"),
+    "10": _l("Due within 10 days"),
+}
+
 STEREO_LAYOUT_LABELS = {
     "agent_left": _l("Agent on the left channel, customer on the right"),
     "agent_right": _l("Agent on the right channel, customer on the left"),
@@ -227,7 +258,8 @@ def label(kind: str, value: str) -> str:
               "sentiment": SENTIMENT_LABELS, "pii": PII_LABELS, "speaker": SPEAKER_LABELS,
               "stereo_layout": STEREO_LAYOUT_LABELS, "clip_status": CLIP_STATUS_LABELS,
               "render_status": RENDER_STATUS_LABELS, "playlist_mode": PLAYLIST_MODE_LABELS,
-              "erasure_reason": ERASURE_REASON_LABELS}[kind]
+              "erasure_reason": ERASURE_REASON_LABELS, "entry_status": ENTRY_STATUS_LABELS,
+              "outcome": OUTCOME_LABELS, "register_due": REGISTER_DUE_LABELS}[kind]
     if kind == "failure" and str(value) not in labels:
         return str(FAILURE_OTHER)
     return str(labels.get(str(value), value))

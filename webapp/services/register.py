@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from webapp import search
 from webapp.db import utcnow
 from webapp.errors import Conflict, NotFound, UserError
-from webapp.i18n import _, _l
+from webapp.i18n import _, _l, label
 from webapp.models import (
     AuditEvent,
     Call,
@@ -456,27 +456,8 @@ NEXT: dict[EntryStatus, tuple[EntryStatus, ...]] = {
 #: Statuses from which an entry may be answered.
 ANSWERABLE = (EntryStatus.RECEIVED, EntryStatus.ACKNOWLEDGED, EntryStatus.INVESTIGATING, EntryStatus.REOPENED)
 
-STATUS_LABELS = {
-    EntryStatus.RECEIVED: _l("Received"),
-    EntryStatus.ACKNOWLEDGED: _l("Acknowledged"),
-    EntryStatus.INVESTIGATING: _l("Under investigation"),
-    EntryStatus.ANSWERED: _l("Answered"),
-    EntryStatus.CLOSED: _l("Closed"),
-    EntryStatus.REOPENED: _l("Reopened"),
-}
-OUTCOME_LABELS = {
-    Outcome.UPHELD: _l("Upheld"),
-    Outcome.PARTLY_UPHELD: _l("Partly upheld"),
-    Outcome.REJECTED: _l("Rejected"),
-}
-
-
 def status_name(status: str) -> str:
-    return str(STATUS_LABELS.get(EntryStatus(status), status)) if status in set(EntryStatus) else status
-
-
-def outcome_name(outcome: str) -> str:
-    return str(OUTCOME_LABELS.get(Outcome(outcome), outcome)) if outcome in set(Outcome) else outcome
+    return label("entry_status", status)
 
 
 def transitions(entry: RegisterEntry) -> tuple[EntryStatus, ...]:
@@ -634,6 +615,18 @@ def link(session: Session, entry: RegisterEntry, actor: Actor, *, call_id: int |
     session.add(RegisterLink(entry_id=entry.id, call_id=call_id, complaint_id=complaint_id))
     session.flush()
     _event(session, entry, actor, "linked", {"call": call_id} if call_id else {"complaint": complaint_id})
+
+
+def link_typed(session: Session, entry: RegisterEntry, actor: Actor, kind: str, raw_id: str) -> None:
+    """:func:`link` for a form: ``kind`` "call" or "complaint" and the number typed, refused with the reason
+    (a :class:`UserError`) when no such item of the company exists."""
+    raw = raw_id.strip().lstrip("#")
+    if kind not in ("call", "complaint") or not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        raise UserError(_("Choose a call or a complaint, and type its number."), "link_invalid")
+    model: type[Call] | type[Complaint] = Call if kind == "call" else Complaint
+    if session.get(model, int(raw)) is None:
+        raise UserError(_("There is no call or complaint #%(id)s in your company.", id=raw), "link_missing")
+    link(session, entry, actor, **{f"{kind}_id": int(raw)})
 
 
 def unlink(session: Session, entry: RegisterEntry, link_id: int, actor: Actor) -> None:

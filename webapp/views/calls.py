@@ -13,7 +13,7 @@ from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, label, ngettext
 from webapp.models import Call, CallStatus, Channel, ClipSentiment, Consent, LabelKind, RenderStatus, Role, Source
-from webapp.services import audit, calls, clips, erasure, ingestion, tags, taxonomy
+from webapp.services import audit, calls, clips, erasure, ingestion, register, tags, taxonomy
 from webapp.views.helpers import (
     actor,
     correct_tags,
@@ -94,7 +94,8 @@ def _analysis(call_id: int) -> dict[str, Any]:
     call = calls.get_call(session, call_id)
     found = tags.tags_of(session, tags.Target(call_id=call.id))
     return {"call": call, "transcript": calls.transcript_of(session, call), "tags": found,
-            "kept_until": erasure.erase_by(actor().tenant, call.received_at), **_clipping(session, call, found)}
+            "kept_until": erasure.erase_by(actor().tenant, call.received_at), **_clipping(session, call, found),
+            "oral": register.proposal(session, call), "entry": register.entry_of(session, call_id=call.id)}
 
 
 def _clipping(session: Any, call: Call, found: tags.TagView) -> dict[str, Any]:

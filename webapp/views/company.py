@@ -13,7 +13,7 @@ from webapp.config import LOCALES
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role, StereoLayout, Tenant
-from webapp.services import tenants
+from webapp.services import register, tenants
 from webapp.views.helpers import actor, form_error, render
 
 bp = Blueprint("company", __name__, url_prefix="/settings/company")
@@ -27,7 +27,9 @@ def _tenant() -> Tenant:
 
 
 def _context() -> dict[str, Any]:
-    return {"tenant": _tenant(), "locales": LOCALES, "layouts": [layout.value for layout in StereoLayout]}
+    tenant = _tenant()
+    return {"tenant": tenant, "locales": LOCALES, "layouts": [layout.value for layout in StereoLayout],
+            "rule_set": register.rule_set_of(tenant)}
 
 
 @bp.get("")
@@ -47,3 +49,15 @@ def company_update() -> Response:
         return form_error("pages/company/settings.html", err, **_context())
     flash(_("Settings saved.") if changed else _("Nothing to change."), "success")
     return redirect(url_for("company.company_settings"), code=303)
+
+
+@bp.post("/register")
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def company_register_update() -> Response:
+    """The complaint register's clock rule set and the company's mediator (issue #15)."""
+    try:
+        changed = register.update_register_settings(tenancy.request_session(), _tenant(), actor(), request.form)
+    except UserError as err:
+        return form_error("pages/company/settings.html", err, error_in="register", **_context())
+    flash(_("Settings saved.") if changed else _("Nothing to change."), "success")
+    return redirect(url_for("company.company_settings", _anchor="register-settings"), code=303)

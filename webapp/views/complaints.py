@@ -12,7 +12,7 @@ from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Channel, Consent, LabelKind, Role, Source
-from webapp.services import calls, erasure, ingestion, tags, taxonomy
+from webapp.services import calls, erasure, ingestion, register, tags, taxonomy
 from webapp.views.helpers import actor, correct_tags, form_error, render
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -70,6 +70,7 @@ def complaint_detail(complaint_id: int) -> Response:
     complaint = calls.get_complaint(session, complaint_id)
     return render("pages/complaints/detail.html", complaint=complaint,
                   tags=tags.tags_of(session, tags.Target(complaint_id=complaint.id)),
+                  entry=register.entry_of(session, complaint_id=complaint.id),
                   kept_until=erasure.erase_by(actor().tenant, complaint.received_at))
 
 
