@@ -42,7 +42,7 @@ PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}
 #: The integrator API: authenticated by an API token (@access(API_TOKEN)), never by a login.
 TOKEN_ROUTES = {"/api/v1/calls", "/api/v1/calls/<int:call_id>", "/api/v1/complaints",
-                "/api/v1/complaints/<int:complaint_id>", "/api/v1/ratings"}
+                "/api/v1/complaints/<int:complaint_id>", "/api/v1/ratings", "/api/v1/register/<reference>"}
 #: What an unpaired screen reaches: the kiosk's page and files, and pairing (webapp.views.kiosk).
 KIOSK_PUBLIC = {"/kiosk", "/kiosk/", '/kiosk/<any("player.js", "kiosk.css", "sw.js"):name>', "/kiosk/pairings",
                 "/kiosk/pairings/<code>/qr.svg", "/kiosk/pairings/claim"}

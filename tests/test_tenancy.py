@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, func, select, text, update
 from werkzeug.routing import Rule
+from werkzeug.test import TestResponse
 
 from tests import factories
 from tests.conftest import Client, DatabaseUnderTest, TenantSet
-from webapp import tenancy
+from webapp import access, tenancy
 from webapp.db import Base
 from webapp.models import (
     ApiToken,
@@ -138,8 +140,18 @@ def _register_entry(tenant_id: int) -> int:
         return entry.id
 
 
+def _register_reference(t: TenantSet) -> str:
+    """The reference of a register entry made by hand, as an oral complaint's; dated in a year of its own for each
+    company, so that the two companies' references differ (each numbers its own register)."""
+    from webapp.services import register
+
+    with tenancy.tenant_session(t.id) as session:
+        return register.create_entry(session, actor=register.Actor.machine(), received_on=date(2000 + t.id % 100, 1, 5),
+                                     channel="phone").reference
+
+
 #: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
-OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
+OBJECT_ARGS: dict[str, Callable[[TenantSet], int | str]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
     "tenant_id": lambda t: t.id,
     "call_id": lambda t: _processed_call(t.id),
@@ -149,6 +161,7 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int]] = {
     "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True),  # audio to serve
     "playlist_id": lambda t: factories.make_playlist(t.id),
     "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
+    "reference": _register_reference,
     "entry_id": lambda t: _register_entry(t.id),
     "job_id": lambda t: _pack_pdf(t),
     "product_id": lambda t: factories.make_product(t.id),
@@ -176,7 +189,7 @@ def _id_rules(app: Flask) -> list[tuple[Rule, str]]:
     return result
 
 
-def _url(rule: Rule, object_id: int) -> str:
+def _url(rule: Rule, object_id: int | str) -> str:
     return rule.build({a: object_id for a in rule.arguments}, append_unknown=False)[1]
 
 
@@ -187,7 +200,7 @@ def _normalise(body: str) -> str:
 
 
 @pytest.fixture
-def objects(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, dict[str, int]]:
+def objects(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, dict[str, int | str]]:
     """For companies "a" and "b": the id of one object of every kind that a URL names."""
     with app.app_context():
         return {key: {arg: make(tenants[key]) for arg, make in OBJECT_ARGS.items()} for key in ("a", "b")}
@@ -206,7 +219,7 @@ def _snapshot(app: Flask) -> list[tuple[Any, ...]]:
 def test_the_matrix_covers_routes(app: Flask) -> None:
     assert len(_id_rules(app)) >= 14  # if this drops, routes lost their ids or the map changed
     assert {r.rule for r, _m in _id_rules(app) if r.rule.startswith("/api/")} == {
-        "/api/v1/calls/<int:call_id>", "/api/v1/complaints/<int:complaint_id>"}
+        "/api/v1/calls/<int:call_id>", "/api/v1/complaints/<int:complaint_id>", "/api/v1/register/<reference>"}
 
 
 def _is_api(rule: Rule) -> bool:
@@ -217,23 +230,45 @@ def _is_kiosk(rule: Rule) -> bool:
     return rule.rule.startswith("/kiosk/")
 
 
-def _bearer(app: Flask, tenant_id: int) -> dict[str, str]:
-    """Headers bearing a new ingest token of the tenant, used once already (its ``last_used_at`` is set)."""
+def _bearer(app: Flask, tenant_id: int, scope: TokenScope = TokenScope.INGEST) -> dict[str, str]:
+    """Headers bearing a new token of the tenant, used once already (its ``last_used_at`` is set)."""
     with app.app_context():
-        headers = {"Authorization": f"Bearer {factories.make_api_token(tenant_id, TokenScope.INGEST).raw}"}
-    assert app.test_client().get(f"/api/v1/calls/{MISSING_ID}", headers=headers).status_code == 404
+        headers = {"Authorization": f"Bearer {factories.make_api_token(tenant_id, scope).raw}"}
+    assert app.test_client().get(f"/api/v1/complaints/{MISSING_ID}", headers=headers).status_code == 404
     return headers
+
+
+def _bearers(app: Flask, tenant_id: int) -> dict[str, dict[str, str]]:
+    """A token of each scope: a company's systems (telephony, CRM...), each sending its own."""
+    return {scope.value: _bearer(app, tenant_id, scope) for scope in TokenScope}
+
+
+def _token_for(app: Flask, rule: Rule, bearers: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The headers of a token whose scope the API route lets in (its first)."""
+    return bearers[access.table(app)[rule.endpoint].scopes[0]]
+
+
+def _send(client: Client, method: str, url: str, headers: dict[str, str]) -> TestResponse:
+    """A GET, a POST with a form, or another method (an API's PATCH) with a JSON body."""
+    if method == "GET":
+        return client.get(url, headers=headers)
+    if method == "POST":
+        return client.post(url, {"role": "staff"}, headers=headers)
+    return client.raw.open(url, method=method, json={"status": "closed"}, headers=headers)
 
 
 @pytest.mark.parametrize("who", ["anonymous", *[r.value for r in
                                                 (Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF)],
                                  "platform_admin", "api_token", "kiosk_token"])
 def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenants: dict[str, TenantSet],
-                                                               objects: dict[str, dict[str, int]], who: str) -> None:
+                                                               objects: dict[str, dict[str, int | str]],
+                                                               who: str) -> None:
     client = Client(app.test_client())
     headers: dict[str, str] = {}
+    bearers: dict[str, dict[str, str]] = {}
     if who == "api_token":
-        headers = _bearer(app, tenants["a"].id)  # tenant A's system, sending its token everywhere
+        bearers = _bearers(app, tenants["a"].id)  # tenant A's systems, sending their tokens everywhere
+        headers = bearers[TokenScope.INGEST.value]
     elif who == "kiosk_token":
         with app.app_context():  # tenant A's kiosk, sending its device token everywhere
             headers = {"Authorization": f"Bearer {factories.make_kiosk(tenants['a'].id).token}"}
@@ -248,9 +283,8 @@ def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenan
             continue  # platform admins do act on every company; the platform tenant is tested in test_admin
         other = _url(rule, objects["b"][arg])
         missing = _url(rule, MISSING_ID)
-        send = ((lambda url: client.get(url, headers=headers)) if method == "GET"
-                else (lambda url: client.post(url, {"role": "staff"}, headers=headers)))
-        theirs, nothing = send(other), send(missing)
+        sent = _token_for(app, rule, bearers) if bearers and _is_api(rule) else headers
+        theirs, nothing = _send(client, method, other, sent), _send(client, method, missing, sent)
         label = f"{who} {method} {rule.rule}"
         if _is_api(rule):
             # Only a token opens the API; a login cookie is no credential there.
@@ -270,23 +304,21 @@ def test_tenant_b_objects_look_missing_to_everyone_of_tenant_a(app: Flask, tenan
 
 
 def test_the_matrix_would_see_a_leak(app: Flask, tenants: dict[str, TenantSet],
-                                     objects: dict[str, dict[str, int]]) -> None:
+                                     objects: dict[str, dict[str, int | str]]) -> None:
     """Positive control: the same requests on tenant A's own objects do reach them."""
     admin = Client(app.test_client())
     admin.login(tenants["a"].users[Role.TENANT_ADMIN].email)
     root = Client(app.test_client())
     root.login(tenants["platform"].users[Role.PLATFORM_ADMIN].email)
     system = Client(app.test_client())
-    bearer = _bearer(app, tenants["a"].id)
+    bearers = _bearers(app, tenants["a"].id)
     for rule, method in _id_rules(app):
         if _is_kiosk(rule):
             continue  # a kiosk reaching its own clips: test_kiosk_api.py
         arg = next(a for a in rule.arguments if a in OBJECT_ARGS)
         client = root if arg == "tenant_id" else system if _is_api(rule) else admin
-        headers = bearer if _is_api(rule) else {}
-        url = _url(rule, objects["a"][arg])
-        response = (client.get(url, headers=headers) if method == "GET"
-                    else client.post(url, {"role": "staff"}, headers=headers))
+        headers = _token_for(app, rule, bearers) if _is_api(rule) else {}
+        response = _send(client, method, _url(rule, objects["a"][arg]), headers)
         assert response.status_code not in (401, 403, 404, 500), f"{method} {rule.rule}: {response.status_code}"
 
 

@@ -162,6 +162,7 @@ PLAYLIST_MODE_LABELS = {
 TOKEN_SCOPE_LABELS = {
     "ingest": _l("Send calls and complaints, read their status"),
     "read": _l("Read status only"),
+    "register": _l("Read complaints and update the complaint register (status, answer, owner)"),
 }
 
 #: Why a call could not be processed (codes stored by the worker, shown in the reader's language).

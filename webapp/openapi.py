@@ -13,6 +13,7 @@ from webapp.config import Settings
 from webapp.services.ingestion import MAX_TEXT
 from webapp.services.ratings import MAX_API_ITEMS
 from webapp.services.ratings import MAX_TEXT as RATING_TEXT
+from webapp.services.register import MAX_LONG as ANSWER_TEXT
 
 Schema = dict[str, Any]  # Any: a JSON document
 
@@ -79,7 +80,8 @@ def _item(kind: str, extra: dict[str, Schema], description: str) -> Schema:
 
 ERROR_CODES = {
     "unauthorized": "401: missing, malformed, unknown or revoked token, or a suspended company (one answer for all).",
-    "insufficient_scope": "403: a read-only token tried to send an item.",
+    "insufficient_scope": "403: the token's access does not allow this (a read-only token sending an item, a token "
+                          "without the register access updating the register).",
     "not_found": "404: no such item for this token's company (another company's items look the same).",
     "method_not_allowed": "405: this path does not take that method.",
     "invalid_json": "400: the metadata or body is not a JSON object.",
@@ -98,6 +100,13 @@ ERROR_CODES = {
     "date_out_of_range": "422: received_at is before 1900.",
     "ratings_refused, invalid_body, too_many_items": "422: ratings refused as a whole (the message names each bad "
                                                      "item and its problem); nothing was stored.",
+    "version_mismatch": "412: the register entry changed since the version named in If-Match; nothing was "
+                        "changed. Read it again, then send the change.",
+    "transition_refused, mediator_missing": "422: the register's life cycle does not allow this status change, "
+                                            "or a (partly) rejecting answer does not name the company's mediator; "
+                                            "the message says why. Nothing was changed.",
+    "outcome_invalid, answer_missing, owner_invalid, invalid_body, if_match_invalid":
+        "422: the register update is not accepted; the message says which part.",
     "internal": "500: a fault on Écoute's side; the answer carries a reference for support.",
 }
 
@@ -111,10 +120,11 @@ def _responses(*statuses: str) -> dict[str, Schema]:
         "400": _error("The metadata or body is not a JSON object (code invalid_json)."),
         "401": {**_error("No valid token (code unauthorized)."),
                 "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
-        "403": _error("The token may only read (code insufficient_scope)."),
+        "403": _error("The token's access does not allow this (code insufficient_scope)."),
         "404": _error("No such item for this company (code not_found)."),
         "413": _error("The request is too large (code too_large)."),
         "409": _error("This external_id was already used with other content (code idempotency_conflict)."),
+        "412": _error("The entry changed since the version in If-Match (code version_mismatch)."),
         "415": _error("Wrong Content-Type (code unsupported_media_type)."),
         "422": _error("Refused; the message says why, in the request's language (see the codes in Error)."),
     }
@@ -139,6 +149,62 @@ def _read(kind: str, param: str) -> Schema:
     }
 
 
+ENTRY_STATUSES = ["received", "acknowledged", "investigating", "answered", "closed", "reopened"]
+OUTCOMES = ["upheld", "partly_upheld", "rejected"]
+_REFERENCE = {"name": "reference", "in": "path", "required": True,
+              "schema": {"type": "string", "examples": ["REC-2026-000123"]},
+              "description": "The entry's reference in the company's register."}
+_ENTRY_OUT = {"200": {"description": "The register entry; its ETag is its version.",
+                      "headers": {"ETag": {"schema": {"type": "string"}, "description": "The version, as \"3\"."}},
+                      "content": {"application/json": {"schema": _ref("RegisterEntry")}}}}
+
+
+def _date(description: str, nullable: bool = False, kind: str = "date") -> Schema:
+    return {"type": ["string", "null"] if nullable else "string", "format": kind, "description": description}
+
+
+#: An entry of the complaint register, as the API shows it (webapp/services/register_api.py).
+REGISTER_ENTRY: Schema = {
+    "type": "object", "description": "An entry of the company's complaint register, with its regulatory clocks.",
+    "additionalProperties": False,
+    "properties": {
+        "reference": {"type": "string", "examples": ["REC-2026-000123"]},
+        "status": {"type": "string", "enum": ENTRY_STATUSES},
+        "channel": {"type": "string", "enum": CHANNELS},
+        "received_on": _date("When the company received the complaint."),
+        "sent_on": _date("When the customer sent it, where known; the clocks run from it.", nullable=True),
+        "acknowledge_by": _date("The acknowledgement's due date (answering counts as acknowledging)."),
+        "answer_by": _date("The answer's due date."),
+        "acknowledged_at": _date("When it was acknowledged.", nullable=True, kind="date-time"),
+        "answered_at": _date("When it was answered.", nullable=True, kind="date-time"),
+        "closed_at": _date("When it was closed.", nullable=True, kind="date-time"),
+        "overdue": {"type": "boolean", "description": "A deadline has passed with its step not done."},
+        "outcome": {"type": ["string", "null"], "enum": [*OUTCOMES, None]},
+        "owner_email": {"type": ["string", "null"], "description": "Who owns the entry at the company."},
+        "version": {"type": "integer", "description": "Goes up with every change; send it back in If-Match."},
+        "url": {"type": "string", "description": "Where to read it again."},
+    },
+}
+REGISTER_ENTRY["required"] = list(REGISTER_ENTRY["properties"])
+REGISTER_UPDATE: Schema = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "status": {"type": "string", "enum": ENTRY_STATUSES,
+                   "description": "The life cycle: received → acknowledged → investigating; any open entry may be "
+                                  "answered (with `answer`); answered → closed or reopened; closed → reopened; "
+                                  "reopened → investigating."},
+        "answer": {"type": "object", "additionalProperties": False, "required": ["text", "outcome"],
+                   "properties": {"text": {"type": "string", "minLength": 1, "maxLength": ANSWER_TEXT,
+                                           "description": "The answer sent to the customer. A rejection, full "
+                                                          "or partial, must name the company's mediator."},
+                                  "outcome": {"type": "string", "enum": OUTCOMES}}},
+        "owner_email": {"type": ["string", "null"],
+                        "description": "An active quality manager or administrator of the company; null for "
+                                       "nobody."},
+    },
+}
+
+
 def document(settings: Settings) -> Schema:
     """The whole OpenAPI document; limits come from ``settings``."""
     metadata = {"type": "object", "properties": META_PROPERTIES, "additionalProperties": False}
@@ -153,7 +219,8 @@ def document(settings: Settings) -> Schema:
                 "Push recorded calls and written complaints into Écoute from a telephony or CRM system, then read "
                 "their status. Authenticate with an API token created by your company's Écoute administrator "
                 "(Settings → API tokens): `Authorization: Bearer ect_…`. A token with the ingest access may send "
-                "and read; a read token may only read. Errors are JSON `{\"code\", \"message\"}`: `code` is "
+                "and read; a read token may only read; a register token reads complaints and updates the complaint "
+                "register. Errors are JSON `{\"code\", \"message\"}`: `code` is "
                 "stable, `message` is for people, in English, or in French with `Accept-Language: fr`."),
         },
         "servers": [{"url": settings.base_url}],
@@ -197,6 +264,25 @@ def document(settings: Settings) -> Schema:
                             "content": {"application/json": {"schema": _ref("RatingsStored")}}},
                 } | _responses("400", "401", "403", "409", "413", "415", "422"),
             }},
+            "/api/v1/register/{reference}": {
+                "get": {"operationId": "getRegisterEntry", "parameters": [_REFERENCE],
+                        "summary": "Read an entry of the complaint register: its status, clocks and outcome.",
+                        "description": "Oral complaints' entries have no complaint id: read them by reference.",
+                        "responses": _ENTRY_OUT | _responses("401", "404")},
+                "patch": {
+                    "operationId": "updateRegisterEntry", "parameters": [_REFERENCE, {
+                        "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                        "description": "The version last read (its ETag): the change is refused (412) if the entry "
+                                       "changed since."}],
+                    "summary": "Set an entry's owner, answer and status, idempotently.",
+                    "description": ("Applied in that order, all or nothing, as the register's pages would: the "
+                                    "timeline names the token (\"API: <token name>\"). A request asking for what "
+                                    "the entry already is changes nothing and answers the same entry, whatever "
+                                    "its If-Match: send it again safely. Requires the register access."),
+                    "requestBody": {"required": True,
+                                    "content": {"application/json": {"schema": _ref("RegisterUpdate")}}},
+                    "responses": _ENTRY_OUT | _responses("401", "403", "404", "412", "415", "422")},
+            },
             "/api/v1/openapi.json": {"get": {
                 "operationId": "getOpenApi", "summary": "This document.", "security": [],
                 "responses": {"200": {"description": "The OpenAPI document.",
@@ -221,7 +307,13 @@ def document(settings: Settings) -> Schema:
                                              "duration_seconds": {"type": "number"},
                                              "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
                 }, "A recorded call."),
-                "Complaint": _item("complaint", {"text": {"type": "string"}}, "A written complaint."),
+                "Complaint": _item("complaint", {
+                    "text": {"type": "string"},
+                    "register": {"oneOf": [_ref("RegisterEntry"), {"type": "null"}],
+                                 "description": "Its entry in the complaint register (null once erased)."},
+                }, "A written complaint."),
+                "RegisterEntry": REGISTER_ENTRY,
+                "RegisterUpdate": REGISTER_UPDATE,
                 "RatingCreate": {
                     "type": "object", "required": ["product", "rating", "date"], "additionalProperties": False,
                     "properties": {

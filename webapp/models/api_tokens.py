@@ -15,6 +15,7 @@ from webapp.tenancy import TenantScoped
 class TokenScope(enum.StrEnum):
     INGEST = "ingest"  #: push calls and complaints, read their status
     READ = "read"  #: read status only
+    REGISTER = "register"  #: read complaints and the register, update the register (status, answer, owner)
 
 
 class ApiToken(TenantScoped, Base):

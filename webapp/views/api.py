@@ -1,10 +1,11 @@
-"""The integrator API (``/api/v1``): a company's telephony or CRM system pushes calls and complaints.
+"""The integrator API (``/api/v1``): a company's telephony or CRM system pushes calls and complaints, and
+keeps the complaint register's entries up to date (their status, answer and owner).
 
 Every route but the OpenAPI document authenticates with ``Authorization: Bearer <token>`` and
 nothing else: a login cookie opens nothing here, which is why the blueprint is exempt from
 CSRF. Errors are JSON ``{"code", "message"}`` (webapp.errors answers JSON under /api/), in
 English unless the request's Accept-Language asks for French (webapp.i18n). The routes only
-translate HTTP into the ingestion service's calls; webapp/openapi.py describes them.
+translate HTTP into the services' calls (ingestion, register_api); webapp/openapi.py describes them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from webapp.auth import ANONYMOUS, API_TOKEN, access
 from webapp.context import current_context
 from webapp.errors import ApiError, UserError, parse_json
 from webapp.i18n import _
-from webapp.models import Call, Channel, Complaint, Source, Tenant, TokenScope
-from webapp.services import calls, ingestion, ratings
+from webapp.models import Call, Channel, Complaint, RegisterEntry, Source, Tenant, TokenScope
+from webapp.services import calls, ingestion, ratings, register_api
 from webapp.views.helpers import settings, upload_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -100,8 +101,19 @@ def _call_json(call: Call) -> dict[str, Any]:
 
 
 def _complaint_json(complaint: Complaint) -> dict[str, Any]:
-    return {"kind": "complaint", **_voice(complaint), "text": complaint.text,
+    entry = register_api.of_complaint(tenancy.request_session(), complaint.id)
+    if entry is not None:
+        entry["url"] = url_for("api.api_register_entry", reference=entry["reference"])
+    return {"kind": "complaint", **_voice(complaint), "text": complaint.text, "register": entry,
             "url": url_for("api.api_complaint_detail", complaint_id=complaint.id)}
+
+
+def _entry_response(entry: RegisterEntry) -> Response:
+    """An entry of the register, with its version as the ETag (for If-Match)."""
+    body = register_api.entry_json(tenancy.request_session(), entry)
+    resp = jsonify({**body, "url": url_for("api.api_register_entry", reference=entry.reference)})
+    resp.headers["ETag"] = register_api.etag(entry)
+    return resp
 
 
 def _stored(body: Mapping[str, Any], duplicate: bool) -> Response:
@@ -158,7 +170,8 @@ def api_complaint_create() -> Response:
 
 
 @bp.get("/complaints/<int:complaint_id>")
-@access(API_TOKEN, scopes=[TokenScope.INGEST, TokenScope.READ], writes_on_read=True)  # last_used_at
+@access(API_TOKEN, scopes=[TokenScope.INGEST, TokenScope.READ, TokenScope.REGISTER],
+        writes_on_read=True)  # last_used_at
 def api_complaint_detail(complaint_id: int) -> Response:
     return jsonify(_complaint_json(calls.get_complaint(tenancy.request_session(), complaint_id)))
 
@@ -180,6 +193,29 @@ def api_ratings_create() -> Response:
                     "ratings": [ratings.as_json(rating, known) for rating, known in done.ratings]})
     resp.status_code = 201 if done.created else 200
     return resp
+
+
+@bp.get("/register/<reference>")
+@access(API_TOKEN, scopes=[TokenScope.INGEST, TokenScope.READ, TokenScope.REGISTER],
+        writes_on_read=True)  # last_used_at
+def api_register_entry(reference: str) -> Response:
+    """An entry of the complaint register, by its reference (an oral complaint's has no complaint id)."""
+    return _entry_response(register_api.by_reference(tenancy.request_session(), reference))
+
+
+@bp.patch("/register/<reference>")
+@access(API_TOKEN, scopes=[TokenScope.REGISTER])
+def api_register_update(reference: str) -> Response:
+    """Set an entry's status, answer or owner; the same request again changes nothing (see register_api)."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", _("Send the change as JSON, with the header “Content-Type: "
+                                                        "application/json”."))
+    update = register_api.parse_update(request.get_json(silent=True))
+    session = tenancy.request_session()
+    entry = register_api.by_reference(session, reference, for_update=True)
+    register_api.apply_update(session, entry, update, register_api.actor(principals.current_api_token()),
+                              register_api.if_match(request.headers.get("If-Match")))
+    return _entry_response(entry)
 
 
 @bp.get("/openapi.json")
