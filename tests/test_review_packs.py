@@ -75,6 +75,10 @@ def _entry(tenant_id: int, number: int, product: str, *, status: EntryStatus, an
 
 @pytest.fixture
 def pack_data(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, Any]:
+    return seed_pack(app, tenants)
+
+
+def seed_pack(app: Flask, tenants: dict[str, TenantSet]) -> dict[str, Any]:
     """Company A: the product "Four X" (family "Cuisson", owned by A's staff member), with voices in
     2026-H1 and the half before, and register entries; "Plaque" of the same family, owned by no one."""
     a = tenants["a"]
