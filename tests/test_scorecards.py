@@ -267,6 +267,13 @@ def test_the_scorecard_shows_the_trend_by_month(app: Flask, tenants: dict[str, T
     assert page.status_code == 200
     rows = page.text.split('id="trend"')[1].split("<tbody>")[1].split("</tr>")
     assert "4,5" in rows[0] and "1,0" in rows[1] and len(rows) == 13  # twelve months
+    for sentiment in ("unhappy", "satisfied", "satisfied", "neutral"):
+        _voice(app, a, sentiment)
+    _voice(app, a, "unhappy", product="Grille-pain")
+    page = login_as("a", Role.TENANT_ADMIN).get(f"/scorecards/{product.id}")
+    this_month = page.text.split('id="trend"')[1].split("<tbody>")[1].split("</tr>")[0]
+    cells = [c.split("</td>")[0].strip() for c in this_month.split("<td>")[1:]]
+    assert cells[2:] == ["0", "4", "25\u00a0%"]  # calls, complaints, unhappy share (French)
 
 
 # --- who reads which scorecard -----------------------------------------------------------------------------
