@@ -138,6 +138,8 @@ def load(path: Path) -> list[dict[str, Any]]:
         if not isinstance(row.get("complaint_expression", False), bool):
             raise DataError(f"{where}: complaint_expression {row['complaint_expression']!r} is not true or false")
         for span in row["pii"]:
+            if span.get("type") == "name":  # the held-out set's word for a person's name
+                span["type"] = "person"
             start, end, kind = span.get("start"), span.get("end"), span.get("type")
             if kind not in PII_TYPES or not isinstance(start, int) or not isinstance(end, int) \
                     or not 0 <= start < end <= len(row["text"]):
@@ -146,7 +148,8 @@ def load(path: Path) -> list[dict[str, Any]]:
             if value != value.strip():
                 raise DataError(f"{where}: PII span {value!r} has surrounding whitespace")
             if (kind == "iban" and not _iban_ok(value)) or (kind == "card" and not _luhn_ok(value)):
-                raise DataError(f"{where}: {kind} {value!r} fails its checksum")
+                # a hand-written number with a wrong check digit is still personal data to find: said, not fatal
+                print(f"warning: {where}: a gold {kind} fails its checksum (scored all the same)", file=sys.stderr)
         rows.append(row)
     if not rows:
         raise DataError(f"{path}: no rows")

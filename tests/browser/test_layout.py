@@ -18,7 +18,9 @@ from tests import factories
 from tests.browser.conftest import ConsoleWatch, OpenPage
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
-from webapp.models import Role
+from webapp import tenancy
+from webapp.models import Role, Tag, TagKind
+from worker.handlers import JobContext, tag_complaint
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
@@ -45,6 +47,13 @@ def room(app: Flask, tenants: dict[str, TenantSet]) -> Room:
         factories.make_kiosk(a, playlist_id, name="Salle client, Lyon")
         complaint_id = factories.make_complaint(a, text="Bonjour, ma commande n° 4521 est arrivée cassée. "
                                                          "Je suis très déçu. Appelez-moi au 06 12 34 56 78.")
+        # tagged, so that its page shows the tags, with a topic mentioned in passing among them
+        tag_complaint.Handler().run(JobContext(job_id=0, kind=tag_complaint.KIND, tenant_id=a,
+                                               payload={"complaint_id": complaint_id}, attempt=1, max_attempts=1,
+                                               settings=app.config["ECOUTE"]))
+        with tenancy.tenant_session(a) as session:
+            session.add(Tag(complaint_id=complaint_id, kind=TagKind.TOPIC, value="billing", mention=True,
+                            evidence=["n° 4521"]))
     return Room(call_id, clip_id, playlist_id, complaint_id)
 
 
