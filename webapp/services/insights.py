@@ -28,7 +28,9 @@ import enum
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, Select, case, func, literal_column, or_, select
@@ -157,6 +159,11 @@ class Selection:
     product: str = ""
     channel: str = ""
     agent: str = ""
+
+    @cached_property
+    def query(self) -> str:
+        """:meth:`args` as a query string, made once (a dashboard links each selection four times)."""
+        return urlencode(self.args())
 
     def args(self) -> dict[str, str]:
         """As query arguments of the calls list, the complaints list and the voices page."""
@@ -294,6 +301,21 @@ def _both(session: Session, keys: Any, win: Window, scope: Scope, **kwargs: Any)
             _grouped(session, Complaint, keys(Complaint), win, scope, **kwargs))
 
 
+def _dimensions(session: Session, win: Window, scope: Scope) -> dict[str, tuple[Counts, Counts]]:
+    """The totals and the counts by product, channel and (when the reader may see them) agent, from one
+    query per voice table grouped by all of them, summed here: one scan of the period's rows each."""
+    names = ("total", "product", "channel", "agent") if scope.agents else ("total", "product", "channel")
+    found: dict[str, tuple[Counts, Counts]] = {name: ({}, {}) for name in names}
+    models: tuple[Voice, Voice] = (Call, Complaint)
+    for column, model in enumerate(models):
+        keys = (model.product, model.channel, model.agent) if scope.agents else (model.product, model.channel)
+        for (is_current, *values), n in _grouped(session, model, keys, win, scope).items():
+            for name, key in zip(names, ((), *((v,) for v in values)), strict=True):
+                table = found[name][column]
+                table[(is_current, *key)] = table.get((is_current, *key), 0) + n
+    return found
+
+
 def _figures(win: Window, counts: tuple[Counts, Counts], labels: Mapping[str, str], select_key: Any,
              *, key_of: Any = lambda k: k[0], keep: Any = lambda k: True) -> list[Figure]:
     """One figure per key found, ranked by the period's voices then the baseline's, each change tested
@@ -394,7 +416,8 @@ def dashboard(session: Session, user: User, period: Period, today: date, locale:
         return lambda selection, key: replace(selection, **{name: key}, **extra)
 
     result.series = _series(session, win, scope)
-    result.totals = _figures(win, _both(session, lambda m: (), win, scope), {"": ""}, lambda s, _k: s)
+    dimensions = _dimensions(session, win, scope)
+    result.totals = _figures(win, dimensions["total"], {"": ""}, lambda s, _k: s)
     result.sentiments = _shares(win, tag_counts, {str(s): enum_label("sentiment", s) for s in Sentiment})
     result.topics = _figures(win, tag_counts, names[LabelKind.TOPIC], by("topic", passing=Passing.MAIN),
                              key_of=lambda rest: rest[1], keep=tagged(TagKind.TOPIC, mention=False))
@@ -402,13 +425,11 @@ def dashboard(session: Session, user: User, period: Period, today: date, locale:
                                key_of=lambda rest: rest[1], keep=tagged(TagKind.TOPIC, mention=True))
     result.reasons = _figures(win, tag_counts, names[LabelKind.REASON], by("reason"),
                               key_of=lambda rest: rest[1], keep=tagged(TagKind.REASON))
-    result.products = _figures(win, _both(session, lambda m: (m.product,), win, scope), {}, by("product"),
-                               keep=lambda rest: bool(rest[0]))
+    result.products = _figures(win, dimensions["product"], {}, by("product"), keep=lambda rest: bool(rest[0]))
     channels = {str(c): enum_label("channel", c) for c in Channel}
-    result.channels = _figures(win, _both(session, lambda m: (m.channel,), win, scope), channels, by("channel"))
+    result.channels = _figures(win, dimensions["channel"], channels, by("channel"))
     if scope.agents:
-        result.agents = _figures(win, _both(session, lambda m: (m.agent,), win, scope), {}, by("agent"),
-                                 keep=lambda rest: bool(rest[0]))
+        result.agents = _figures(win, dimensions["agent"], {}, by("agent"), keep=lambda rest: bool(rest[0]))
     return result
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from functools import cache
+
+from flask import Blueprint, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
 from webapp.auth import PERSON, access
 from webapp.db import utcnow
-from webapp.i18n import current_locale
+from webapp.i18n import current_locale, format_number
 from webapp.models import Role
 from webapp.services import insights
 from webapp.views.helpers import actor, render
@@ -23,7 +25,13 @@ READERS = (Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF)
 def dashboard() -> Response:
     period, end = insights.period_of(request.args, utcnow().date())
     board = insights.dashboard(tenancy.request_session(), actor(), period, end, current_locale())
-    return render("pages/insights/dashboard.html", board=board, periods=list(insights.Period))
+    return render("pages/insights/dashboard.html", board=board, periods=list(insights.Period), links=_links(),
+                  number=cache(format_number))
+
+
+def _links() -> dict[str, str]:
+    """Where a number's link goes, by list: its selection's query string is added (pages/insights/)."""
+    return {name: url_for(name) for name in ("calls.call_list", "complaints.complaint_list", "insights.voices")}
 
 
 @bp.get("/voices")
