@@ -699,8 +699,9 @@ EXPRESSIONS = (
     "ma reclamation", "deposer plainte", "porter plainte", "c'est inadmissible", "c est inadmissible",
     "c'est inacceptable", "c est inacceptable", "c'est scandaleux", "c est scandaleux", "saisir le mediateur",
     "le mediateur", "mediateur", "une lettre recommandee", "en recommande", "mon avocat", "association de "
-    "consommateurs", "ufc que choisir", "the ombudsman", "make a complaint", "file a complaint",
-    "formal complaint", "this is unacceptable", "unacceptable",
+    "consommateurs", "ufc que choisir", "mise en demeure", "c'est honteux", "c est honteux", "je veux me plaindre",
+    "the ombudsman", "ombudsman", "make a complaint", "file a complaint", "formal complaint", "legal action",
+    "my lawyer", "this is unacceptable", "unacceptable",
 )
 
 
