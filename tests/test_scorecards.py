@@ -332,6 +332,8 @@ def test_admin_lists_every_product_and_sets_family_department_owner_and_modified
     assert admin.post(f"/products/{oven.id}/modified").status_code == 303
     assert _product(app, a).modified_at is not None
     assert _count(app, a, AuditEvent, AuditEvent.action.in_(["product.updated", "product.modified"])) == 2
+    journal = admin.get("/people/journal").text
+    assert f'href="/products#product-{oven.id}">{OVEN}</a>' in journal and "Produit marqué comme modifié" in journal
     assert login_as("a", Role.QUALITY_MANAGER).get("/products").status_code == 403
 
 

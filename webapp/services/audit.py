@@ -12,7 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
-from webapp.models import ApiToken, AuditEvent, Call, Clip, Complaint, Kiosk, Label, Playlist, Tenant, User
+from webapp.models import (
+    ApiToken,
+    AuditEvent,
+    Call,
+    Clip,
+    Complaint,
+    Kiosk,
+    Label,
+    Playlist,
+    Product,
+    Tenant,
+    User,
+)
 
 
 def record(session: Session, *, tenant_id: int, actor: User | None, action: str, target: str = "",
@@ -110,6 +122,7 @@ _NAMERS: dict[str, Callable[[Session, set[int], str], dict[int, str]]] = {
     "label": lambda s, ids, locale: {label.id: label.label(locale) for label in
                                      s.scalars(select(Label).where(Label.id.in_(ids)))},
     "tenant": lambda s, ids, _lc: _named(s.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids)))),
+    "product": lambda s, ids, _lc: _named(s.execute(select(Product.id, Product.name).where(Product.id.in_(ids)))),
 }
 
 
