@@ -424,6 +424,9 @@ def test_api_ratings_are_idempotent_by_external_id(app: Flask, tenants: dict[str
     assert bad.status_code == 422 and bad.get_json()["code"] == "ratings_refused"
     assert "Item 2" in bad.get_json()["message"] and "Item 3" in bad.get_json()["message"]
     assert _count(app, tenants["a"].id, Rating) == 2  # nothing of the refused requests
+    odd = _post(app, token, [{"product": "Four\x00 X3", "rating": 3, "date": TODAY.isoformat(), "text": "a\ud800b"}])
+    assert odd.status_code == 201 and odd.get_json()["ratings"][0]["text"] == "a\ufffdb"
+    assert odd.get_json()["ratings"][0]["product"] == "Four X3"
     assert _post(app, reader, items).status_code == 403
     assert _post(app, token, {"product": OVEN}).status_code == 422
     raw = app.test_client(use_cookies=False).post("/api/v1/ratings", data="[", content_type="application/json",
@@ -433,7 +436,7 @@ def test_api_ratings_are_idempotent_by_external_id(app: Flask, tenants: dict[str
     with app.app_context():
         b_token = factories.make_api_token(tenants["b"].id, TokenScope.INGEST).raw
     assert _post(app, b_token, items).status_code == 201
-    assert _count(app, tenants["b"].id, Rating) == 2 and _count(app, tenants["a"].id, Rating) == 2
+    assert _count(app, tenants["b"].id, Rating) == 2 and _count(app, tenants["a"].id, Rating) == 3
 
 
 def test_api_ratings_apply_the_rule_at_once(app: Flask, tenants: dict[str, TenantSet]) -> None:

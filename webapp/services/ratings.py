@@ -53,6 +53,8 @@ CSV_ALIASES: dict[str, str] = {
 }
 #: dd/mm/yyyy, as French spreadsheets write dates (a time after it is ignored).
 _DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T].*)?")
+#: Half of a UTF-16 surrogate pair, which JSON may carry but no encoding can store.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: 4, 4.0, 4,0 or 4/5.
 _STARS = re.compile(r"([1-5])(?:[.,]0+)?(?:\s*/\s*5)?")
 
@@ -101,7 +103,7 @@ def problems_of(err: UserError) -> list[str]:
 def _plain(value: object) -> str:
     """A cell as text: without NUL (PostgreSQL refuses it) and lone surrogates, spaces collapsed."""
     text = "" if value is None else str(value)
-    return " ".join(re.sub("[\ud800-\udfff]", "\ufffd", text.replace("\x00", "")).split())
+    return " ".join(_LONE_SURROGATE.sub("\ufffd", text.replace("\x00", "")).split())
 
 
 def _stars(value: object) -> int:
@@ -159,7 +161,7 @@ def clean_rating(raw: Mapping[str, object], today: date, number: int = 0) -> Rat
         day = _day(raw.get("date"), today)
     except UserError as err:
         problems.append(str(err.message))
-    text = str(raw.get("text") or "").replace("\x00", "").strip()
+    text = _LONE_SURROGATE.sub("\ufffd", str(raw.get("text") or "").replace("\x00", "")).strip()
     if len(text) > MAX_TEXT:
         problems.append(_("The text is too long: %(max)d characters at most.", max=MAX_TEXT))
     external_id = _plain(raw.get("external_id"))
