@@ -232,3 +232,31 @@ def make_product(tenant_id: int, *, name: str | None = None) -> int:
         product_id = session.scalar(select(Product.id).where(Product.name == name))
         assert product_id is not None
         return product_id
+
+
+def make_alert_rule(tenant_id: int, *, name: str | None = None) -> int:
+    """A threshold rule on every voice (over 40 % unhappy, 20 voices at least), set through the service; its id."""
+    from webapp.services import alerts
+
+    with tenancy.tenant_session(tenant_id) as session:
+        admin = session.scalars(select(User).where(User.role == Role.TENANT_ADMIN).order_by(User.id)).first()
+        assert admin is not None, "make_alert_rule needs a tenant admin"
+        draft = alerts.RuleDraft(name=name or f"Rule {next(_seq)}", kind="threshold", dimension="all",
+                                 threshold_percent="40")
+        return alerts.create_rule(session, admin, draft).id
+
+
+def make_alert(tenant_id: int) -> int:
+    """An alert of a new rule (its window the week of 23 November 2026), with its figures; its id."""
+    from datetime import date
+
+    from webapp.models import Alert, Dimension, RuleKind
+
+    rule_id = make_alert_rule(tenant_id)
+    with tenancy.tenant_session(tenant_id) as session:
+        alert = Alert(rule_id=rule_id, key=f"rule:{rule_id}:2026-11-29", kind=RuleKind.THRESHOLD,
+                      dimension=Dimension.ALL, window_start=date(2026, 11, 23), window_end=date(2026, 11, 29),
+                      detail={"voices": 30, "unhappy": 15, "share": 0.5, "threshold": 0.4, "baseline_days": 28})
+        session.add(alert)
+        session.flush()
+        return alert.id

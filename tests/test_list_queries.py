@@ -67,6 +67,10 @@ def _product(t: dict[str, TenantSet]) -> None:
     factories.make_product(t["a"].id)
 
 
+def _alert(t: dict[str, TenantSet]) -> None:
+    factories.make_alert(t["a"].id)
+
+
 def _register(t: dict[str, TenantSet]) -> None:
     # An entry with an owner: the list names owners in one query, whatever their number.
     with tenancy.tenant_session(t["a"].id) as session:
@@ -89,6 +93,7 @@ PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "register": ("/register", ("a", Role.QUALITY_MANAGER), _register),
     "products": ("/products", ("a", Role.TENANT_ADMIN), _product),
     "scorecards": ("/scorecards", ("a", Role.QUALITY_MANAGER), _product),
+    "alerts": ("/alerts", ("a", Role.QUALITY_MANAGER), _alert),
 }
 
 

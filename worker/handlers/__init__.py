@@ -11,7 +11,9 @@ raises ``webapp.errors.RetryableError`` for passing failures (network, S3 5xx, t
 from __future__ import annotations
 
 from worker.handlers import (
+    alert_digest,
     apply_retention,
+    evaluate_alerts,
     password_reset,
     process_call,
     purge_media,
@@ -37,4 +39,5 @@ def registry() -> dict[str, Handler]:
             send_mail.KIND: send_mail.Handler(), password_reset.KIND: password_reset.Handler(),
             register_reminders.KIND: register_reminders.Handler(),
             rating_rule.KIND: rating_rule.Handler(),
+            evaluate_alerts.KIND: evaluate_alerts.Handler(), alert_digest.KIND: alert_digest.Handler(),
             review_pack_pdf.KIND: review_pack_pdf.Handler(), review_pack_mail.KIND: review_pack_mail.Handler()}

@@ -1,0 +1,106 @@
+"""Alerts (issue #15, item 4): the alerts the company's rules raised, the rules themselves, and each
+person's choice of digest e-mail.
+
+Tenant admins and quality managers read alerts and set rules; the figures and words come from
+webapp/services/alerts.py, and every alert links to the calls and complaints behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from webapp import tenancy
+from webapp.auth import PERSON, access
+from webapp.errors import UserError
+from webapp.i18n import _, current_locale
+from webapp.models import AlertRule
+from webapp.services import alerts
+from webapp.views.helpers import actor, form_error, me, render
+from webapp.views.listing import ListView
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+READERS = alerts.READERS
+ALERT_LIST = ListView(alerts.AlertFilters, alerts.list_alerts, endpoint="alerts.alert_list", area="alerts",
+                      item="alert")
+
+
+@bp.get("")
+@access(PERSON, roles=READERS)
+def alert_list() -> Response:
+    return ALERT_LIST.respond()
+
+
+def _rules_context(**extra: Any) -> dict[str, Any]:
+    session = tenancy.request_session()
+    names = alerts.label_names(session, current_locale())
+    rules = [(rule, alerts.value_label(rule, names)) for rule in alerts.list_rules(session)]
+    return {"rules": rules, "kind_labels": alerts.KIND_LABELS, **alerts.choices(session, current_locale()), **extra}
+
+
+@bp.get("/rules")
+@access(PERSON, roles=READERS)
+def rule_list() -> Response:
+    return render("pages/alerts/rules.html", form={}, **_rules_context())
+
+
+@bp.post("/rules")
+@access(PERSON, roles=READERS)
+def rule_create() -> Response:
+    try:
+        rule = alerts.create_rule(tenancy.request_session(), actor(), alerts.RuleDraft.from_form(request.form))
+    except UserError as err:
+        return form_error("pages/alerts/rules.html", err, **_rules_context())
+    flash(_("Rule “%(name)s” saved: it is judged every night on its last complete window.", name=rule.name),
+          "success")
+    return redirect(url_for("alerts.rule_list"), code=303)
+
+
+def _edit_context(rule: AlertRule) -> dict[str, Any]:
+    return {"rule": rule, **alerts.choices(tenancy.request_session(), current_locale())}
+
+
+@bp.get("/rules/<int:rule_id>")
+@access(PERSON, roles=READERS)
+def rule_edit(rule_id: int) -> Response:
+    rule = alerts.get_rule(tenancy.request_session(), rule_id)
+    return render("pages/alerts/edit.html", form=alerts.rule_form(rule), **_edit_context(rule))
+
+
+@bp.post("/rules/<int:rule_id>")
+@access(PERSON, roles=READERS)
+def rule_update(rule_id: int) -> Response:
+    session = tenancy.request_session()
+    rule = alerts.get_rule(session, rule_id)
+    try:
+        alerts.update_rule(session, rule, alerts.RuleDraft.from_form(request.form))
+    except UserError as err:
+        return form_error("pages/alerts/edit.html", err, **_edit_context(rule))
+    flash(_("Rule “%(name)s” saved.", name=rule.name), "success")
+    return redirect(url_for("alerts.rule_list"), code=303)
+
+
+@bp.post("/rules/<int:rule_id>/active")
+@access(PERSON, roles=READERS)
+def rule_toggle(rule_id: int) -> Response:
+    """Switch a rule off (``active=0``) or on again (``active=1``)."""
+    rule = alerts.get_rule(tenancy.request_session(), rule_id)
+    alerts.set_active(rule, request.form.get("active") == "1")
+    flash(_("Rule “%(name)s” is on.", name=rule.name) if rule.active else
+          _("Rule “%(name)s” is off: it raises no more alerts.", name=rule.name), "success")
+    return redirect(url_for("alerts.rule_list"), code=303)
+
+
+@bp.post("/digest")
+@access(PERSON, roles=READERS)
+def digest_set() -> Response:
+    """A person chooses how often they get the alerts digest (on their account page)."""
+    try:
+        alerts.set_digest(me(), request.form.get("digest", ""))
+    except UserError as err:
+        flash(str(err.message), "error")
+        return redirect(url_for("auth.account"), code=303)
+    flash(_("Saved: your alerts digest settings have changed."), "success")
+    return redirect(url_for("auth.account"), code=303)
