@@ -56,6 +56,7 @@ def _register_blueprints(app: Flask) -> None:
     # services (migrations, scripts, the worker's tests) need not load every view. No cycle hides behind it.
     from webapp.views import (
         admin,
+        alerts,
         api,
         calls,
         clips,
@@ -79,7 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.views import auth as auth_views
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
-                   taxonomy, privacy, kiosks, kiosk, insights, products, review_packs, voice_exports,
+                   taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports,
                    register, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
