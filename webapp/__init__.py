@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
         privacy,
         products,
         register,
+        register_exports,
         review_packs,
         room,
         taxonomy,
@@ -81,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
                    taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports,
-                   register, api):
+                   register, register_exports, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.
