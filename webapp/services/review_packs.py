@@ -37,7 +37,7 @@ from typing import Any
 import segno
 from babel.dates import format_date
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp import jobs, storage, tenancy
@@ -446,32 +446,30 @@ def _in_period(model: type[Call] | type[Complaint], names: list[str], period: Pe
                                   model.received_at < _moment(period.end))
 
 
-def _tagged(names: list[str], period: Period) -> ColumnElement[bool]:
-    """Tags of the period's calls and complaints about the scope's products."""
-    return or_(Tag.call_id.in_(_in_period(Call, names, period)),
-               Tag.complaint_id.in_(_in_period(Complaint, names, period)))
-
-
-def _counts(session: Session, kind: TagKind, names: list[str], period: Period,
-            keys: Sequence[str] | None = None) -> Counter[str]:
-    stmt = select(Tag.value, func.count()).where(Tag.kind == kind, Tag.rejected.is_(False), _tagged(names, period))
-    if kind == TagKind.TOPIC:
-        stmt = stmt.where(Tag.mention.is_(False))  # main topics; passing mentions are not what a voice is about
-    if keys is not None:
-        stmt = stmt.where(Tag.value.in_(keys))
-    return Counter({str(value): int(count) for value, count in session.execute(stmt.group_by(Tag.value))})
-
-
-def _unhappy(session: Session, names: list[str], period: Period) -> int:
-    return int(session.scalar(select(func.count()).select_from(Tag).where(
-        Tag.kind == TagKind.SENTIMENT, Tag.value == Sentiment.UNHAPPY, Tag.rejected.is_(False),
-        _tagged(names, period))) or 0)
+def _tag_counts(session: Session, kind: TagKind, names: list[str], period: Period,
+                value: str | None = None) -> tuple[Counter[str], Counter[str]]:
+    """How many of the period's voices, and of the previous period's, carry each value of ``kind`` (main
+    topics only): two joined queries (calls, complaints), each counting both periods at once."""
+    now: Counter[str] = Counter()
+    before: Counter[str] = Counter()
+    for model, owner in ((Call, Tag.call_id), (Complaint, Tag.complaint_id)):
+        current = case((model.received_at >= _moment(period.start), 1), else_=0)
+        stmt = (select(Tag.value, current, func.count()).join(model, model.id == owner)
+                .where(Tag.kind == kind, Tag.rejected.is_(False), model.product.in_(names),
+                       model.received_at >= _moment(period.previous.start), model.received_at < _moment(period.end))
+                .group_by(Tag.value, current))
+        if kind == TagKind.TOPIC:
+            stmt = stmt.where(Tag.mention.is_(False))  # main topics; passing mentions are not what a voice is about
+        if value is not None:
+            stmt = stmt.where(Tag.value == value)
+        for key, is_now, count in session.execute(stmt):
+            (now if is_now else before)[str(key)] += int(count)
+    return now, before
 
 
 def _ranked(session: Session, kind: TagKind, names: list[str], period: Period, locale: str) -> list[Ranked]:
-    now = _counts(session, kind, names, period)
+    now, before = _tag_counts(session, kind, names, period)
     top = [key for key, _n in sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]]
-    before = _counts(session, kind, names, period.previous, top) if top else Counter()
     label_kind = LabelKind.TOPIC if kind == TagKind.TOPIC else LabelKind.REASON
     labels = {lb.key: lb.label(locale) for lb in
               session.scalars(select(Label).where(Label.kind == label_kind, Label.key.in_(top)))} if top else {}
@@ -501,7 +499,8 @@ def _verbatims(session: Session, kind: TagKind, key: str, names: list[str], peri
     if len(picked) < VERBATIMS:
         rows = session.execute(
             select(Call.id, Call.received_at, Tag.evidence).join(Tag, Tag.call_id == Call.id)
-            .where(*tag_filter, Call.id.in_(period_calls), Call.id.not_in(ready))
+            .where(*tag_filter, Call.id.in_(period_calls), Call.id.not_in(ready),
+                   Call.id.in_(select(Transcript.call_id)))  # a call not yet transcribed has no words to quote
             .order_by(Call.received_at.desc(), Call.id.desc()).limit(VERBATIMS - len(picked)))
         picked += [("call", i, at, ev) for i, at, ev in rows]
     return _texts(session, picked)
@@ -599,8 +598,9 @@ def build_pack(session: Session, scope: Scope, period: Period, *, locale: str, n
     complaints = _monthly(session, Complaint, names, months, period.end)
     series = [Month(m, c, w) for m, c, w in zip(months, calls, complaints, strict=True)]
     open_entries, open_count, overdue_count, actions = _register(session, names, period, now.date())
+    unhappy, previous_unhappy = _tag_counts(session, TagKind.SENTIMENT, names, period, Sentiment.UNHAPPY)
     return Pack(scope=scope, period=period, months=series[6:], previous_months=series[:6],
-                unhappy=_unhappy(session, names, period), previous_unhappy=_unhappy(session, names, period.previous),
+                unhappy=unhappy[Sentiment.UNHAPPY], previous_unhappy=previous_unhappy[Sentiment.UNHAPPY],
                 reasons=_ranked(session, TagKind.REASON, names, period, locale),
                 topics=_ranked(session, TagKind.TOPIC, names, period, locale),
                 open_entries=open_entries, open_count=open_count, overdue_count=overdue_count, actions=actions,
