@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.browser.conftest import ConsoleWatch, OpenPage
-from tests.browser.test_layout import accessibility
+from tests.browser.test_layout import DESKTOP, PHONE, Findings, accessibility, check_pages
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
 from webapp import tenancy
@@ -106,3 +106,31 @@ def test_a_quality_manager_records_an_oral_complaint_and_answers_it(
     page.get_by_label(fr("Status"), exact=True).select_option("investigating")
     expect(page.locator("#entry-results")).not_to_contain_text(reference)
     assert accessibility(page) == []
+
+
+def test_a_letter_is_added_and_the_register_pages_fit_a_phone(
+        app: Flask, tenants: dict[str, TenantSet], new_page: OpenPage) -> None:
+    """An admin adds a letter through the new-entry form; the register's pages and the company settings fit a
+    phone and a wide screen, keep French typography and pass axe-core."""
+    fr = translator(app, "fr")
+    with app.app_context():
+        factories.make_complaint(tenants["a"].id)  # an entry made by itself, with a linked complaint
+    page = new_page()
+    log_in(page, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    page.goto("/register/new")
+    form = page.locator("#register-new-form")
+    form.get_by_label(fr("Subject"), exact=True).fill("Lettre, four en panne")
+    form.get_by_label(fr("Received on"), exact=True).fill("2026-01-05")
+    form.get_by_label(fr("Sent on (postmark, e-mail date)"), exact=True).fill("2026-01-02")
+    form.get_by_role("button", name=fr("Add to the register"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("REC-2026-")
+    expect(page.locator("#acknowledge-by")).to_contain_text("14 janv. 2026")  # 10 ouvrables from the 2nd
+    entry_path = "/register/" + page.url.rstrip("/").rsplit("/", 1)[-1].split("#")[0]
+    findings = Findings([], [], [])
+    for viewport, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        viewer = new_page(viewport=viewport)
+        log_in(viewer, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+        check_pages(viewer, ["/register", "/register/new", entry_path, "/settings/company"], label, findings)
+    assert not findings.wide, "pages wider than the screen:\n" + "\n".join(findings.wide)
+    assert not findings.accessibility, "axe-core, WCAG 2 A/AA:\n" + "\n".join(findings.accessibility)
+    assert not findings.typography, "French punctuation without its no-break space:\n" + "\n".join(findings.typography)
