@@ -127,6 +127,7 @@ AUDIT_LABELS = {
     "customer.erased": _l("A customer's data erased"),
     "tenant.retention_changed": _l("Retention period changed"),
     "clip.listened": _l("Clip listened to"),
+    "voices.exported": _l("List of calls or complaints downloaded"),
     "clip.played": _l("Clip played in the room"),
     "playlist.created": _l("Playlist created"),
     "playlist.edited": _l("Playlist renamed or changed"),
