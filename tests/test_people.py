@@ -103,6 +103,23 @@ def test_change_role_by_htmx_returns_the_row(app: Flask, login_as, tenants: dict
     assert person is not None and person.role == Role.QUALITY_MANAGER
 
 
+def test_the_admin_names_a_persons_department_which_is_journalled(app: Flask, login_as,
+                                                                  tenants: dict[str, TenantSet]) -> None:
+    admin = login_as("a", Role.TENANT_ADMIN, locale="en")
+    staff = tenants["a"].users[Role.STAFF]
+    row = admin.post(f"/people/{staff.id}/department", {"department": "  Service   client "}, htmx=True)
+    assert row.status_code == 200 and 'value="Service client"' in row.text
+    person = _person(app, tenants["a"].id, staff.email)
+    assert person is not None and person.department == "Service client"
+    too_long = admin.post(f"/people/{staff.id}/department", {"department": "x" * 121}, headers=EN)
+    assert too_long.status_code == 422 and "at most 120 characters" in too_long.text
+    page = admin.get("/people")
+    assert '<option value="Service client">' in page.text  # offered to the next person
+    assert "Department changed" in admin.get("/people/journal").text
+    other = tenants["b"].users[Role.STAFF]
+    assert admin.post(f"/people/{other.id}/department", {"department": "Ventes"}).status_code == 404
+
+
 def test_deactivated_person_is_logged_out_and_cannot_log_in(app: Flask, login_as,
                                                             tenants: dict[str, TenantSet]) -> None:
     staff_client = login_as("a", Role.STAFF)

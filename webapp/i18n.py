@@ -94,6 +94,7 @@ AUDIT_LABELS = {
     "user.invitation_revoked": _l("Invitation cancelled"),
     "user.joined": _l("Invitation accepted"),
     "user.role_changed": _l("Role changed"),
+    "user.department_changed": _l("Department changed"),
     "user.deactivated": _l("Account deactivated"),
     "user.reactivated": _l("Account reactivated"),
     "user.password_reset": _l("Password changed"),

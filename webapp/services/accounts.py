@@ -285,6 +285,20 @@ def change_role(session: Session, actor: User, user: User, role: str) -> None:
                  target=f"user:{user.id}", before=str(old), after=str(new_role))
 
 
+def set_department(session: Session, actor: User, user: User, department: str) -> None:
+    """Say which department a person works in: staff read the insights, scorecards and review packs
+    of their department's products (the same name, exactly, as the products page gives)."""
+    clean = " ".join(department.split())
+    if len(clean) > 120:
+        raise UserError(_("A department's name is at most 120 characters."), "department_too_long")
+    if clean == user.department:
+        return
+    old = user.department
+    user.department = clean
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.department_changed",
+                 target=f"user:{user.id}", before=old, after=clean)
+
+
 def deactivate(session: Session, actor: User, user: User) -> None:
     """Stop a person from logging in; their history stays."""
     if user.id == actor.id:

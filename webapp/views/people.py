@@ -79,6 +79,14 @@ def people_role(user_id: int) -> Response:
                    _("Role changed."))
 
 
+@bp.post("/<int:user_id>/department")
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def people_department(user_id: int) -> Response:
+    department = request.form.get("department", "")
+    return _act_on(user_id, lambda u: accounts.set_department(tenancy.request_session(), actor(), u, department),
+                   _("Department changed."))
+
+
 @bp.post("/<int:user_id>/deactivate")
 @access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_deactivate(user_id: int) -> Response:
