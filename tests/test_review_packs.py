@@ -243,3 +243,31 @@ def test_the_semiannual_mail_goes_once_per_product_and_semester(app: Flask, pack
                      body_text(msg))
     with app.app_context(), tenancy.tenant_session(a.id) as session:
         assert session.scalar(select(func.count()).select_from(Product).where(Product.owner_id.isnot(None))) == 1
+
+
+def test_a_call_with_an_approved_clip_comes_first_with_a_qr_code_its_owner_can_open(
+        app: Flask, pack_data: dict[str, Any], login_as: Any) -> None:
+    a, call_id = pack_data["tenant"], pack_data["call_id"]
+    with app.app_context():
+        with tenancy.tenant_session(a.id) as session:
+            session.add(Tag(call_id=call_id, kind=TagKind.REASON, value="breakdown", evidence=["mot1"]))
+        clip_id = factories.make_clip(a.id, call_id, start=0.0, end=2.0, title="Le four en panne",
+                                      sentiment="unhappy", render=True, approve=True)
+    owner = login_as("a", Role.STAFF)
+    page = owner.get(f"/review-packs?scope=product:{pack_data['product_id']}&period=2026-H1")
+    assert page.status_code == 200
+    reasons = page.text[page.text.index('id="pack-reasons"'):page.text.index('id="pack-topics"')]
+    assert reasons.index(f"/review-packs/clips/{clip_id}") < reasons.index("rappelez-moi")  # the clip first
+    assert '<svg width=' in reasons and 'class="segno"' in reasons  # its QR code, inline
+    assert "/calls/" not in reasons  # staff do not open calls; the clip's page is theirs
+    clip_page = owner.get(f"/review-packs/clips/{clip_id}")
+    assert clip_page.status_code == 200 and "Le four en panne" in clip_page.text
+    assert owner.get(f"/review-packs/clips/{clip_id}/audio").status_code == 200
+    manager = login_as("a", Role.QUALITY_MANAGER).get(
+        f"/review-packs?scope=product:{pack_data['product_id']}&period=2026-H1")
+    assert f"/calls/{call_id}" in manager.text  # curators open the voices themselves
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        found = session.scalar(select(Product).where(Product.name == "Four X"))
+        assert found is not None
+        found.owner_id = None
+    assert owner.get(f"/review-packs/clips/{clip_id}").status_code == 404  # no longer theirs to hear
