@@ -7,7 +7,9 @@ pages through the test client.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
@@ -104,6 +106,25 @@ def test_a_number_taken_meanwhile_is_retried(app: Flask, tenants: dict[str, Tena
         entry = _entry(session, subject="second")
         assert entry.reference == "REC-2026-000002"
         assert session.scalar(select(RegisterEntry.subject).where(RegisterEntry.number == 2)) == "second"
+
+
+def test_concurrent_requests_never_share_a_reference(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """Several processes adding entries at once, each in its own transaction: every one gets its own number,
+    with no gap (on PostgreSQL the unique constraint makes the losers retry; SQLite serialises writers)."""
+    start = threading.Barrier(4)
+
+    def add(n: int) -> list[str]:
+        made = []
+        with app.app_context():
+            start.wait(timeout=30)
+            for i in range(5):
+                with tenancy.tenant_session(tenants["a"].id) as session:
+                    made.append(_entry(session, subject=f"{n}-{i}").reference)
+        return made
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        references = [ref for made in pool.map(add, range(4)) for ref in made]
+    assert sorted(references) == [f"REC-2026-{n:06d}" for n in range(1, 21)]
 
 
 def test_an_external_id_sent_again_returns_its_entry(app: Flask, tenants: dict[str, TenantSet]) -> None:

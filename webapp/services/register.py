@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -342,6 +342,8 @@ def entry_of(session: Session, *, call_id: int | None = None, complaint_id: int 
 
 #: Tries at a reference before giving up: each failure means another request took the number meanwhile.
 _REFERENCE_TRIES = 8
+#: The first key of the PostgreSQL advisory lock that serialises a company's reference allocation.
+_REFERENCE_LOCK = 15_001
 
 
 def create_entry(session: Session, *, actor: Actor, received_on: date, sent_on: date | None = None,
@@ -353,8 +355,9 @@ def create_entry(session: Session, *, actor: Actor, received_on: date, sent_on: 
     a call or complaint, and the "created" line of its timeline.
 
     The reference is ``REC-<year of received_on>-<number>``, the number one more than the year's highest.
-    Two requests taking the same number at once (several web processes) collide on the unique constraint:
-    the loser's savepoint is rolled back and it takes the next one, on SQLite and PostgreSQL alike.
+    Several web processes at once: on PostgreSQL a transaction-scoped advisory lock per company makes them
+    take their turn (SQLite lets one writer at a time anyway); should two still take the same number, the
+    unique constraint refuses the second, whose savepoint is rolled back and which takes the next one.
     An ``external_id`` already known returns that entry (a CRM's retry); a call or complaint already in
     an entry is a :class:`Conflict`. Flushes; the caller commits.
     """
@@ -372,6 +375,11 @@ def create_entry(session: Session, *, actor: Actor, received_on: date, sent_on: 
                    channel=_channel(channel), product=product[:MAX_SHORT], reasons=list(dict.fromkeys(reasons)),
                    remedy=remedy, customer_ref=customer_ref[:MAX_SHORT], owner_id=owner_id,
                    external_id=external_id or None, created_by_id=actor.user_id, year=year)
+    if session.get_bind().dialect.name == "postgresql":
+        # One allocation at a time per company (until the transaction ends): concurrent requests queue here
+        # instead of colliding on the unique constraint and retrying, which under load could lose many times.
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :tenant)"),
+                        {"space": _REFERENCE_LOCK, "tenant": tenant.id})
     entry: RegisterEntry | None = None
     for _try in range(_REFERENCE_TRIES):
         number = _next_number(session, year)
