@@ -202,6 +202,16 @@ def test_emerging_is_silent_on_small_counts_and_usual_reasons(company: int) -> N
     assert _evaluate(company) == []
 
 
+def test_emerging_on_every_reason_corrects_for_all_it_tested(company: int) -> None:
+    """One reason of six coming out high by chance (p = 0.02 alone) is not news: every reason the rule
+    watched enters the correction, not only those that came out over the minimum count."""
+    _rule(company, RuleKind.EMERGING, Dimension.REASON, "", min_count=10)
+    for reason in ("late", "broken", "refund", "double_charge", "rude", "missing"):
+        _voices(company, 20, BASELINE_DAY, reason=reason)  # 5 a week each
+        _voices(company, 12 if reason == "late" else 5, WINDOW_DAY, reason=reason)
+    assert _evaluate(company) == []
+
+
 def test_emerging_needs_a_baseline(company: int) -> None:
     """A company just starting has no baseline: everything would look new."""
     _rule(company, RuleKind.EMERGING, Dimension.REASON, "", min_count=5)

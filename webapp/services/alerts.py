@@ -86,8 +86,6 @@ VOICES_PER_ALERT = 3
 EXCERPT_CHARS = 180
 #: What stands for personal data in an excerpt, as in clips' captions (worker/audio/clips.py).
 MASK = "•••"
-#: Alerts raised this recently are "recent" (the alerts page says how many).
-RECENT = timedelta(days=7)
 
 KIND_LABELS = {
     RuleKind.THRESHOLD: _l("Unhappy share over a threshold"),
@@ -224,6 +222,7 @@ def list_rules(session: Session) -> list[AlertRule]:
 
 
 def get_rule(session: Session, rule_id: int) -> AlertRule:
+    """One of the company's rules (:class:`NotFound` for another company's, as for a missing one)."""
     rule = session.get(AlertRule, rule_id)
     if rule is None:
         raise NotFound()
@@ -282,6 +281,7 @@ def _at(day: date) -> datetime:
 
 
 def alert_key(rule_id: int, window: Window) -> str:
+    """The key that allows one alert per rule and window: ``rule:<id>:<window end>``."""
     return f"rule:{rule_id}:{window.end.isoformat()}"
 
 
@@ -390,14 +390,17 @@ def _threshold(session: Session, rule: AlertRule, window: Window) -> Finding | N
 
 def _strongest(rule: AlertRule, tested: list[tuple[str, significance.Result]], counts: Counts,
                new: Iterable[str] = ()) -> Finding | None:
-    """The strongest significant rise among ``tested`` (corrected for the family when the rule watches every
-    value), after the values in ``new`` (which qualify without a test); the others found are named."""
+    """The strongest significant rise on at least ``min_count`` voices among ``tested``, after the values in
+    ``new`` (which qualify without a test); the others found are named. When the rule watches every value,
+    every value tested is corrected for testing many (:func:`significance.adjust`), those under the minimum
+    count included: correcting only the values that happened to come out high would let noise through."""
     results = [result for _value, result in tested]
     if not rule.value and len(results) > 1:
         results = significance.adjust(results)
     risen = sorted(((r.q_value if r.q_value is not None else 1.0, value, r)
                     for (value, _raw), r in zip(tested, results, strict=True)
-                    if r.significant and r.direction is significance.Direction.UP), key=lambda x: (x[0], x[1]))
+                    if r.significant and r.direction is significance.Direction.UP
+                    and counts.by_value[value][0] >= rule.min_count), key=lambda x: (x[0], x[1]))
     found = sorted(new) + [value for _q, value, _r in risen]
     if not found:
         return None
@@ -418,8 +421,6 @@ def _change(session: Session, rule: AlertRule, window: Window) -> Finding | None
     counts = tag_counts(session, window, _tag_kind(rule.dimension), rule.value)
     tested: list[tuple[str, significance.Result]] = []
     for value, (current, baseline) in sorted(counts.by_value.items()):
-        if current < rule.min_count:
-            continue  # too few voices to say anything: never news
         result = significance.share_change(current, counts.total, baseline, counts.baseline_total,
                                            min_count=rule.min_count)
         tested.append((value, result))
@@ -433,10 +434,9 @@ def _emerging(session: Session, rule: AlertRule, window: Window) -> Finding | No
     new: list[str] = []
     tested: list[tuple[str, significance.Result]] = []
     for value, (current, baseline) in sorted(counts.by_value.items()):
-        if current < rule.min_count:
-            continue
         if baseline == 0:
-            new.append(value)
+            if current >= rule.min_count:
+                new.append(value)
         elif baseline * window.days / window.baseline_days < rule.min_count:  # a small base
             result = significance.rate_change(current, baseline, current_days=window.days,
                                               baseline_days=window.baseline_days, min_count=rule.min_count)
@@ -519,12 +519,6 @@ def list_alerts(session: Session, filters: AlertFilters) -> AlertPage:
     return AlertPage(alert_rows(session, found, current_locale()), total, filters)
 
 
-def recent_count(session: Session, now: datetime | None = None) -> int:
-    """How many alerts were raised in the last :data:`RECENT`."""
-    since = (now or utcnow()) - RECENT
-    return int(session.scalar(select(func.count()).select_from(Alert).where(Alert.created_at >= since)) or 0)
-
-
 def drill_down(alert: Alert) -> dict[str, str]:
     """The filters of the call and complaint lists (webapp/services/calls.py ``CallFilters``) and of the insights'
     voices page that show the voices behind an alert: its window, its product, topic (main topics only) or
@@ -573,22 +567,25 @@ def describe(alert: Alert, about: str) -> str:
              "days": int(d.get("baseline_days", 0)), "about": about}
     count, baseline = format_number(d.get("count", 0)), format_number(d.get("baseline_count", 0))
     if alert.kind is RuleKind.THRESHOLD:
-        return str(_("%(share)s of the %(voices)s voices about %(about)s were unhappy from %(start)s to %(end)s "
+        text = _("%(share)s of the %(voices)s voices about %(about)s were unhappy from %(start)s to %(end)s "
                  "(threshold: %(threshold)s).", share=_percent(float(d.get("share", 0))),
-                 voices=format_number(d.get("voices", 0)), threshold=_percent(float(d.get("threshold", 0))), **dates))
-    if alert.kind is RuleKind.CHANGE:
-        return str(_("%(about)s: %(count)s voices from %(start)s to %(end)s, %(share)s of all voices against "
+                 voices=format_number(d.get("voices", 0)), threshold=_percent(float(d.get("threshold", 0))),
+                 **dates)
+    elif alert.kind is RuleKind.CHANGE:
+        text = _("%(about)s: %(count)s voices from %(start)s to %(end)s, %(share)s of all voices against "
                  "%(baseline_share)s in the %(days)d days before (significant rise, p = %(p)s).", count=count,
                  share=_percent(float(d.get("current", 0))), baseline_share=_percent(float(d.get("baseline", 0))),
-                 p=_p_value(d.get("p_value")), **dates))
-    if alert.kind is RuleKind.EMERGING and d.get("is_new"):
-        return str(_("%(about)s is new: %(count)s voices from %(start)s to %(end)s, none in the %(days)d days before.",
-                 count=count, **dates))
-    if alert.kind is RuleKind.EMERGING:
-        return str(_("%(about)s is emerging: %(count)s voices from %(start)s to %(end)s against %(baseline)s in the "
+                 p=_p_value(d.get("p_value")), **dates)
+    elif alert.kind is RuleKind.EMERGING and d.get("is_new"):
+        text = _("%(about)s is new: %(count)s voices from %(start)s to %(end)s, none in the %(days)d days before.",
+                 count=count, **dates)
+    elif alert.kind is RuleKind.EMERGING:
+        text = _("%(about)s is emerging: %(count)s voices from %(start)s to %(end)s against %(baseline)s in the "
                  "%(days)d days before (significant rise, p = %(p)s).", count=count, baseline=baseline,
-                 p=_p_value(d.get("p_value")), **dates))
-    return about
+                 p=_p_value(d.get("p_value")), **dates)
+    else:
+        text = about
+    return str(text)
 
 
 @dataclass(frozen=True)
