@@ -517,3 +517,30 @@ def test_company_settings_set_the_rules_and_the_mediator(app: Flask, login_as: o
                                                                                     MEDIATOR)
     qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
     assert qm.post("/settings/company/register", {"rule_set": "acpr"}).status_code == 403
+
+
+def test_an_erased_call_leaves_its_entry(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    _reason(app, tenants["a"].id)
+    call_id = _unhappy_call(app, tenants["a"].id, "C'est inadmissible.")
+    with bound(app, tenants["a"].id) as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        call.customer_ref = "C-9"
+        entry = register.confirm_oral(session, call, register.Actor.machine())
+        entry_id = entry.id
+        assert entry.customer_ref == "C-9"
+        erasure.erase_call(session, _user(session, tenants["a"]), call, "customer_request")
+    with bound(app, tenants["a"].id) as session:
+        kept = session.get(RegisterEntry, entry_id)
+        assert kept is not None and kept.customer_ref == "" and register.links_of(session, kept) == []
+        assert register.timeline(session, kept)[-1][0].detail == {"call": call_id, "erased": True}
+
+
+def test_the_journal_names_the_entry(app: Flask, login_as: object, tenants: dict[str, TenantSet]) -> None:
+    with bound(app, tenants["a"].id) as session:
+        entry = _entry(session)
+        register.transition(session, entry, EntryStatus.ACKNOWLEDGED, register.Actor(_user(session, tenants["a"])))
+        entry_id, reference = entry.id, entry.reference
+    admin: Client = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
+    journal = admin.get("/people/journal")
+    assert f'href="/register/{entry_id}"' in journal.text and reference in journal.text

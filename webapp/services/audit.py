@@ -22,6 +22,7 @@ from webapp.models import (
     Label,
     Playlist,
     Product,
+    RegisterEntry,
     Tenant,
     User,
 )
@@ -122,6 +123,8 @@ _NAMERS: dict[str, Callable[[Session, set[int], str], dict[int, str]]] = {
     "label": lambda s, ids, locale: {label.id: label.label(locale) for label in
                                      s.scalars(select(Label).where(Label.id.in_(ids)))},
     "tenant": lambda s, ids, _lc: _named(s.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids)))),
+    "register": lambda s, ids, _lc: _named(s.execute(select(RegisterEntry.id, RegisterEntry.reference)
+                                                     .where(RegisterEntry.id.in_(ids)))),
     "product": lambda s, ids, _lc: _named(s.execute(select(Product.id, Product.name).where(Product.id.in_(ids)))),
 }
 
