@@ -544,3 +544,24 @@ def test_the_journal_names_the_entry(app: Flask, login_as: object, tenants: dict
     admin: Client = login_as("a", Role.TENANT_ADMIN)  # type: ignore[operator]
     journal = admin.get("/people/journal")
     assert f'href="/register/{entry_id}"' in journal.text and reference in journal.text
+
+
+def test_filters_by_owner_product_reason_and_dates(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    key = _reason(app, tenants["a"].id, "late_refund")
+    _reason(app, tenants["a"].id, "late")
+    qm = tenants["a"].users[Role.QUALITY_MANAGER].id
+    with bound(app, tenants["a"].id) as session:
+        _entry(session, subject="oven", product="Four X2", reasons=[key], owner_id=qm,
+               received_on=date(2026, 2, 3))
+        _entry(session, subject="kettle", product="Bouilloire", reasons=["late"], received_on=date(2026, 3, 9))
+
+        def subjects(**args: str) -> set[str]:
+            page = register.list_entries(session, register.RegisterFilters.from_args(args))
+            return {row.entry.subject for row in page.items}
+
+        assert subjects(owner=str(qm)) == {"oven"} and subjects(owner="none") == {"kettle"}
+        assert subjects(product="four") == {"oven"}
+        assert subjects(reason=key) == {"oven"} and subjects(reason="late") == {"kettle"}  # no prefix match
+        assert subjects(date_from="2026-03-01") == {"kettle"} and subjects(date_to="2026-02-03") == {"oven"}
+        page = register.list_entries(session, register.RegisterFilters.from_args({"owner": str(qm)}))
+        assert [row.owner for row in page.items] == ["Quality_Manager"]
