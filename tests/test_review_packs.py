@@ -127,8 +127,11 @@ def test_masking_hides_every_span_one_mask_per_run() -> None:
     assert masked[where[text.index("habite")]:].startswith("habite")
 
 
-def test_pack_gathers_volumes_reasons_register_and_actions(app: Flask, pack_data: dict[str, Any]) -> None:
+def test_pack_gathers_volumes_reasons_register_and_actions(app: Flask, tenants: dict[str, TenantSet],
+                                                           pack_data: dict[str, Any]) -> None:
     a, now = pack_data["tenant"], _at("2026-07-02T08:00:00")
+    with app.app_context():  # another company's voice about a product of the same name, newest of all
+        _complaint(tenants["b"].id, "Entreprise B : four en panne", "Four X", "2026-06-29T09:00:00", reason="breakdown")
     with app.app_context(), tenancy.tenant_session(a.id) as session:
         owner = session.get(User, a.users[Role.STAFF].id)
         assert owner is not None
@@ -141,7 +144,7 @@ def test_pack_gathers_volumes_reasons_register_and_actions(app: Flask, pack_data
     assert [(r.key, r.label, r.count, r.previous) for r in pack.reasons] == [("breakdown", "Panne", 2, 1)]
     assert [t.key for t in pack.topics] == ["product"]  # "billing" is only mentioned in passing
     texts = [v.text for v in pack.reasons[0].verbatims]
-    assert len(texts) == 2 and all(PHONE not in t for t in texts)
+    assert len(texts) == 2 and all(PHONE not in t and "Entreprise B" not in t for t in texts)
     assert any("rappelez-moi au •••" in t for t in texts)
     assert [(e.reference, e.overdue) for e in pack.open_entries] == [("REC-1999-000001", "answer")]
     assert (pack.open_count, pack.overdue_count) == (1, 1)

@@ -37,7 +37,7 @@ from typing import Any
 import segno
 from babel.dates import format_date
 from markupsafe import Markup
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp import jobs, storage, tenancy
@@ -441,11 +441,6 @@ def _monthly(session: Session, model: type[Call] | type[Complaint], names: list[
     return counts
 
 
-def _in_period(model: type[Call] | type[Complaint], names: list[str], period: Period) -> Select[int]:
-    return select(model.id).where(model.product.in_(names), model.received_at >= _moment(period.start),
-                                  model.received_at < _moment(period.end))
-
-
 def _tag_counts(session: Session, kind: TagKind, names: list[str], period: Period,
                 value: str | None = None) -> tuple[Counter[str], Counter[str]]:
     """How many of the period's voices, and of the previous period's, carry each value of ``kind`` (main
@@ -473,43 +468,52 @@ def _ranked(session: Session, kind: TagKind, names: list[str], period: Period, l
     label_kind = LabelKind.TOPIC if kind == TagKind.TOPIC else LabelKind.REASON
     labels = {lb.key: lb.label(locale) for lb in
               session.scalars(select(Label).where(Label.kind == label_kind, Label.key.in_(top)))} if top else {}
-    return [Ranked(key, labels.get(key, key), now[key], before[key],
-                   _verbatims(session, kind, key, names, period)) for key in top]
+    verbatims = _verbatims(session, kind, top, names, period)
+    return [Ranked(key, labels.get(key, key), now[key], before[key], verbatims.get(key, [])) for key in top]
 
 
-def _verbatims(session: Session, kind: TagKind, key: str, names: list[str], period: Period) -> list[Verbatim]:
-    """Up to :data:`VERBATIMS` voices tagged ``key``: calls with an approved, bleeped clip first (what
-    the room may play), then written complaints, then other calls; newest first within each."""
-    tag_filter = [Tag.kind == kind, Tag.value == key, Tag.rejected.is_(False)]
+def _candidates(session: Session, voice: str, kind: TagKind, keys: list[str], names: list[str], period: Period,
+                *extra: ColumnElement[bool]) -> list[tuple[str, str, int, datetime, list[Any]]]:
+    """The newest :data:`VERBATIMS` calls or complaints (``voice``) of the period tagged with each of ``keys``,
+    meeting ``extra``: ``(key, voice, id, received_at, evidence)``, in one query (a window per key)."""
+    model, owner = (Call, Tag.call_id) if voice == "call" else (Complaint, Tag.complaint_id)
+    rank = func.row_number().over(partition_by=Tag.value, order_by=(model.received_at.desc(), model.id.desc()))
+    inner = (select(Tag.value.label("key"), model.id.label("id"), model.received_at.label("at"),
+                    Tag.evidence.label("evidence"), rank.label("rank"))
+             .join(Tag, owner == model.id)
+             .where(Tag.kind == kind, Tag.value.in_(keys), Tag.rejected.is_(False), model.product.in_(names),
+                    model.received_at >= _moment(period.start), model.received_at < _moment(period.end), *extra))
     if kind == TagKind.TOPIC:
-        tag_filter.append(Tag.mention.is_(False))
+        inner = inner.where(Tag.mention.is_(False))
+    sub = inner.subquery()
+    rows = session.execute(select(sub.c.key, sub.c.id, sub.c.at, sub.c.evidence).where(sub.c.rank <= VERBATIMS)
+                           .order_by(sub.c.key, sub.c.rank))
+    return [(str(key), voice, int(voice_id), at, evidence) for key, voice_id, at, evidence in rows]
+
+
+def _verbatims(session: Session, kind: TagKind, keys: list[str], names: list[str],
+               period: Period) -> dict[str, list[Verbatim]]:
+    """Up to :data:`VERBATIMS` voices for each of ``keys``: calls with an approved, bleeped clip first (what
+    the room may play), then written complaints, then other transcribed calls; newest first within each
+    (three queries for candidates, a few for their texts, whatever the number of keys)."""
+    if not keys:
+        return {}
     ready = select(Clip.call_id).where(Clip.status == ClipStatus.APPROVED, Clip.render_status == RenderStatus.READY)
-    period_calls = _in_period(Call, names, period)
-    with_clip = list(session.execute(
-        select(Call.id, Call.received_at, Tag.evidence).join(Tag, Tag.call_id == Call.id)
-        .where(*tag_filter, Call.id.in_(period_calls), Call.id.in_(ready))
-        .order_by(Call.received_at.desc(), Call.id.desc()).limit(VERBATIMS)))
-    picked: list[tuple[str, int, datetime, list[Any]]] = [("call", i, at, ev) for i, at, ev in with_clip]
-    if len(picked) < VERBATIMS:
-        rows = session.execute(
-            select(Complaint.id, Complaint.received_at, Tag.evidence).join(Tag, Tag.complaint_id == Complaint.id)
-            .where(*tag_filter, Complaint.id.in_(_in_period(Complaint, names, period)))
-            .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(VERBATIMS - len(picked)))
-        picked += [("complaint", i, at, ev) for i, at, ev in rows]
-    if len(picked) < VERBATIMS:
-        rows = session.execute(
-            select(Call.id, Call.received_at, Tag.evidence).join(Tag, Tag.call_id == Call.id)
-            .where(*tag_filter, Call.id.in_(period_calls), Call.id.not_in(ready),
-                   Call.id.in_(select(Transcript.call_id)))  # a call not yet transcribed has no words to quote
-            .order_by(Call.received_at.desc(), Call.id.desc()).limit(VERBATIMS - len(picked)))
-        picked += [("call", i, at, ev) for i, at, ev in rows]
+    found = [*_candidates(session, "call", kind, keys, names, period, Call.id.in_(ready)),
+             *_candidates(session, "complaint", kind, keys, names, period),
+             # a call not yet transcribed has no words to quote
+             *_candidates(session, "call", kind, keys, names, period, Call.id.not_in(ready),
+                          Call.id.in_(select(Transcript.call_id)))]
+    picked: list[tuple[str, str, int, datetime, list[Any]]] = []
+    for key in keys:
+        picked += [row for row in found if row[0] == key][:VERBATIMS]
     return _texts(session, picked)
 
 
-def _texts(session: Session, picked: list[tuple[str, int, datetime, list[Any]]]) -> list[Verbatim]:
-    """The picked voices' masked excerpts (a handful of queries, whatever the number)."""
-    call_ids = [i for k, i, _at, _ev in picked if k == "call"]
-    complaint_ids = [i for k, i, _at, _ev in picked if k == "complaint"]
+def _texts(session: Session, picked: list[tuple[str, str, int, datetime, list[Any]]]) -> dict[str, list[Verbatim]]:
+    """The picked voices' masked excerpts, by key (a handful of queries, whatever the number)."""
+    call_ids = sorted({i for _key, k, i, _at, _ev in picked if k == "call"})
+    complaint_ids = sorted({i for _key, k, i, _at, _ev in picked if k == "complaint"})
     pii: dict[tuple[str, int], list[Tag]] = defaultdict(list)
     if picked:
         owners = []
@@ -529,8 +533,8 @@ def _texts(session: Session, picked: list[tuple[str, int, datetime, list[Any]]])
         if call_ids else {}
     complaints = {c.id: c.text for c in session.scalars(select(Complaint).where(Complaint.id.in_(complaint_ids)))} \
         if complaint_ids else {}
-    out: list[Verbatim] = []
-    for kind, voice_id, received_at, evidence in picked:
+    out: dict[str, list[Verbatim]] = defaultdict(list)
+    for key, kind, voice_id, received_at, evidence in picked:
         phrases = [p for p in evidence or [] if isinstance(p, str)]
         clip = clips.get(voice_id) if kind == "call" else None
         if clip is not None and clip.captions:
@@ -544,7 +548,7 @@ def _texts(session: Session, picked: list[tuple[str, int, datetime, list[Any]]])
         else:
             text = masked_excerpt(complaints.get(voice_id, ""), _pii_spans(pii[kind, voice_id]), phrases)
         if text:
-            out.append(Verbatim(kind, voice_id, received_at, text, clip.id if clip is not None else None))
+            out[key].append(Verbatim(kind, voice_id, received_at, text, clip.id if clip is not None else None))
     return out
 
 
