@@ -353,8 +353,10 @@ def _unhappy_call(app: Flask, tenant_id: int, words: str, *, reason: str | None 
 
 def test_expressions() -> None:
     assert register.expressions_in("Bon, je veux faire une RÉCLAMATION. C’est inadmissible !") == [
-        "faire une reclamation", "c'est inadmissible"]
-    assert register.expressions_in("Je vais saisir le médiateur.") == ["saisir le mediateur"]
+        "faire une RÉCLAMATION", "C’est inadmissible"]
+    assert register.expressions_in("Je vais saisir  le médiateur, oui, le Médiateur.") == [
+        "saisir le médiateur", "le Médiateur"]
+    assert register.expressions_in("Cœur brisé : c'est scandaleux") == ["c'est scandaleux"]
     assert register.expressions_in("Merci beaucoup, tout va bien.") == []
 
 
@@ -366,7 +368,7 @@ def test_an_oral_complaint_is_proposed_then_confirmed_or_dismissed(app: Flask, t
     dismissed = _unhappy_call(app, tenants["a"].id, "C'est inadmissible.")
     with bound(app, tenants["a"].id) as session:
         calls = {i: session.get(Call, i) for i in (proposed, no_reason, calm, dismissed)}
-        assert register.proposal(session, calls[proposed]) == ["c'est inadmissible", "saisir le mediateur"]  # type: ignore[arg-type]
+        assert register.proposal(session, calls[proposed]) == ["C'est inadmissible", "saisir le médiateur"]  # type: ignore[arg-type]
         assert register.proposal(session, calls[no_reason]) is None  # type: ignore[arg-type]
         assert register.proposal(session, calls[calm]) is None  # type: ignore[arg-type]
         qm = _user(session, tenants["a"])

@@ -713,12 +713,30 @@ EXPRESSIONS = (
 )
 
 
+def _folded_with_origins(text: str) -> tuple[str, list[int]]:
+    """``text`` folded as :func:`_plain` compares it (one apostrophe), and for each folded character the
+    index of the character of ``text`` it comes from."""
+    folded: list[str] = []
+    origins: list[int] = []
+    for index, char in enumerate(text):
+        for piece in re.sub(r"[’‘`´]", "'", search.fold(char)):
+            folded.append(piece)
+            origins.append(index)
+    return "".join(folded), origins
+
+
 def expressions_in(text: str) -> list[str]:
-    """The complaint expressions said in ``text`` (folded, as listed in :data:`EXPRESSIONS`), each once;
-    a longer expression hides the shorter ones it contains ("saisir le médiateur", not also "médiateur")."""
-    folded = _plain(text)
-    found = [e for e in EXPRESSIONS if re.search(rf"(?<![a-z]){re.escape(e)}(?![a-z])", folded)]
-    return [e for e in found if not any(e != other and e in other for other in found)]
+    """The complaint expressions of :data:`EXPRESSIONS` said in ``text``, as they are written there (accents,
+    case), in the order said, each once; a longer expression hides the shorter ones it contains ("saisir le
+    médiateur", not also "médiateur")."""
+    folded, origins = _folded_with_origins(text)
+    spans: list[tuple[int, int]] = []
+    for expression in EXPRESSIONS:
+        words = r"\s+".join(re.escape(word) for word in expression.split())
+        spans += [m.span() for m in re.finditer(rf"(?<![a-z]){words}(?![a-z])", folded)]
+    kept = [(a, b) for a, b in spans if not any((c, d) != (a, b) and c <= a and b <= d for c, d in spans)]
+    said = [" ".join(text[origins[a]:origins[b - 1] + 1].split()) for a, b in sorted(set(kept))]
+    return list(dict.fromkeys(said))
 
 
 def _transcript_expressions(session: Session, call: Call) -> list[str]:
