@@ -209,7 +209,8 @@ def test_the_life_cycle(app: Flask, tenants: dict[str, TenantSet]) -> None:
         assert entry.answered_at is None and register.clocks(entry).answer_left is not None
         register.answer(session, entry, "Le four est remplacé.", "upheld", actor)
         assert entry.status == EntryStatus.ANSWERED
-        steps = [(e.action, e.from_status, e.to_status) for e, _who in register.timeline(session, entry)]
+        steps = [(line.event.action, line.event.from_status, line.event.to_status)
+                 for line in register.timeline(session, entry)]
         assert steps == [("created", None, "received"), ("status", "received", "acknowledged"),
                          ("status", "acknowledged", "investigating"), ("answer", "investigating", "answered"),
                          ("status", "answered", "closed"), ("status", "closed", "reopened"),
@@ -224,8 +225,7 @@ def test_answering_straight_from_received_acknowledges(app: Flask, tenants: dict
         entry = _entry(session)
         register.answer(session, entry, "Réponse.", Outcome.UPHELD, register.Actor(label="API: CRM"))
         assert entry.acknowledged_at == entry.answered_at
-        event = register.timeline(session, entry)[-1]
-        assert event[1] == "API: CRM"
+        assert register.timeline(session, entry)[-1].who == "API: CRM"
 
 
 # --- the mediator rule -------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_links_and_erasure(app: Flask, tenants: dict[str, TenantSet]) -> None:
         assert [linked.complaint_id for linked in register.links_of(session, entry)] == [other_id]
         # What people typed stays; the customer reference copied from the erased complaint goes.
         assert (entry.subject, entry.remedy, entry.customer_ref) == ("Four en panne", "Remplacement", "")
-        last = register.timeline(session, entry)[-1][0]
+        last = register.timeline(session, entry)[-1].event
         assert (last.action, last.detail) == ("unlinked", {"complaint": complaint_id, "erased": True})
 
 
@@ -450,7 +450,8 @@ def test_a_letter_is_added_then_handled_on_its_page(app: Flask, login_as: object
     after = _first_entry(app, tenants["a"].id)
     assert (after.status, after.owner_id, after.outcome) == (
         EntryStatus.ANSWERED, tenants["a"].users[Role.QUALITY_MANAGER].id, Outcome.UPHELD)
-    assert qm.get(url).status_code == 200
+    final = qm.get(url)
+    assert final.status_code == 200 and "l’a confiée à Quality_Manager" in final.text
 
 
 def test_the_list_shows_clocks_and_filters(app: Flask, login_as: object, tenants: dict[str, TenantSet]) -> None:
@@ -535,7 +536,7 @@ def test_an_erased_call_leaves_its_entry(app: Flask, tenants: dict[str, TenantSe
     with bound(app, tenants["a"].id) as session:
         kept = session.get(RegisterEntry, entry_id)
         assert kept is not None and kept.customer_ref == "" and register.links_of(session, kept) == []
-        assert register.timeline(session, kept)[-1][0].detail == {"call": call_id, "erased": True}
+        assert register.timeline(session, kept)[-1].event.detail == {"call": call_id, "erased": True}
 
 
 def test_the_journal_names_the_entry(app: Flask, login_as: object, tenants: dict[str, TenantSet]) -> None:

@@ -208,14 +208,27 @@ def _event(session: Session, entry: RegisterEntry, actor: Actor, action: str, de
                  target=f"register:{entry.id}", **journal)
 
 
-def timeline(session: Session, entry: RegisterEntry) -> list[tuple[RegisterEvent, str]]:
-    """The entry's timeline, oldest first, each line with who acted (a person's name or a label)."""
+@dataclass(frozen=True)
+class Line:
+    """One line of an entry's timeline as its page shows it."""
+
+    event: RegisterEvent
+    #: Who acted: a person's name, a label ("API: CRM", "Écoute"), or "" for a person since removed.
+    who: str
+    #: For an owner change, the new owner's name ("" for nobody, or a person since removed).
+    owner: str = ""
+
+
+def timeline(session: Session, entry: RegisterEntry) -> list[Line]:
+    """The entry's timeline, oldest first, with the names of who acted and of new owners (two queries)."""
     events = list(session.scalars(select(RegisterEvent).where(RegisterEvent.entry_id == entry.id)
                                   .order_by(RegisterEvent.at, RegisterEvent.id)))
-    ids = {e.actor_id for e in events if e.actor_id is not None}
+    owners = {e.id: after for e in events if e.action == "owner" and isinstance(after := e.detail.get("after"), int)}
+    ids = {e.actor_id for e in events if e.actor_id is not None} | set(owners.values())
     names = ({u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
              if ids else {})
-    return [(e, names.get(e.actor_id, "") if e.actor_id is not None else e.actor_label) for e in events]
+    return [Line(e, names.get(e.actor_id, "") if e.actor_id is not None else e.actor_label,
+                 names.get(owners[e.id], "") if e.id in owners else "") for e in events]
 
 
 # --- validation --------------------------------------------------------------------------------------
