@@ -274,3 +274,43 @@ def test_a_call_with_an_approved_clip_comes_first_with_a_qr_code_its_owner_can_o
         assert found is not None
         found.owner_id = None
     assert owner.get(f"/review-packs/clips/{clip_id}").status_code == 404  # no longer theirs to hear
+
+
+def test_a_pdf_is_kept_a_day_then_purged(app: Flask, pack_data: dict[str, Any], login_as: Any) -> None:
+    from datetime import timedelta
+
+    from webapp.db import utcnow
+    from worker.handlers import review_pack_purge
+
+    a = pack_data["tenant"]
+    client = login_as("a", Role.QUALITY_MANAGER)
+    status_url = client.post("/review-packs/pdf", {"scope": f"product:{pack_data['product_id']}",
+                                                   "period": "2026-H1", "lang": "en"}).headers["Location"]
+    settings = app.config["ECOUTE"]
+    with app.app_context():
+        with tenancy.tenant_session(a.id) as session:
+            job = session.scalar(select(jobs.Job).where(jobs.Job.kind == review_packs.REVIEW_PACK_PDF))
+            assert job is not None
+            job_id, payload = job.id, dict(job.payload)
+        review_pack_pdf.Handler().run(JobContext(job_id=job_id, kind=review_pack_pdf.KIND, tenant_id=a.id,
+                                                 payload=payload, attempt=1, max_attempts=3, settings=settings))
+        with tenancy.tenant_session(a.id) as session:
+            job = session.get(jobs.Job, job_id)
+            assert job is not None
+            job.status, job.finished_at = jobs.JobStatus.DONE, utcnow()
+    assert client.get(status_url + "/file").status_code == 200
+    key = review_packs.pdf_key(a.id, job_id)
+    later = utcnow() + timedelta(days=1, hours=1)
+    with app.app_context():
+        assert review_packs.schedule_pdf_purge(later) >= 1
+        assert review_packs.schedule_pdf_purge(later) == 0  # once a day
+        purge = JobContext(job_id=0, kind=review_pack_purge.KIND, tenant_id=a.id, payload={"at": later.isoformat()},
+                           attempt=1, max_attempts=5, settings=settings)
+        review_pack_purge.Handler().run(purge)
+        review_pack_purge.Handler().run(purge)  # twice: nothing left to do, no error
+        assert not storage.get_storage(settings).exists(key)
+        with tenancy.tenant_session(a.id) as session:
+            job = session.get(jobs.Job, job_id)
+            assert job is not None
+            job.finished_at = utcnow() - timedelta(days=2)
+    assert client.get(status_url).status_code == 404  # past its day, the page says nothing of it

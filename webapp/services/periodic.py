@@ -64,6 +64,9 @@ SCHEDULES: tuple[Schedule, ...] = (
     # Twice a year, each product's owner is mailed its review pack (queued in the first days of January and July).
     Schedule("review_packs", timedelta(hours=6), frozenset({review_packs.REVIEW_PACK_MAIL}),
              review_packs.schedule_review_packs),
+    # The review packs' PDFs are kept a day (they hold customers' words): a daily purge deletes them.
+    Schedule("review_pack_pdfs", timedelta(hours=6), frozenset({review_packs.REVIEW_PACK_PURGE}),
+             review_packs.schedule_pdf_purge),
 )
 
 

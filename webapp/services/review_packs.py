@@ -68,6 +68,13 @@ from webapp.models import (
 #: Job kinds: the PDF of a pack someone asked for, and the semi-annual mail to a product's owner.
 REVIEW_PACK_PDF = "review_pack_pdf"
 REVIEW_PACK_MAIL = "review_pack_mail"
+#: The daily job that deletes the PDFs made more than :data:`PDF_KEEP` ago.
+REVIEW_PACK_PURGE = "review_pack_purge"
+#: How long a PDF the worker made stays downloadable: it holds customers' words (masked), which an
+#: erasure could not reach in a file kept for ever; whoever needs it later asks again.
+PDF_KEEP = timedelta(days=1)
+#: How far back the purge looks for PDFs past their time (it runs daily: a few days would do).
+PURGE_LOOKBACK = timedelta(days=30)
 #: How many reasons and topics a pack ranks, and verbatims under each.
 TOP = 5
 VERBATIMS = 3
@@ -640,12 +647,35 @@ def request_pdf(session: Session, user: User, scope: Scope, period: Period, loca
     return job
 
 
-def pdf_job(session: Session, user: User, job_id: int) -> jobs.Job:
-    """``user``'s own PDF job; :class:`NotFound` for anyone else's (same answer as a missing one)."""
+def pdf_job(session: Session, user: User, job_id: int, now: datetime | None = None) -> jobs.Job:
+    """``user``'s own PDF job; :class:`NotFound` for anyone else's (same answer as a missing one) and for
+    one made more than :data:`PDF_KEEP` ago (its file is purged)."""
     job = session.get(jobs.Job, job_id)
     if job is None or job.kind != REVIEW_PACK_PDF or job.payload.get("user_id") != user.id:
         raise NotFound()
+    if job.finished_at is not None and job.finished_at < (now or utcnow()) - PDF_KEEP:
+        raise NotFound()
     return job
+
+
+def expired_pdf_keys(session: Session, now: datetime) -> list[str]:
+    """The storage keys of the company's PDFs made more than :data:`PDF_KEEP` ago (within the purge's look-back)."""
+    old = session.execute(select(jobs.Job.id, jobs.Job.tenant_id).where(
+        jobs.Job.kind == REVIEW_PACK_PDF, jobs.Job.finished_at < now - PDF_KEEP,
+        jobs.Job.finished_at >= now - PDF_KEEP - PURGE_LOOKBACK))
+    return [pdf_key(tenant_id, job_id) for job_id, tenant_id in old]
+
+
+def schedule_pdf_purge(now: datetime) -> int:
+    """Queue today's ``review_pack_purge`` for every company (once a day: key ``review-pack-purge:<day>``)."""
+    day = now.date().isoformat()
+    return sum(jobs.enqueue_once(tenant_id, kind=REVIEW_PACK_PURGE, idempotency_key=f"review-pack-purge:{day}",
+                                 payload={"at": now.isoformat()}) for tenant_id in _company_ids())
+
+
+def _company_ids() -> list[int]:
+    with tenancy.tenant_session(None) as session:  # the tenants table is not tenant data
+        return list(session.scalars(select(Tenant.id).where(Tenant.is_platform.is_(False)).order_by(Tenant.id)))
 
 
 def qr_svg(url: str) -> Markup:
@@ -675,10 +705,8 @@ def schedule_review_packs(now: datetime) -> int:
     period = Period.last_complete(now.date())
     if now.date() - period.end >= MAIL_WINDOW:
         return 0
-    with tenancy.tenant_session(None) as session:  # the tenants table is not tenant data
-        tenant_ids = list(session.scalars(select(Tenant.id).where(Tenant.is_platform.is_(False)).order_by(Tenant.id)))
     queued = 0
-    for tenant_id in tenant_ids:
+    for tenant_id in _company_ids():
         with tenancy.tenant_session(tenant_id) as session:
             owned = list(session.execute(select(Product.id, Product.owner_id).where(Product.owner_id.isnot(None))))
         for product_id, owner_id in owned:

@@ -23,6 +23,7 @@ from worker.handlers import (
     retrain_tagger,
     review_pack_mail,
     review_pack_pdf,
+    review_pack_purge,
     send_mail,
     tag_complaint,
 )
@@ -40,4 +41,5 @@ def registry() -> dict[str, Handler]:
             register_reminders.KIND: register_reminders.Handler(),
             rating_rule.KIND: rating_rule.Handler(),
             evaluate_alerts.KIND: evaluate_alerts.Handler(), alert_digest.KIND: alert_digest.Handler(),
-            review_pack_pdf.KIND: review_pack_pdf.Handler(), review_pack_mail.KIND: review_pack_mail.Handler()}
+            review_pack_pdf.KIND: review_pack_pdf.Handler(), review_pack_mail.KIND: review_pack_mail.Handler(),
+            review_pack_purge.KIND: review_pack_purge.Handler()}
