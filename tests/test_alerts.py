@@ -396,15 +396,18 @@ def test_digest_voices_prefer_approved_clips(app: Flask, tenants: dict[str, Tena
         _voices(company, 25, WINDOW_DAY, sentiment="unhappy", call=True)
         with tenancy.tenant_session(company) as session:
             call_ids = session.scalars(select(Call.id).order_by(Call.id)).all()
-            for index, status in enumerate((ClipStatus.APPROVED, ClipStatus.DRAFT)):
+            for index, (status, render) in enumerate(((ClipStatus.APPROVED, RenderStatus.READY),
+                                                      (ClipStatus.DRAFT, RenderStatus.READY),
+                                                      (ClipStatus.APPROVED, RenderStatus.PENDING))):
                 session.add(Clip(call_id=call_ids[index], start_s=0, end_s=1, title=f"Clip {index}",
-                                 sentiment=ClipSentiment.UNHAPPY, status=status, render_status=RenderStatus.READY,
+                                 sentiment=ClipSentiment.UNHAPPY, status=status, render_status=render,
                                  captions=[{"start": 0, "end": 1, "text": "Appelez le •••"}]))
         _evaluate(company, now=RAISED)
         with tenancy.tenant_session(company) as session:
             alert = session.scalars(select(Alert)).one()
             voices = alerts.representative_voices(session, alert)
-    assert [v.excerpt for v in voices] == ["Appelez le •••"]  # the draft clip and bare calls are not voices
+    # The draft clip, the clip not yet cut (its bleeps not made) and bare calls are not voices.
+    assert [v.excerpt for v in voices] == ["Appelez le •••"]
     assert voices[0].clip_id is not None
 
 

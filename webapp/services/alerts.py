@@ -59,6 +59,7 @@ from webapp.models import (
     Dimension,
     Label,
     LabelKind,
+    RenderStatus,
     Role,
     RuleKind,
     Sentiment,
@@ -725,10 +726,12 @@ def _voice_filters(model: Voice, alert: Alert) -> list[ColumnElement[bool]]:
 
 
 def representative_voices(session: Session, alert: Alert, limit: int = VOICES_PER_ALERT) -> list[DigestVoice]:
-    """Up to ``limit`` voices behind an alert: approved clips first (their audio bleeped and captions masked
-    when they were cut), then excerpts of written complaints with their personal data masked."""
+    """Up to ``limit`` voices behind an alert: approved clips first, once rendered (their audio bleeped and
+    their captions masked when they were cut), then excerpts of written complaints with their personal data
+    masked. A call's own transcript is never quoted: only what a person chose and the bleeps covered."""
     clips = session.scalars(select(Clip).join(Call, Clip.call_id == Call.id)
-                            .where(Clip.status == ClipStatus.APPROVED, *_voice_filters(Call, alert))
+                            .where(Clip.status == ClipStatus.APPROVED, Clip.render_status == RenderStatus.READY,
+                                   *_voice_filters(Call, alert))
                             .order_by(Clip.approved_at.desc(), Clip.id.desc()).limit(limit)).all()
     voices = [DigestVoice(" ".join(str(c.get("text", "")) for c in clip.captions).strip() or clip.title, clip.id)
               for clip in clips]
