@@ -41,7 +41,7 @@ from webapp.models import (
     Transcript,
     User,
 )
-from webapp.services import erasure, register
+from webapp.services import erasure, register, taxonomy
 
 MEDIATOR = "Médiateur de l'Assurance"
 
@@ -294,6 +294,27 @@ def test_a_written_complaint_becomes_an_entry(app: Flask, tenants: dict[str, Ten
         register.edit(session, entry, fields, person)
         assert entry.reasons == []
         assert not register.reasons_tagged(session, complaint_id=complaint_id)
+
+
+def test_the_tagging_job_gives_a_written_complaint_s_entry_its_reasons(app: Flask,
+                                                                         tenants: dict[str, TenantSet]) -> None:
+    """Through the real ``tag_complaint`` job: the company's reason, found by the tagger, reaches the entry."""
+    from worker.handlers import JobContext, tag_complaint
+
+    a = tenants["a"].id
+    with bound(app, a) as session:
+        taxonomy.add_label(session, _user(session, tenants["a"], Role.TENANT_ADMIN), kind="reason",
+                           label_fr="Colis jamais reçu", label_en="Parcel never received",
+                           examples="toujours pas arrivée\nnever arrived")
+    with app.app_context():
+        complaint_id = factories.make_complaint(a, text="Ma commande n'est toujours pas arrivée, c'est inadmissible.")
+        tag_complaint.Handler().run(JobContext(job_id=1, kind=tag_complaint.KIND, tenant_id=a,
+                                               payload={"complaint_id": complaint_id}, attempt=1, max_attempts=5,
+                                               settings=app.config["ECOUTE"]))
+    with bound(app, a) as session:
+        entry = register.entry_of(session, complaint_id=complaint_id)
+        assert entry is not None and entry.reasons == ["parcel_never_received"]
+        assert register.timeline(session, entry)[-1].who == register.MACHINE
 
 
 def test_received_on_is_the_french_date(app: Flask, tenants: dict[str, TenantSet]) -> None:
