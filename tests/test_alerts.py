@@ -32,7 +32,7 @@ from webapp.models import (
     TagKind,
     User,
 )
-from webapp.services import alerts
+from webapp.services import alerts, excerpts
 
 #: A Wednesday: the last complete 7-day window is Monday 23 to Sunday 29 November 2026, its baseline
 #: the 28 days before (26 October to 22 November).
@@ -414,8 +414,8 @@ def test_digest_voices_prefer_approved_clips(app: Flask, tenants: dict[str, Tena
 def test_masked_excerpt() -> None:
     text = "Je suis Jean Dupont, mon numéro est le 06 12 34 56 78."
     spans: list[list[float]] = [[8, 19], [39, 53, 1.0, 2.0]]
-    assert alerts.masked_excerpt(text, spans) == "Je suis •••, mon numéro est le •••."
-    assert alerts.masked_excerpt("mot " * 100, [], limit=20) == "mot mot mot mot mot…"
+    assert excerpts.masked_excerpt(text, spans) == "Je suis •••, mon numéro est le •••."
+    assert excerpts.masked_excerpt("mot " * 100, [], size=20) == "mot mot mot mot mot…"
 
 
 # --- the pages ----------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from webapp.models import (
     TagKind,
     User,
 )
-from webapp.services import review_packs
+from webapp.services import excerpts, review_packs
 from worker.handlers import JobContext, review_pack_mail, review_pack_pdf
 
 H1 = review_packs.Period(2026, 1)
@@ -122,7 +122,7 @@ def test_the_last_complete_semester_is_the_default_period() -> None:
 
 def test_masking_hides_every_span_one_mask_per_run() -> None:
     text = "Jean Dupont, 06 12 34 56 78, habite 3 rue X."
-    masked, where = review_packs.mask(text, [(0, 4), (5, 11), (13, 27)])
+    masked, where = excerpts.mask(text, [(0, 4), (5, 11), (13, 27)])
     assert masked == "•••, habite 3 rue X."  # the name and the number run together: one mask
     assert masked[where[text.index("habite")]:].startswith("habite")
 

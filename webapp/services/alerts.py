@@ -28,12 +28,11 @@ weekly digest, or none (``User.digest``). :func:`schedule_digests` queues one ``
 per person and period, only when the company raised alerts in it; the job
 (worker/handlers/alert_digest.py) mails the period's alerts, each with two or three representative
 voices: approved clips (bleeped, captions masked) and short excerpts of written complaints with
-their personal data masked (:func:`masked_excerpt`), never a customer's raw words.
+their personal data masked (webapp/services/excerpts.py), never a customer's raw words.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -68,7 +67,7 @@ from webapp.models import (
     User,
     UserStatus,
 )
-from webapp.services import listing, significance, windows
+from webapp.services import excerpts, listing, significance, windows
 
 EVALUATE_ALERTS = "evaluate_alerts"
 ALERT_DIGEST = "alert_digest"
@@ -85,8 +84,6 @@ DIGEST_HOUR = 6
 #: How many voices a digest shows for each alert, and how long a complaint's excerpt is.
 VOICES_PER_ALERT = 3
 EXCERPT_CHARS = 180
-#: What stands for personal data in an excerpt, as in clips' captions (worker/audio/clips.py).
-MASK = "•••"
 
 KIND_LABELS = {
     RuleKind.THRESHOLD: _l("Unhappy share over a threshold"),
@@ -677,29 +674,6 @@ def set_digest(user: User, choice: str) -> None:
     user.digest = choice
 
 
-_SPACES = re.compile(r"\s+")
-
-
-def masked_excerpt(text: str, spans: Iterable[Iterable[Any]], limit: int = EXCERPT_CHARS) -> str:
-    """``text`` with each personal-data span (``[start, end, ...]`` offsets, as the tagger stores them in a
-    PII tag's evidence) replaced by :data:`MASK`, spaces collapsed, cut at a word before ``limit`` characters."""
-    cuts = sorted((int(s[0]), int(s[1])) for s in (list(span) for span in spans) if len(s) >= 2)
-    parts, at = [], 0
-    for start, end in cuts:
-        if end <= at:
-            continue
-        parts.append(text[at:max(start, at)])
-        parts.append(MASK)
-        at = end
-    parts.append(text[at:])
-    masked = _SPACES.sub(" ", "".join(parts)).strip()
-    masked = re.sub(rf"(?:{MASK}\s*)+{MASK}", MASK, masked)
-    if len(masked) <= limit:
-        return masked
-    cut = masked[:limit].rsplit(" ", 1)[0]
-    return f"{cut}…"
-
-
 @dataclass(frozen=True)
 class DigestVoice:
     """A representative voice: an approved clip (``clip_id``, its masked captions) or a complaint's excerpt."""
@@ -744,7 +718,8 @@ def representative_voices(session: Session, alert: Alert, limit: int = VOICES_PE
             for tag in session.scalars(select(Tag).where(Tag.kind == TagKind.PII,
                                                          Tag.complaint_id.in_([c.id for c in complaints]))):
                 pii.setdefault(tag.complaint_id or 0, []).extend(tag.evidence or [])
-        voices += [DigestVoice(masked_excerpt(c.text, pii.get(c.id, []))) for c in complaints]
+        voices += [DigestVoice(excerpts.masked_excerpt(c.text, pii.get(c.id, []), size=EXCERPT_CHARS))
+                   for c in complaints]
     return voices
 
 

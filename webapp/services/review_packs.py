@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -64,6 +63,7 @@ from webapp.models import (
     User,
     UserStatus,
 )
+from webapp.services import excerpts
 
 #: Job kinds: the PDF of a pack someone asked for, and the semi-annual mail to a product's owner.
 REVIEW_PACK_PDF = "review_pack_pdf"
@@ -80,10 +80,6 @@ TOP = 5
 VERBATIMS = 3
 #: How many open register entries a pack lists (the count says how many there are in all).
 MAX_ENTRIES = 50
-#: What replaces personal data in a verbatim, as in the clips' captions (worker/audio/clips.py).
-MASK = "•••"
-#: About how many characters of a voice a verbatim shows.
-EXCERPT = 280
 #: The semi-annual mail goes out in the first days after a semester ends, not later (a product made
 #: in March is not sent the previous July-December's pack).
 MAIL_WINDOW = timedelta(days=14)
@@ -220,99 +216,6 @@ def resolve_scope(session: Session, user: User, raw: str) -> Scope | None:
 
 
 # --- personal data -----------------------------------------------------------------------------------
-
-
-def _merged(spans: Iterable[tuple[int, int]], text: str) -> list[tuple[int, int]]:
-    """Spans sorted, overlapping ones and those separated only by spaces or punctuation merged (one
-    mask per run, as in the captions: a reader cannot count the parts of a name or a number)."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted((max(0, a), min(len(text), b)) for a, b in spans):
-        if end <= start:
-            continue
-        if out and not text[out[-1][1]:start].strip(" ,.-"):
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def mask(text: str, spans: Iterable[tuple[int, int]]) -> tuple[str, list[int]]:
-    """``text`` with each personal-data span (character offsets) replaced by :data:`MASK`, and where
-    each original offset lands in the masked text (so that an excerpt can be centred on a phrase)."""
-    out: list[str] = []
-    where: list[int] = []
-    at = 0
-    length = 0
-    for start, end in _merged(spans, text):
-        kept = text[at:start]
-        where.extend(range(length, length + len(kept)))
-        out.append(kept)
-        length += len(kept)
-        where.extend([length] * (end - start))
-        out.append(MASK)
-        length += len(MASK)
-        at = end
-    kept = text[at:]
-    where.extend(range(length, length + len(kept)))
-    where.append(length + len(kept))
-    out.append(kept)
-    return "".join(out), where
-
-
-def excerpt(text: str, focus: int, size: int = EXCERPT) -> str:
-    """About ``size`` characters of ``text`` around ``focus``, cut between words, with ellipses."""
-    text = " ".join(text.split())
-    if len(text) <= size:
-        return text
-    start = max(0, min(focus - size // 3, len(text) - size))
-    end = start + size
-    if start > 0:
-        space = text.find(" ", start)
-        start = space + 1 if 0 <= space < focus else start
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > start else end
-    return ("…" if start > 0 else "") + text[start:end].strip() + ("…" if end < len(text) else "")
-
-
-def _pii_spans(tags: Iterable[Tag]) -> list[tuple[int, int]]:
-    """Character spans of personal data from a voice's ``pii`` tags (``[[start, end, ...], ...]``)."""
-    spans: list[tuple[int, int]] = []
-    for tag in tags:
-        for item in tag.evidence or []:
-            if isinstance(item, list | tuple) and len(item) >= 2:
-                try:
-                    spans.append((int(item[0]), int(item[1])))
-                except (TypeError, ValueError):
-                    continue
-    return spans
-
-
-def call_text(transcript: Transcript) -> str:
-    """The text a call was tagged from, to which its personal-data offsets point: the customer's words
-    joined by spaces when the speakers are known, else every word (as worker/handlers/process_call.py)."""
-    segments: list[dict[str, Any]] = transcript.segments or []  # Any: the transcript's JSON
-    if any(s.get("speaker") for s in segments):
-        segments = [s for s in segments if s.get("speaker") == "customer"]
-    words = [w for s in segments for w in s.get("words") or []]
-    if words:
-        return " ".join(str(w["word"]) for w in words)
-    return " ".join(str(s["text"]) for s in segments if s.get("text"))
-
-
-def masked_excerpt(text: str, pii: Iterable[tuple[int, int]], phrases: Sequence[object] = ()) -> str:
-    """An excerpt of ``text`` with its personal data masked, centred on the first of ``phrases`` found
-    (the words that made the tag)."""
-    focus = 0
-    lowered = text.casefold()
-    for phrase in phrases:
-        if isinstance(phrase, str) and phrase.strip():
-            found = lowered.find(phrase.casefold())
-            if found >= 0:
-                focus = found
-                break
-    masked, where = mask(text, pii)
-    return excerpt(masked, where[focus] if focus < len(where) else 0)
 
 
 # --- the pack ------------------------------------------------------------------------------------
@@ -546,14 +449,16 @@ def _texts(session: Session, picked: list[tuple[str, str, int, datetime, list[An
         clip = clips.get(voice_id) if kind == "call" else None
         if clip is not None and clip.captions:
             # The clip's captions were masked when it was rendered, in step with its bleeps.
-            text = excerpt(" ".join(str(line.get("text", "")) for line in clip.captions), 0)
+            text = excerpts.excerpt(" ".join(str(line.get("text", "")) for line in clip.captions), 0)
         elif kind == "call":
             transcript = transcripts.get(voice_id)
             if transcript is None:
                 continue
-            text = masked_excerpt(call_text(transcript), _pii_spans(pii[kind, voice_id]), phrases)
+            text = excerpts.masked_excerpt(excerpts.call_text(transcript), excerpts.pii_spans(pii[kind, voice_id]),
+                                           phrases)
         else:
-            text = masked_excerpt(complaints.get(voice_id, ""), _pii_spans(pii[kind, voice_id]), phrases)
+            text = excerpts.masked_excerpt(complaints.get(voice_id, ""), excerpts.pii_spans(pii[kind, voice_id]),
+                                           phrases)
         if text:
             out[key].append(Verbatim(kind, voice_id, received_at, text, clip.id if clip is not None else None))
     return out
