@@ -41,7 +41,8 @@ from webapp.models import (
     Transcript,
     User,
 )
-from webapp.services import erasure, register, taxonomy
+from webapp.services import erasure, register, tags, taxonomy
+from worker.handlers import JobContext, process_call
 
 MEDIATOR = "Médiateur de l'Assurance"
 
@@ -74,7 +75,8 @@ def _set_mediator(app: Flask, tenant_id: int, name: str = MEDIATOR) -> None:
 
 def _reason(app: Flask, tenant_id: int, key: str = "refund_refused") -> str:
     with bound(app, tenant_id) as session:
-        session.add(Label(kind=LabelKind.REASON, key=key, label_fr="Remboursement refusé", label_en="Refund refused"))
+        session.add(Label(kind=LabelKind.REASON, key=key, label_fr="Remboursement refusé", label_en="Refund refused",
+                          examples="remboursement refusé"))
     return key
 
 
@@ -360,25 +362,60 @@ def test_links_and_erasure(app: Flask, tenants: dict[str, TenantSet]) -> None:
 # --- oral complaints ---------------------------------------------------------------------------------
 
 
-def _unhappy_call(app: Flask, tenant_id: int, words: str, *, reason: str | None = "refund_refused") -> int:
+def _said(app: Flask, tenant_id: int, said: str) -> int:
+    """A ready call whose transcript (Whisper's words, half a second each) says ``said``, tagged by the worker's
+    own step (``process_call``'s tagging: the company's tagger on the transcript, then its tags written)."""
     with app.app_context():
         call_id = factories.make_ready_call(tenant_id)
+    words = [{"start": i * 0.5, "end": i * 0.5 + 0.4, "word": f" {w}", "probability": 0.9}
+             for i, w in enumerate(said.split())]
     with bound(app, tenant_id) as session:
         transcript = session.scalars(select(Transcript).where(Transcript.call_id == call_id)).one()
-        transcript.text = words
-        session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value="unhappy"))
-        if reason:
-            session.add(Tag(call_id=call_id, kind=TagKind.REASON, value=reason))
+        transcript.text = said
+        transcript.segments = [{"start": 0.0, "end": len(words) * 0.5, "text": said, "words": words}]
+    with app.app_context():
+        process_call.Handler._tag(JobContext(job_id=1, kind=process_call.KIND, tenant_id=tenant_id,
+                                             payload={"call_id": call_id}, attempt=1, max_attempts=5,
+                                             settings=app.config["ECOUTE"]), call_id)
     return call_id
 
 
-def test_expressions() -> None:
-    assert register.expressions_in("Bon, je veux faire une RÉCLAMATION. C’est inadmissible !") == [
-        "faire une RÉCLAMATION", "C’est inadmissible"]
-    assert register.expressions_in("Je vais saisir  le médiateur, oui, le Médiateur.") == [
-        "saisir le médiateur", "le Médiateur"]
-    assert register.expressions_in("Cœur brisé : c'est scandaleux") == ["c'est scandaleux"]
-    assert register.expressions_in("Merci beaucoup, tout va bien.") == []
+def _unhappy_call(app: Flask, tenant_id: int, words: str, *, reason: str | None = "refund_refused") -> int:
+    """:func:`_said` of an unhappy customer's ``words``, and of the complaint reason (the example phrase of
+    :func:`_reason`'s label) unless ``reason`` is None."""
+    call_id = _said(app, tenant_id, f"{words} Remboursement refusé." if reason else words)
+    with bound(app, tenant_id) as session:
+        tagged = {(t.kind, t.value) for t in session.scalars(select(Tag).where(Tag.call_id == call_id))}
+        assert (TagKind.SENTIMENT, "unhappy") in tagged
+        assert ((TagKind.REASON, reason) in tagged) == bool(reason)
+    return call_id
+
+
+def test_the_worker_keeps_the_complaint_expressions_it_finds(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """The tagger's complaint expressions are kept with the call's tags: one ``expression`` tag per expression
+    (folded), where it was said (the words as said, and when) as evidence; the tag panel does not show them."""
+    calls = [_said(app, tenants["a"].id, text) for text in (
+        "Bon, je veux faire une RÉCLAMATION. C’est inadmissible !", "Je vais saisir le médiateur, oui, le Médiateur.",
+        "Cœur brisé : c'est scandaleux", "Merci beaucoup, tout va bien.")]
+    with bound(app, tenants["a"].id) as session:
+        def expressions(call_id: int) -> dict[str, list[str]]:
+            found = session.scalars(select(Tag).where(Tag.call_id == call_id, Tag.kind == TagKind.EXPRESSION)
+                                    .order_by(Tag.id))
+            return {t.value: [where["said"] for where in t.evidence] for t in found}
+
+        assert expressions(calls[0]) == {"faire une reclamation": ["faire une RÉCLAMATION"],
+                                         "c est inadmissible": ["C’est inadmissible"]}
+        assert expressions(calls[1]) == {"mediateur": ["médiateur", "Médiateur"]}
+        assert expressions(calls[2]) == {"c est scandaleux": ["c'est scandaleux"]}
+        assert expressions(calls[3]) == {}
+        first = session.scalars(select(Tag).where(Tag.call_id == calls[0], Tag.kind == TagKind.EXPRESSION)
+                                .order_by(Tag.id)).first()
+        assert first is not None and (first.evidence[0]["start_s"], first.evidence[0]["end_s"]) == (1.5, 2.9)
+        call = session.get(Call, calls[0])
+        assert call is not None
+        assert register.expressions_said(session, call) == ["faire une RÉCLAMATION", "C’est inadmissible"]
+        view = tags.tags_of(session, tags.Target(call_id=calls[0]))
+        assert all(t.kind != TagKind.EXPRESSION for t in (*view.topics, *view.mentions, *view.reasons))
 
 
 def test_an_oral_complaint_is_proposed_then_confirmed_or_dismissed(app: Flask, tenants: dict[str, TenantSet]) -> None:
@@ -389,7 +426,7 @@ def test_an_oral_complaint_is_proposed_then_confirmed_or_dismissed(app: Flask, t
     dismissed = _unhappy_call(app, tenants["a"].id, "C'est inadmissible.")
     with bound(app, tenants["a"].id) as session:
         calls = {i: session.get(Call, i) for i in (proposed, no_reason, calm, dismissed)}
-        assert register.proposal(session, calls[proposed]) == ["C'est inadmissible", "saisir le médiateur"]  # type: ignore[arg-type]
+        assert register.proposal(session, calls[proposed]) == ["C'est inadmissible", "médiateur"]  # type: ignore[arg-type]
         assert register.proposal(session, calls[no_reason]) is None  # type: ignore[arg-type]
         assert register.proposal(session, calls[calm]) is None  # type: ignore[arg-type]
         qm = _user(session, tenants["a"])

@@ -23,6 +23,10 @@ class TagKind(enum.StrEnum):
     TOPIC = "topic"  #: value: a topic key of the company's taxonomy (e.g. ``delivery``)
     REASON = "reason"  #: value: a complaint reason key of the company's taxonomy
     PII = "pii"  #: value: a kind of personal data (phone, email...); evidence: where, never what
+    #: value: a complaint expression said, normalised ("c est inadmissible"); evidence: where, one
+    #: ``{"said", "start", "end"[, "start_s", "end_s"]}`` per time (the words as said, offsets, seconds).
+    #: For proposing an oral complaint (webapp/services/register.py); never shown as a tag.
+    EXPRESSION = "expression"
 
 
 class TagOrigin(enum.StrEnum):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,7 +53,6 @@ from webapp.models import (
     TagKind,
     TagOrigin,
     Tenant,
-    Transcript,
     User,
     UserStatus,
 )
@@ -713,51 +712,15 @@ def get_entry(session: Session, entry_id: int) -> RegisterEntry:
 
 # --- oral complaints ---------------------------------------------------------------------------------
 
-#: What customers say when they mean to complain formally (folded: lower case, no accents). Until the tagger
-#: gives its own (``complaint_expressions``), :func:`expressions_in` looks for these in the transcript.
-EXPRESSIONS = (
-    "faire une reclamation", "deposer une reclamation", "porter reclamation", "je fais une reclamation",
-    "ma reclamation", "deposer plainte", "porter plainte", "c'est inadmissible", "c est inadmissible",
-    "c'est inacceptable", "c est inacceptable", "c'est scandaleux", "c est scandaleux", "saisir le mediateur",
-    "le mediateur", "mediateur", "une lettre recommandee", "en recommande", "mon avocat", "association de "
-    "consommateurs", "ufc que choisir", "mise en demeure", "c'est honteux", "c est honteux", "je veux me plaindre",
-    "the ombudsman", "ombudsman", "make a complaint", "file a complaint", "formal complaint", "legal action",
-    "my lawyer", "this is unacceptable", "unacceptable",
-)
-
-
-def _folded_with_origins(text: str) -> tuple[str, list[int]]:
-    """``text`` folded as :func:`_plain` compares it (one apostrophe), and for each folded character the
-    index of the character of ``text`` it comes from."""
-    folded: list[str] = []
-    origins: list[int] = []
-    for index, char in enumerate(text):
-        for piece in re.sub(r"[’‘`´]", "'", search.fold(char)):
-            folded.append(piece)
-            origins.append(index)
-    return "".join(folded), origins
-
-
-def expressions_in(text: str) -> list[str]:
-    """The complaint expressions of :data:`EXPRESSIONS` said in ``text``, as they are written there (accents,
-    case), in the order said, each once; a longer expression hides the shorter ones it contains ("saisir le
-    médiateur", not also "médiateur")."""
-    folded, origins = _folded_with_origins(text)
-    spans: list[tuple[int, int]] = []
-    for expression in EXPRESSIONS:
-        words = r"\s+".join(re.escape(word) for word in expression.split())
-        spans += [m.span() for m in re.finditer(rf"(?<![a-z]){words}(?![a-z])", folded)]
-    kept = [(a, b) for a, b in spans if not any((c, d) != (a, b) and c <= a and b <= d for c, d in spans)]
-    said = [" ".join(text[origins[a]:origins[b - 1] + 1].split()) for a, b in sorted(set(kept))]
-    return list(dict.fromkeys(said))
-
-
-def _transcript_expressions(session: Session, call: Call) -> list[str]:
-    return expressions_in(session.scalar(select(Transcript.text).where(Transcript.call_id == call.id)) or "")
-
-
-#: How a call's complaint expressions are found; replaceable when the tagger gives its own.
-find_expressions: Callable[[Session, Call], list[str]] = _transcript_expressions
+def expressions_said(session: Session, call: Call) -> list[str]:
+    """The complaint expressions the tagger found in the call (its ``expression`` tags, written by the
+    worker: worker/tagging/company.py), as the transcript writes them, in the order said, each once."""
+    found: list[tuple[int, str]] = []
+    for value, evidence in session.execute(select(Tag.value, Tag.evidence).where(
+            Tag.call_id == call.id, Tag.kind == TagKind.EXPRESSION, Tag.rejected.is_(False)).order_by(Tag.id)):
+        places = [w for w in evidence or [] if isinstance(w, dict) and isinstance(w.get("said"), str)]
+        found += [(int(w.get("start", 0)), w["said"]) for w in places] or [(1 << 30, value)]
+    return list(dict.fromkeys(said for _start, said in sorted(found, key=lambda f: f[0])))
 
 
 def _is_unhappy(session: Session, call: Call) -> bool:
@@ -781,7 +744,7 @@ def proposal(session: Session, call: Call) -> list[str] | None:
         return None
     if not _is_unhappy(session, call) or not _reason_tags(session, call_id=call.id):
         return None
-    return find_expressions(session, call) or None
+    return expressions_said(session, call) or None
 
 
 def confirm_oral(session: Session, call: Call, actor: Actor) -> RegisterEntry:

@@ -13,6 +13,7 @@ leaves alone every kind or value a person has set, including their "not this one
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from webapp import search
 from webapp.models import Label, LabelKind, Tag, TaggerModel, TagKind, TagOrigin
 from webapp.services.default_taxonomy import DEFAULT_TAXONOMY, Topic
 from worker.tagging import pii, tenant_model
@@ -108,7 +110,7 @@ def write_tags(session: Session, found: Found, text: str, *, call_id: int | None
     """Replace the machine's tags of one call or complaint with ``found``; a person's tags stay.
 
     ``words`` (a call's transcript words, whose texts joined by spaces make ``text``) adds the
-    time of each piece of personal data, so that a clip can bleep it.
+    time of each piece of personal data, so that a clip can bleep it, and of each complaint expression.
     """
     owner = Tag.call_id == call_id if call_id is not None else Tag.complaint_id == complaint_id
     human = session.scalars(select(Tag).where(owner, Tag.origin == TagOrigin.HUMAN)).all()
@@ -138,6 +140,35 @@ def write_tags(session: Session, found: Found, text: str, *, call_id: int | None
         by_type.setdefault(pii_type, []).append([start, end, *times.get(index, ())])
     for pii_type, spans in sorted(by_type.items()):
         add(TagKind.PII, pii_type, 1.0, spans)
+    for value, where in _expressions(found.complaint_expressions, text, words).items():
+        if value:
+            add(TagKind.EXPRESSION, value, 1.0, where)
+
+
+def expression_key(said: str) -> str:
+    """A complaint expression as a tag's value: folded, one space between words ("C'est  INADMISSIBLE" ->
+    "c est inadmissible")."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", search.fold(said)).split())[:60]
+
+
+def _expressions(said: Sequence[str], text: str, words: list[dict[str, Any]] | None) -> dict[str, list[Any]]:
+    """Where each complaint expression was said, by :func:`expression_key`: its words as said, their
+    offsets in ``text`` and, with a call's ``words``, their time (s)."""
+    spans: list[tuple[str, int, int]] = []
+    for expression in said:
+        at = text.find(expression)
+        while at >= 0:
+            spans.append((expression, at, at + len(expression)))
+            at = text.find(expression, at + len(expression))
+    spans.sort(key=lambda span: span[1])
+    times = _times(spans, words) if words is not None else {}
+    found: dict[str, list[Any]] = {}
+    for index, (expression, start, end) in enumerate(spans):
+        where: dict[str, Any] = {"said": " ".join(expression.split()), "start": start, "end": end}
+        if index in times:
+            where["start_s"], where["end_s"] = times[index]
+        found.setdefault(expression_key(expression), []).append(where)
+    return found
 
 
 def _times(pii: list[tuple[str, int, int]], words: list[dict[str, Any]]) -> dict[int, tuple[float, float]]:
