@@ -46,7 +46,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Generic, TypeVar
 
@@ -399,6 +399,9 @@ class Reading:
     evidence: dict[str, list[tuple[int, int]]]
     #: as :attr:`Tags.complaint_expressions`
     complaint_expressions: tuple[str, ...] = ()
+    #: per topic id found (main or mention), its keywords: ("strong" | "weak" | "passing", start, end),
+    #: character spans in the original text, in order (what the learned topic model weighs)
+    topic_cues: dict[str, tuple[tuple[str, int, int], ...]] = field(default_factory=dict)
 
 
 def read(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_TAXONOMY) -> Reading:
@@ -410,12 +413,13 @@ def read(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT
     tokens = _tokenize(text)
     languages = _languages(lang, tokens.words)
     evidence: dict[str, list[tuple[int, int]]] = {}
-    topics, mentions = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence)
+    cues: dict[str, tuple[tuple[str, int, int], ...]] = {}
+    topics, mentions = _find_topics(tokens, _topic_matcher(tuple(taxonomy), languages), taxonomy, evidence, cues)
     lexicon = _lexicon(languages)
     sentiment, confidence = _find_sentiment(tokens, lexicon, evidence)
     return Reading(tokens.words, topics, mentions, sentiment, confidence, len(evidence.get(SATISFIED, ())),
                    len(evidence.get(UNHAPPY, ())), {key: sorted(set(spans)) for key, spans in evidence.items()},
-                   _find_complaint_expressions(text, tokens, lexicon))
+                   _find_complaint_expressions(text, tokens, lexicon), cues)
 
 
 def _span(tokens: _Tokens, start: int, end: int) -> tuple[int, int]:
@@ -423,8 +427,11 @@ def _span(tokens: _Tokens, start: int, end: int) -> tuple[int, int]:
 
 
 def _find_topics(tokens: _Tokens, matcher: _Matcher[_Keyword], taxonomy: Sequence[Topic],
-                 evidence: dict[str, list[tuple[int, int]]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The main topics and the mentions (ids, in taxonomy order); their spans go into ``evidence``."""
+                 evidence: dict[str, list[tuple[int, int]]],
+                 cues: dict[str, tuple[tuple[str, int, int], ...]] | None = None,
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The main topics and the mentions (ids, in taxonomy order); their spans go into ``evidence``,
+    and each topic's keywords with their kind into ``cues`` (see :attr:`Reading.topic_cues`)."""
     by_topic: dict[int, list[_Hit[_Keyword]]] = {}
     for hit in matcher.find(tokens.words):
         by_topic.setdefault(hit.payload.topic, []).append(hit)
@@ -440,6 +447,9 @@ def _find_topics(tokens: _Tokens, matcher: _Matcher[_Keyword], taxonomy: Sequenc
             # a quality said of a product's name makes the name a plain keyword ("le canapé est confortable")
             kind = "strong" if qualified and hit.payload.kind == "weak" else hit.payload.kind
             {"strong": strong, "weak": weak, "passing": passing}[kind].setdefault(index, []).append(hit)
+            if cues is not None:
+                key = taxonomy[index].id
+                cues[key] = (*cues.get(key, ()), (kind, *_span(tokens, hit.start, hit.end)))
     # the main topics: those named by plain keywords, else by weak ones, else by passing ones; a topic
     # named only in passing next to main topics is a mention, weak keywords next to plain ones nothing
     main = strong or weak or passing

@@ -14,7 +14,7 @@ and weight of positive and negative cues). Classifier: logistic regression, bala
 seed, so the fit is the same every time. Prediction does not go through scikit-learn (whose input
 checks cost more than the arithmetic, and whose import takes a second): the vocabulary, IDF and
 coefficients are dicts and a text is scored in pure Python, in a few tens of microseconds, with the
-same n-grams as scikit-learn's analyzers.
+same n-grams as scikit-learn's analyzers (worker/tagging/features.py, shared with the topic model).
 
 :func:`combine` is how :func:`worker.tagging.tagger.tag` merges both: the lexicon decides unless the
 model is sure of another class (rule and thresholds chosen by cross-validation on the training set).
@@ -23,33 +23,32 @@ model is sure of another class (rule and thresholds chosen by cross-validation o
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
-import re
 import sys
 import threading
-import zipfile
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from worker.tagging import rules
+from worker.tagging import features, rules
+
+# shared with the topic model, named here too (the tests and bin/setup's callers use them)
+from worker.tagging.features import char_grams as char_grams
+from worker.tagging.features import data_path as data_path
+from worker.tagging.features import save as save
+from worker.tagging.features import word_grams as word_grams
 
 CLASSES = (rules.NEUTRAL, rules.SATISFIED, rules.UNHAPPY)
 RANDOM_STATE = 0
-_SPACE_SEPARATED = r"\S+"  # the words of normalise()
 #: The labelled corpus and the fitted arrays, in worker/tagging/data/.
 CORPUS = "sentiment_train.jsonl"
 FITTED = "sentiment_model.npz"
-#: The blocks of TF-IDF features, in the order of the classifier's columns.
-_BLOCKS = ("word", "char")
+_BLOCKS = features.BLOCKS
 
 #: combine(): the model overrides the lexicon when its probability for another class reaches this.
 #: When the lexicon says neutral (no cue, or faint ones) a majority of the model wins; when the
@@ -59,11 +58,6 @@ _BLOCKS = ("word", "char")
 #: overriding any neutral; 0.5 leaves coin flips such as "merci au revoir" to the lexicon).
 OVERRIDE_NEUTRAL = 0.5
 OVERRIDE_POLAR = 0.8
-
-
-def data_path(name: str) -> Path:
-    """A file of worker/tagging/data/ (the package is installed from a checkout or a wheel: a real file)."""
-    return Path(str(resources.files("worker.tagging").joinpath("data", name)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,17 +110,8 @@ def _dense(signal: LexiconSignal) -> list[float]:
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class _Block:
-    """One TF-IDF block: its analyzer and, per term, its IDF and the coefficient of each class."""
-
-    analyzer: Callable[[str], list[str]]
-    weights: dict[str, tuple[float, float, float]]
-    idf: dict[str, float]
-
-
-@dataclass(frozen=True, slots=True)
 class Model:
-    blocks: tuple[_Block, ...]
+    blocks: tuple[features.Block, ...]
     dense: tuple[tuple[float, float, float], ...]  # coefficients of the lexicon features
     intercept: tuple[float, float, float]
     classes: tuple[str, ...]
@@ -135,28 +120,13 @@ class Model:
         """Class probabilities of one text (``signal``: the lexicon's, computed when not given)."""
         return self.predict_words(rules._tokenize(text).words, signal or lexicon_signal(text))
 
-    def predict_words(self, words: Sequence[str], signal: LexiconSignal) -> dict[str, float]:
-        """Class probabilities of a text already cut into folded words (``rules._tokenize``)."""
-        doc = " ".join(words)
+    def predict_words(self, words: Sequence[str], signal: LexiconSignal,
+                      grams: features.Counts | None = None) -> dict[str, float]:
+        """Class probabilities of a text already cut into folded words (``rules._tokenize``), whose
+        n-gram counts are ``grams`` (:func:`worker.tagging.features.counts`, computed when not given)."""
         scores = list(self.intercept)
-        for block in self.blocks:
-            counts = Counter(block.analyzer(doc))
-            norm = 0.0
-            partial = [0.0, 0.0, 0.0]
-            for term, count in counts.items():
-                idf = block.idf.get(term)
-                if idf is None:
-                    continue
-                value = (1.0 + math.log(count)) * idf
-                norm += value * value
-                w = block.weights[term]
-                partial[0] += value * w[0]
-                partial[1] += value * w[1]
-                partial[2] += value * w[2]
-            if norm > 0:
-                norm = math.sqrt(norm)
-                for k in range(3):
-                    scores[k] += partial[k] / norm
+        for block, block_grams in zip(self.blocks, grams or features.counts(words), strict=True):
+            block.add(block_grams, scores)
         for value, coefs in zip(_dense(signal), self.dense, strict=True):
             for k in range(3):
                 scores[k] += value * coefs[k]
@@ -166,51 +136,14 @@ class Model:
         return {label: e / total for label, e in zip(self.classes, exps, strict=True)}
 
 
-# ---------------------------------------------------------------------------------------------
-# The n-grams of scikit-learn's analyzers, in pure Python
-# ---------------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(_SPACE_SEPARATED)
-_WHITE_SPACES = re.compile(r"\s\s+")
-
-
-def word_grams(doc: str) -> list[str]:
-    """Word 1- and 2-grams, as ``TfidfVectorizer(analyzer="word", ngram_range=(1, 2))`` with words split on spaces."""
-    tokens = _TOKEN.findall(doc)
-    return [*tokens, *(f"{first} {second}" for first, second in zip(tokens, tokens[1:], strict=False))]
-
-
-def char_grams(doc: str) -> list[str]:
-    """Character 3- to 5-grams inside words padded with a space, as ``analyzer="char_wb"``."""
-    grams: list[str] = []
-    for word in _WHITE_SPACES.sub(" ", doc).split():
-        padded = f" {word} "
-        for n in (3, 4, 5):
-            if len(padded) <= n:  # a short word counts once, whole
-                grams.append(padded)
-                break
-            grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
-    return grams
-
-
-_ANALYZERS: dict[str, Callable[[str], list[str]]] = {"word": word_grams, "char": char_grams}
-
-
 def from_arrays(arrays: Mapping[str, NDArray[Any]]) -> Model:
     """The model of fitted arrays (see :func:`fit` for their names and shapes)."""
-    blocks = []
-    for name in _BLOCKS:
-        terms: list[str] = arrays[f"{name}_terms"].tolist()
-        idf: list[float] = arrays[f"{name}_idf"].tolist()
-        coefs: list[list[float]] = arrays[f"{name}_coef"].tolist()
-        blocks.append(_Block(_ANALYZERS[name], {t: (c[0], c[1], c[2]) for t, c in zip(terms, coefs, strict=True)},
-                             dict(zip(terms, idf, strict=True))))
     dense = tuple((c[0], c[1], c[2]) for c in arrays["dense_coef"].tolist())
     intercept = arrays["intercept"].tolist()
     classes = tuple(arrays["classes"].tolist())
     if classes != CLASSES:
         raise ValueError(f"the fitted arrays are for the classes {classes}, not {CLASSES}")
-    return Model(tuple(blocks), dense, (intercept[0], intercept[1], intercept[2]), classes)
+    return Model(features.blocks_from_arrays(arrays), dense, (intercept[0], intercept[1], intercept[2]), classes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,15 +151,7 @@ def from_arrays(arrays: Mapping[str, NDArray[Any]]) -> Model:
 # ---------------------------------------------------------------------------------------------
 
 def _vectorizers() -> list[Any]:
-    # scikit-learn is imported only to fit (build time and tests), never to tag: it takes a second
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    # the text is normalised already: no lowercasing, words are what the lexicon sees
-    return [
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=_SPACE_SEPARATED, lowercase=False,
-                        sublinear_tf=True, min_df=1),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=False, sublinear_tf=True, min_df=2),
-    ]
+    return features.vectorizers()
 
 
 def fit(texts: Sequence[str], labels: Sequence[str], signals: Sequence[LexiconSignal] | None = None,
@@ -246,24 +171,16 @@ def fit(texts: Sequence[str], labels: Sequence[str], signals: Sequence[LexiconSi
     vectorizers = _vectorizers()
     matrices = [v.fit_transform(docs) for v in vectorizers]
     dense = csr_matrix(np.array([_dense(s) for s in signals]))
-    features = hstack([*matrices, dense]).tocsr()
+    matrix = hstack([*matrices, dense]).tocsr()
     classifier = LogisticRegression(C=c, class_weight="balanced", solver="newton-cg", max_iter=200,
                                     random_state=RANDOM_STATE)
-    classifier.fit(features, list(labels))
+    classifier.fit(matrix, list(labels))
     if len(classifier.classes_) != len(CLASSES):
         raise ValueError("the training set needs the three classes")
     order = [list(classifier.classes_).index(label) for label in CLASSES]
     coef = classifier.coef_[order]
-    arrays: dict[str, NDArray[Any]] = {}
-    offset = 0
-    for name, vectorizer in zip(_BLOCKS, vectorizers, strict=True):
-        vocabulary: dict[str, int] = vectorizer.vocabulary_
-        terms = sorted(vocabulary, key=vocabulary.__getitem__)
-        columns = np.array([vocabulary[term] for term in terms], dtype=np.intp)
-        arrays[f"{name}_terms"] = np.array(terms, dtype=np.str_)
-        arrays[f"{name}_idf"] = np.asarray(vectorizer.idf_, dtype=np.float64)[columns]
-        arrays[f"{name}_coef"] = np.ascontiguousarray(coef[:, offset + columns].T, dtype=np.float64)
-        offset += len(vocabulary)
+    arrays: dict[str, NDArray[Any]]
+    arrays, offset = features.block_arrays(vectorizers, coef)
     arrays["dense_coef"] = np.ascontiguousarray(coef[:, offset:].T, dtype=np.float64)
     arrays["intercept"] = np.asarray(classifier.intercept_[order], dtype=np.float64)
     arrays["classes"] = np.array(CLASSES, dtype=np.str_)
@@ -283,24 +200,9 @@ def train(texts: Sequence[str], labels: Sequence[str], signals: Sequence[Lexicon
     return from_arrays(fit(texts, labels, signals, c))
 
 
-def save(arrays: Mapping[str, NDArray[Any]], path: Path) -> None:
-    """Write ``arrays`` as an ``.npz`` without pickles, byte for byte the same for the same arrays."""
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
-
-
 def load(path: Path | None = None) -> dict[str, NDArray[Any]]:
     """The arrays of an ``.npz`` written by :func:`save` (the shipped one unless ``path``); no pickle."""
-    path = path or data_path(FITTED)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: bin/setup fits it (python -m worker.tagging.sentiment_model fit)")
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+    return features.load(path or data_path(FITTED), "python -m worker.tagging.sentiment_model fit")
 
 
 _lock = threading.Lock()

@@ -1,0 +1,385 @@
+"""A learned topic model that tells, with the rules of :mod:`worker.tagging.rules`, a text's main topics
+from those it names in passing (issue #15, item 8).
+
+Phrase lists alone do not carry over to fresh writing: a polite driver, "pour ce prix" or a time said
+of something else are named in too many ways for "passing" keywords to catch. This model is fitted
+once, at set-up, like the sentiment model (:mod:`worker.tagging.sentiment_model`): from the labelled
+corpora ``data/topic_train_*.jsonl`` kept in the package (one JSON object a line: text, lang, kind,
+sentiment, ``topics`` the main topics, ``mentions`` those named in passing), by ``python -m
+worker.tagging.topic_model fit`` (bin/setup runs it), which writes ``data/topic_model.npz``: plain
+arrays (terms, IDF, coefficients, thresholds; built rather than committed), read with
+``allow_pickle=False`` on first use. tests/test_topic_model.py refits and checks the arrays are the same.
+
+Features: the TF-IDF word 1-2-grams of the sentiment model (:mod:`worker.tagging.features`, counted
+once per text for both models; not its char n-grams, see :data:`BLOCKS`), plus, per topic, what the
+rules saw of it (:func:`rule_features`): found by a strong, a weak or a passing keyword, how often,
+whether the rules made it main or a mention, how early it is first named, whether it is named in a
+clause that carries the customer's feeling, whether other topics were found. Classifier: one binary
+logistic regression per default topic (main or not), fixed solver, so the fit is the same every time.
+Prediction is pure Python and NumPy (no scikit-learn at run time).
+
+:meth:`Model.decide` is how :func:`worker.tagging.tagger.tag` combines both: a topic is main when its
+probability reaches its own threshold, and, when the rules did not make it main (a mention, a weak
+keyword beside stronger ones, or nothing), ``bar`` too: the model must be sure to add a topic the
+rules missed or saw only in passing. A topic the rules found that the model does not call main is a
+mention; but when the model calls no topic main, the rules' main topics stay. The thresholds are
+chosen by 5-fold cross-validation on the training corpora only (each topic's F1 on out-of-fold
+probabilities, then the bar's micro-F1) and stored with the arrays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import re
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from webapp.services.default_taxonomy import DEFAULT_TAXONOMY
+from worker.tagging import features, rules
+
+#: The topics the model knows: the default taxonomy's.
+TOPICS = tuple(topic.id for topic in DEFAULT_TAXONOMY)
+#: The labelled corpora (worker/tagging/data/topic_train_*.jsonl) and the fitted arrays.
+CORPUS_GLOB = "topic_train_*.jsonl"
+FITTED = "topic_model.npz"
+FIT_COMMAND = "python -m worker.tagging.topic_model fit"
+#: The regularisation of each topic's logistic regression (cross-validated on the training corpora).
+C = 4.0
+#: The TF-IDF blocks the model reads (see :data:`worker.tagging.features.BLOCKS`): word n-grams only.
+#: With the char_wb 3-5-grams too, cross-validated micro-F1 was 0.751 instead of 0.745, but scoring
+#: seven topics over a text's few hundred char n-grams took three times as long (tagging throughput
+#: 800 texts per CPU second instead of about 1,100; 1,400 before the topic model).
+BLOCKS = ("word",)
+FOLDS = 5
+RANDOM_STATE = 0
+#: Thresholds tried for each topic, and for a topic no keyword named.
+_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(14))  # 0.2 .. 0.85
+_BARS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5 .. 0.95
+_BREAK = re.compile(r"[.!?;\n]")
+#: The names of :func:`rule_features`, in column order.
+RULE_FEATURES = ("strong", "weak", "passing", "keywords", "rules_main", "rules_mention", "early",
+                 "with_feeling", "alone", "others")
+
+
+# ---------------------------------------------------------------------------------------------
+# Training data and features
+# ---------------------------------------------------------------------------------------------
+
+def corpus_paths() -> list[Path]:
+    """The labelled corpora the model is fitted on, by name."""
+    return sorted(features.data_path("").glob(CORPUS_GLOB))
+
+
+def load_rows(paths: Sequence[Path] | None = None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for path in paths if paths is not None else corpus_paths():
+        with path.open(encoding="utf-8") as lines:
+            rows.extend(json.loads(line) for line in lines if line.strip())
+    return rows
+
+
+def rule_features(reading: rules.Reading, text: str, topics: Sequence[str] = TOPICS) -> list[list[float]]:
+    """What the rules saw of each of ``topics`` in ``text`` (see :data:`RULE_FEATURES`), one list a topic."""
+    found = set(reading.topics) | set(reading.mentions)
+    feelings = [start for key in (rules.SATISFIED, rules.UNHAPPY) for start, _ in reading.evidence.get(key, ())]
+    breaks = [m.start() for m in _BREAK.finditer(text)] if feelings else []
+    clauses = {bisect.bisect(breaks, start) for start in feelings}
+    length = max(len(text), 1)
+    result = []
+    for topic in topics:
+        cues = reading.topic_cues.get(topic, ())
+        others = math.log1p(len(set(reading.topic_cues) - {topic}))
+        if not cues:
+            result.append([0.0] * 9 + [others])
+            continue
+        kinds = {kind for kind, _, _ in cues}
+        first = min(start for _, start, _ in cues)
+        result.append([
+            float("strong" in kinds), float("weak" in kinds), float("passing" in kinds), math.log1p(len(cues)),
+            float(topic in reading.topics), float(topic in reading.mentions), 1.0 - first / length,
+            float(any(bisect.bisect(breaks, start) in clauses for _, start, _ in cues)),
+            float(not (found - {topic})), others,
+        ])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    blocks: tuple[features.Block, ...]
+    #: per rule feature, the coefficient of each topic (each topic's classifier sees its own features)
+    dense: tuple[tuple[float, ...], ...]
+    intercept: tuple[float, ...]
+    topics: tuple[str, ...]
+    thresholds: tuple[float, ...]
+    #: the probability from which a topic no keyword named is main
+    bar: float
+
+    def predict_reading(self, reading: rules.Reading, text: str,
+                        grams: features.Counts | None = None) -> dict[str, float]:
+        """The probability that each topic is a main topic of ``text`` read by the rules as ``reading``
+        (``grams``: its n-gram counts, computed when not given)."""
+        scores = list(self.intercept)
+        for block, block_grams in zip(self.blocks, grams or features.counts(reading.words), strict=False):
+            block.add(block_grams, scores)  # the word block first: the char block's counts, if any, go unused
+        probabilities = {}
+        for k, (topic, values) in enumerate(zip(self.topics, rule_features(reading, text, self.topics), strict=True)):
+            score = scores[k] + sum(value * coefs[k] for value, coefs in zip(values, self.dense, strict=True))
+            probabilities[topic] = 1.0 / (1.0 + math.exp(-max(score, -500.0)))
+        return probabilities
+
+    def predict(self, text: str, lang: str | None = None) -> dict[str, float]:
+        """The probability that each topic is a main topic of ``text``."""
+        return self.predict_reading(rules.read(text, lang), text)
+
+    def decide(self, reading: rules.Reading, probabilities: Mapping[str, float],
+               known: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The main topics and the mentions among ``known`` (topic ids in taxonomy order): see the module's doc."""
+        main: list[str] = []
+        mentions: list[str] = []
+        limits = dict(zip(self.topics, self.thresholds, strict=True))
+        for topic in known:
+            if topic not in limits:  # a topic of the company's own: the rules alone
+                if topic in reading.topics:
+                    main.append(topic)
+                elif topic in reading.mentions:
+                    mentions.append(topic)
+                continue
+            p = probabilities[topic]
+            if p >= limits[topic] and (topic in reading.topics or p >= self.bar):
+                main.append(topic)
+            elif topic in reading.topics or topic in reading.mentions:
+                mentions.append(topic)
+        if not main and reading.topics:  # the rules' main topics, rather than nothing
+            return reading.topics, tuple(t for t in mentions if t not in reading.topics)
+        return tuple(main), tuple(mentions)
+
+
+def from_arrays(arrays: Mapping[str, NDArray[Any]]) -> Model:
+    """The model of fitted arrays (see :func:`fit` for their names and shapes)."""
+    topics = tuple(arrays["topics"].tolist())
+    names = tuple(arrays["rule_features"].tolist())
+    if names != RULE_FEATURES:
+        raise ValueError(f"the fitted arrays use the rule features {names}, not {RULE_FEATURES}")
+    return Model(features.blocks_from_arrays(arrays, BLOCKS), tuple(tuple(c) for c in arrays["dense_coef"].tolist()),
+                 tuple(arrays["intercept"].tolist()), topics, tuple(arrays["thresholds"].tolist()),
+                 float(arrays["bar"][0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting (build time)
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    reading: rules.Reading
+    topics: frozenset[str]
+
+
+def examples(rows: Sequence[Mapping[str, Any]]) -> list[Example]:
+    """The rows read by the rules, each in its language."""
+    return [Example(r["text"], rules.read(r["text"], r.get("lang")), frozenset(r["topics"])) for r in rows]
+
+
+def _vectorizers() -> list[Any]:
+    return [v for name, v in zip(features.BLOCKS, features.vectorizers(), strict=True) if name in BLOCKS]
+
+
+def _fit_logistic(data: Sequence[Example], c: float) -> tuple[dict[str, NDArray[Any]], Any, list[Any]]:
+    """One logistic regression per topic; the arrays, without the thresholds."""
+    # scipy and scikit-learn: only to fit (build time and tests), never to tag
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.linear_model import LogisticRegression
+
+    docs = [" ".join(e.reading.words) for e in data]
+    rule_columns = [rule_features(e.reading, e.text) for e in data]
+    vectorizers = _vectorizers()
+    text_matrix = hstack([v.fit_transform(docs) for v in vectorizers]).tocsr()
+    width = text_matrix.shape[1]
+    coef = np.zeros((len(TOPICS), width + len(RULE_FEATURES)))
+    intercept = np.zeros(len(TOPICS))
+    for k, topic in enumerate(TOPICS):
+        dense = csr_matrix(np.array([columns[k] for columns in rule_columns]))
+        labels = [int(topic in e.topics) for e in data]
+        if len(set(labels)) < 2:
+            raise ValueError(f"the training set needs texts with and without the topic {topic}")
+        classifier = LogisticRegression(C=c, solver="newton-cg", max_iter=300, random_state=RANDOM_STATE)
+        classifier.fit(hstack([text_matrix, dense]).tocsr(), labels)
+        coef[k] = classifier.coef_[0]
+        intercept[k] = classifier.intercept_[0]
+    arrays: dict[str, NDArray[Any]]
+    arrays, offset = features.block_arrays(vectorizers, coef, BLOCKS)
+    arrays["dense_coef"] = np.ascontiguousarray(coef[:, offset:].T, dtype=np.float64)
+    arrays["intercept"] = np.asarray(intercept, dtype=np.float64)
+    arrays["topics"] = np.array(TOPICS, dtype=np.str_)
+    arrays["rule_features"] = np.array(RULE_FEATURES, dtype=np.str_)
+    return arrays, coef, vectorizers
+
+
+def _with_thresholds(arrays: dict[str, NDArray[Any]], thresholds: Sequence[float], bar: float) -> Model:
+    arrays["thresholds"] = np.asarray(thresholds, dtype=np.float64)
+    arrays["bar"] = np.asarray([bar], dtype=np.float64)
+    return from_arrays(arrays)
+
+
+def out_of_fold(data: Sequence[Example], c: float = C, folds: int = FOLDS) -> list[dict[str, float]]:
+    """Each example's probabilities from a model fitted on the other folds (shuffled, fixed seed)."""
+    order = np.random.default_rng(RANDOM_STATE).permutation(len(data))
+    result: list[dict[str, float]] = [{} for _ in data]
+    for fold in range(folds):
+        held = set(order[fold::folds].tolist())
+        arrays, _, _ = _fit_logistic([e for i, e in enumerate(data) if i not in held], c)
+        model = _with_thresholds(arrays, [0.5] * len(TOPICS), 1.0)
+        for i in held:
+            result[i] = model.predict_reading(data[i].reading, data[i].text)
+    return result
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def choose_thresholds(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]],
+                      ) -> tuple[list[float], float]:
+    """Per topic, the threshold of the best F1 on out-of-fold probabilities; then the bar for a topic
+    no keyword named, the best micro-F1 (ties: the higher threshold, the fewer topics said)."""
+    thresholds = []
+    for topic in TOPICS:
+        best = (-1.0, 0.5)
+        for t in _GRID:
+            tp = fp = fn = 0
+            for e, p in zip(data, probabilities, strict=True):
+                said = p[topic] >= t
+                truth = topic in e.topics
+                tp, fp, fn = tp + (said and truth), fp + (said and not truth), fn + (truth and not said)
+            best = max(best, (_f1(tp, fp, fn), t))
+        thresholds.append(best[1])
+    best_bar = (-1.0, 1.0)
+    for bar in _BARS:
+        best_bar = max(best_bar, (score(data, probabilities, thresholds, bar)["f1"], bar))
+    return thresholds, best_bar[1]
+
+
+def score(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]], thresholds: Sequence[float],
+          bar: float) -> dict[str, float]:
+    """Main-topic micro precision, recall and F1 of :meth:`Model.decide` with these thresholds."""
+    model = Model((), (), (), TOPICS, tuple(thresholds), bar)
+    tp = fp = fn = 0
+    for e, p in zip(data, probabilities, strict=True):
+        main, _ = model.decide(e.reading, p, TOPICS)
+        tp += len(set(main) & e.topics)
+        fp += len(set(main) - e.topics)
+        fn += len(e.topics - set(main))
+    return _scores(tp, fp, fn)
+
+
+def _scores(tp: float, fp: float, fn: float) -> dict[str, float]:
+    return {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0, "tp": tp, "fp": fp, "fn": fn}
+
+
+def fit(data: Sequence[Example], c: float = C) -> dict[str, NDArray[Any]]:
+    """Fit on labelled examples; its arrays.
+
+    ``word_terms``/``char_terms`` (n,) the vocabulary in column order, ``*_idf`` (n,), ``*_coef`` (n, topics)
+    the coefficient of each topic, ``dense_coef`` (rule features, topics), ``intercept`` (topics,),
+    ``topics`` (topics,), ``rule_features`` (the names of the rule features), ``thresholds`` (topics,)
+    and ``bar`` (1,) chosen by cross-validation (:func:`out_of_fold`, :func:`choose_thresholds`).
+    """
+    thresholds, bar = choose_thresholds(data, out_of_fold(data, c))
+    arrays, _, _ = _fit_logistic(data, c)
+    arrays["thresholds"] = np.asarray(thresholds, dtype=np.float64)
+    arrays["bar"] = np.asarray([bar], dtype=np.float64)
+    return arrays
+
+
+def fit_corpus(paths: Sequence[Path] | None = None) -> dict[str, NDArray[Any]]:
+    """The arrays fitted on the packaged corpora (or ``paths``)."""
+    return fit(examples(load_rows(paths)))
+
+
+def train(rows: Sequence[Mapping[str, Any]], c: float = C) -> Model:
+    """Fit on labelled rows (text, lang, topics) and return the model ready to predict."""
+    return from_arrays(fit(examples(rows), c))
+
+
+def load(path: Path | None = None) -> dict[str, NDArray[Any]]:
+    """The arrays of an ``.npz`` written by :func:`worker.tagging.features.save` (the shipped one unless ``path``)."""
+    return features.load(path or features.data_path(FITTED), FIT_COMMAND)
+
+
+_lock = threading.Lock()
+_model: Model | None = None
+
+
+def model() -> Model:
+    """The shipped model, read once per process (thread-safe)."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                _model = from_arrays(load())
+    return _model
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m worker.tagging.topic_model fit``: refit the shipped arrays from the corpora;
+    ``cv``: print the cross-validated main-topic scores of the rules and of the model."""
+    parser = argparse.ArgumentParser(prog="python -m worker.tagging.topic_model", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    fitting = commands.add_parser("fit", help="fit on the corpora and write the arrays")
+    fitting.add_argument("--corpus", type=Path, action="append", help=f"labelled texts (default: data/{CORPUS_GLOB})")
+    fitting.add_argument("--out", type=Path, default=None, help=f"arrays file (default: data/{FITTED})")
+    checking = commands.add_parser("cv", help="cross-validated scores on the corpora")
+    checking.add_argument("--corpus", type=Path, action="append", help=f"labelled texts (default: data/{CORPUS_GLOB})")
+    checking.add_argument("-c", type=float, default=C)
+    args = parser.parse_args(argv)
+    if args.command == "cv":
+        data = examples(load_rows(args.corpus))
+        probabilities = out_of_fold(data, args.c)
+        rule_only = score(data, [{t: float(t in e.reading.topics) for t in TOPICS} for e in data], [0.5] * 7, 0.5)
+        counts = np.sum([_nested(data, probabilities, fold) for fold in range(FOLDS)], axis=0).tolist()
+        print(f"{len(data)} texts; rules: {_line(rule_only)}")
+        print(f"model, thresholds chosen on the other folds: {_line(_scores(*counts))}")
+        thresholds, bar = choose_thresholds(data, probabilities)
+        print(f"model, thresholds chosen on all (optimistic): {_line(score(data, probabilities, thresholds, bar))}; "
+              f"thresholds {dict(zip(TOPICS, thresholds, strict=True))}, bar {bar}")
+        return 0
+    arrays = fit_corpus(args.corpus)
+    out: Path = args.out or features.data_path(FITTED)
+    features.save(arrays, out)
+    terms = sum(len(arrays[f"{name}_terms"]) for name in BLOCKS)
+    print(f"{out}: {terms} terms, {out.stat().st_size // 1024} KiB")
+    return 0
+
+
+def _nested(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]], fold: int) -> list[float]:
+    """(tp, fp, fn) of one fold with the thresholds chosen on the others."""
+    order = np.random.default_rng(RANDOM_STATE).permutation(len(data))
+    held = set(order[fold::FOLDS].tolist())
+    inside = [i for i in range(len(data)) if i not in held]
+    thresholds, bar = choose_thresholds([data[i] for i in inside], [probabilities[i] for i in inside])
+    scores = score([data[i] for i in held], [probabilities[i] for i in held], thresholds, bar)
+    return [scores["tp"], scores["fp"], scores["fn"]]
+
+
+def _line(scores: Mapping[str, float]) -> str:
+    return f"micro-F1 {scores['f1']:.3f} (P {scores['precision']:.3f}, R {scores['recall']:.3f})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
