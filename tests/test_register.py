@@ -462,6 +462,8 @@ def test_filters_due_soon_and_overdue(app: Flask, tenants: dict[str, TenantSet])
         assert "soon" in subjects(due="10") and "late" not in subjects(due="10")
         assert "fresh" not in subjects(due="2")
         assert subjects(q="fresh") == {"fresh"} and subjects(q=fresh.reference) == {"fresh"}
+        # the start of a reference, whatever its case, found by year and number
+        assert "fresh" in subjects(q=fresh.reference[:-1].lower()) and subjects(q=fresh.reference + "0") == set()
         assert subjects(status="answered") == {"answered"}
         assert overdue.reference in {row.entry.reference for row in
                                      register.list_entries(session, register.RegisterFilters()).items}

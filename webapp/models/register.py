@@ -14,7 +14,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, enum_values, utcnow
@@ -54,6 +54,13 @@ class RegisterEntry(TenantScoped, Base):
         Index("ix_register_entries_tenant_id_answer_by", "tenant_id", "answer_by"),
         Index("ix_register_entries_tenant_id_owner_id", "tenant_id", "owner_id"),
         Index("ix_register_entries_tenant_id_received_on", "tenant_id", "received_on"),
+        # The register list's deadline filters (overdue, due soon) and reminders look at running clocks only
+        # (migration 0013; benchmarks/register.py).
+        Index("ix_register_entries_tenant_id_acknowledge_by_running", "tenant_id", "acknowledge_by",
+              postgresql_where=text("acknowledged_at IS NULL AND answered_at IS NULL"),
+              sqlite_where=text("acknowledged_at IS NULL AND answered_at IS NULL")),
+        Index("ix_register_entries_tenant_id_answer_by_running", "tenant_id", "answer_by",
+              postgresql_where=text("answered_at IS NULL"), sqlite_where=text("answered_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, String, and_, cast, delete, false, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -767,6 +767,29 @@ def dismiss_proposal(session: Session, call: Call, actor: User) -> None:
 DUE_SOON = ("2", "5", "10")
 
 
+#: A search that is the start of a reference ("REC-2026-0001", "rec-2026-"): every reference starts with REC-;
+#: such a search looks at references only, not subjects.
+_REFERENCE = re.compile(r"(?i)rec-(\d{4})-(\d{0,9})$")
+
+
+def _reference_starts(typed: str) -> ColumnElement[bool]:
+    """Entries whose reference starts with ``typed`` (matched by :data:`_REFERENCE`), by their year and number
+    (the unique index on both) rather than by reading every reference: ``REC-2026-0001`` is 2026's numbers
+    100 to 199 (six digits, zero-padded), and 1,000 to 1,999... when a number outgrows six digits."""
+    found = _REFERENCE.match(typed.strip())
+    assert found is not None
+    year, digits = int(found.group(1)), found.group(2)
+    ranges = []
+    for width in range(max(6, len(digits)), 10):
+        if width > 6 and digits.startswith("0"):
+            break  # a number of more than six digits has no leading zero
+        low = int(digits or "0") * 10 ** (width - len(digits))
+        high = (int(digits or "0") + 1) * 10 ** (width - len(digits))
+        low = max(low, 10 ** (width - 1) if width > 6 else 0)
+        ranges.append(and_(RegisterEntry.number >= low, RegisterEntry.number < min(high, 10 ** width)))
+    return and_(RegisterEntry.year == year, or_(*ranges)) if ranges else false()
+
+
 @dataclass(frozen=True)
 class RegisterFilters(listing.Filters):
     """The register list's filters, in the order its form shows them."""
@@ -784,8 +807,13 @@ class RegisterFilters(listing.Filters):
     def conditions(self) -> Iterator[ColumnElement[bool]]:
         if self.q:
             pattern = listing.contains(self.q)
-            yield or_(RegisterEntry.reference.ilike(pattern, escape="\\"),
-                      RegisterEntry.subject.ilike(pattern, escape="\\"))
+            if _REFERENCE.match(self.q.strip()):
+                # By year and number: comparisons of numbers may use an index under row-level security, an ILIKE
+                # may not (not leakproof), and would read every entry of the company (benchmarks/register.py).
+                yield _reference_starts(self.q)
+            else:
+                yield or_(RegisterEntry.reference.ilike(pattern, escape="\\"),
+                          RegisterEntry.subject.ilike(pattern, escape="\\"))
         if self.due == "overdue":
             yield overdue_condition(today())
         elif self.due:
