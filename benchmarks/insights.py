@@ -2,7 +2,7 @@
 complaints in one company.
 
     .venv/bin/python benchmarks/insights.py [--calls 100000] [--complaints 100000] [--days 365]
-                                            [--requests 40] [--warmup 3] [--indexes] [--profile]
+                                            [--requests 40] [--warmup 3] [--profile]
 
 **Set-up.** A throwaway PostgreSQL cluster (tests/support/pgcluster.py, as benchmarks/job_queue.py
 does), the app's migrations, one company with a company admin and a staff member who owns 3 of its
@@ -11,7 +11,8 @@ does), the app's migrations, one company with a company admin and a staff member
 through the tenant's own Session (row-level security on) in batches, and their tags: one sentiment each
 (45 % unhappy, 35 % satisfied, 20 % neutral), one or two main topics of the default taxonomy, a passing
 mention for one voice in five, and a complaint reason (of 6) for half the complaints. A second,
-smaller company (1,000 calls) shares the tables. ``ANALYZE`` runs after the load, as autovacuum would.
+smaller company (1,000 calls) shares the tables. ``VACUUM ANALYZE`` runs after the load, as autovacuum
+would (the visibility map lets the covering indexes of migration 0014 answer index-only).
 
 **Measure.** The Flask test client, logged in as the company admin (every figure, agents included),
 requests ``/insights`` for each period (last 7 days against the previous 28; month against quarter;
@@ -19,9 +20,7 @@ semester against the one before: the whole year of data), ``--warmup`` times unm
 ``--requests`` times; then the staff member's dashboard (3 products) for the week. Reported per
 case: p50, p95 and max in milliseconds, and the number of SQL statements one request runs. Target:
 p95 <= 300 ms for the default page (the week), reported for every period. Each case also lists its
-slowest statements. ``--indexes`` then creates the covering indexes of ``SUGGESTED_INDEXES`` (not in the
-migrations: a proposal), runs ``VACUUM ANALYZE`` and measures the admin's three periods again;
-``--profile`` prints where one admin week request spends its time (cProfile).
+slowest statements. ``--profile`` prints where one admin week request spends its time (cProfile).
 
 Results: a table on stdout and ``benchmarks/results/insights-<UTC stamp>.json`` plus
 ``insights-latest.json``. Exit status 1 if a request failed, else 0 (targets missed or not, they are
@@ -63,16 +62,6 @@ REASONS = [("late", "Retard", "Late"), ("broken", "Cassé", "Broken"), ("refund"
            ("missing", "Manquant", "Missing")]
 CHANNELS = ["phone", "store", "email", "web", "letter"]
 BATCH = 5000
-#: Indexes the dashboard's tag and dimension queries could use for index-only scans (``--indexes``): a
-#: proposal measured here, for a migration to decide on.
-SUGGESTED_INDEXES = (
-    "CREATE INDEX bench_tags_call_cover ON tags (call_id) INCLUDE (tenant_id, kind, value, mention, rejected)",
-    "CREATE INDEX bench_tags_complaint_cover ON tags (complaint_id) "
-    "INCLUDE (tenant_id, kind, value, mention, rejected)",
-    "CREATE INDEX bench_calls_received_cover ON calls (tenant_id, received_at) INCLUDE (product, channel, agent)",
-    "CREATE INDEX bench_complaints_received_cover ON complaints (tenant_id, received_at) "
-    "INCLUDE (product, channel, agent)",
-)
 
 
 def _pick(rng: random.Random, weights: list[tuple[str, float]]) -> str:
@@ -186,8 +175,6 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=15)
-    parser.add_argument("--indexes", action="store_true",
-                        help="measure again with the covering indexes of SUGGESTED_INDEXES (not in the migrations)")
     parser.add_argument("--profile", action="store_true", help="print where one admin week request spends its time")
     args = parser.parse_args()
 
@@ -218,7 +205,7 @@ def main() -> int:
                     session.add(Product(name=name, owner_id=staff.id))
         load_s = load(app, tenant, calls=args.calls, complaints=args.complaints, days=args.days, seed=args.seed)
         load(app, other, calls=1000, complaints=0, days=args.days, seed=args.seed + 1)
-        cluster.psql("ANALYZE", dbname=APP_DATABASE)
+        cluster.psql("VACUUM ANALYZE", dbname=APP_DATABASE)
         print(f"loaded {args.calls:,} calls and {args.complaints:,} complaints with their tags in {load_s:.0f} s")
 
         cases: dict[str, dict[str, Any]] = {}
@@ -238,12 +225,6 @@ def main() -> int:
         login(staff_client, staff.email)
         cases["staff week (3 products)"] = measure(app, staff_client, "/insights?period=week",
                                                    requests=args.requests, warmup=args.warmup)
-        if args.indexes:
-            for sql in (*SUGGESTED_INDEXES, "VACUUM ANALYZE tags, calls, complaints"):
-                cluster.psql(sql, dbname=APP_DATABASE)
-            for period in ("week", "month", "semester"):
-                cases[f"admin {period} +indexes"] = measure(app, admin_client, f"/insights?period={period}",
-                                                            requests=args.requests, warmup=args.warmup)
 
     headline = cases["admin week"]["p95_ms"]
     print(f"\n{'case':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'SQL':>5} {'SQL ms':>7}")
