@@ -14,7 +14,9 @@ would store a text starting with "=" as one), and one that looks like a formula 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import BinaryIO, TextIO
 
@@ -74,3 +76,42 @@ def write_xlsx(out: BinaryIO, header: Sequence[object], rows: Iterable[Sequence[
     for row in rows:
         page.append([_xlsx_cell(page, value) for value in row])
     book.save(out)
+
+
+#: What a download is sent as, by format.
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file for people to download, and how many rows it holds (for the journal)."""
+
+    body: bytes
+    content_type: str
+    filename: str
+    rows: int
+
+
+def download(fmt: str, header: Sequence[object], rows: Iterable[Sequence[object]], *, sheet: str,
+             filename: str) -> Download:
+    """``header`` then ``rows`` as ``fmt``: "xlsx" (:func:`write_xlsx`, one sheet named ``sheet``) or
+    "csv" (:func:`write_csv`, UTF-8 with a BOM, so that Excel reads accents right), named
+    ``<filename>.<fmt>``."""
+    count = 0
+
+    def counted() -> Iterator[Sequence[object]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    if fmt == "xlsx":
+        binary = io.BytesIO()
+        write_xlsx(binary, header, counted(), sheet=sheet)
+        body = binary.getvalue()
+    else:
+        text = io.StringIO()
+        write_csv(text, header, counted())
+        body = ("\ufeff" + text.getvalue()).encode("utf-8")
+    return Download(body, CONTENT_TYPES[fmt], f"{filename}.{fmt}", count)

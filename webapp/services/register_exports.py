@@ -15,7 +15,6 @@ in the reader's language. Every download is journalled (who, what, which filters
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,28 +31,8 @@ from webapp.models import Channel, Label, LabelKind, Outcome, RegisterEntry, Ten
 from webapp.services import audit, register
 from webapp.services.complaint_clocks import DayKind
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 #: Rows read at a time (bounded memory).
 BATCH = 1000
-
-
-@dataclass(frozen=True)
-class Export:
-    body: bytes
-    content_type: str
-    filename: str
-    rows: int
-
-
-def _encode(fmt: str, header: Sequence[object], rows: Iterator[Sequence[object]], sheet: str) -> bytes:
-    if fmt == "xlsx":
-        binary = io.BytesIO()
-        exports.write_xlsx(binary, header, rows, sheet=sheet)
-        return binary.getvalue()
-    text = io.StringIO()
-    exports.write_csv(text, header, rows)
-    return ("\ufeff" + text.getvalue()).encode("utf-8")  # the BOM: Excel then reads UTF-8 accents right
 
 
 def _reason_names(session: Session, locale: str) -> dict[str, str]:
@@ -85,27 +64,15 @@ def entry_rows(session: Session, filters: register.RegisterFilters, locale: str)
                _("yes") if state.overdue else _("no"), e.answer_text]
 
 
-class _Counted:
-    """Rows passed through, counted (for the journal)."""
-
-    def __init__(self, rows: Iterator[list[object]]) -> None:
-        self.rows, self.count = rows, 0
-
-    def __iter__(self) -> Iterator[list[object]]:
-        for row in self.rows:
-            self.count += 1
-            yield row
-
-
 def export_entries(session: Session, actor: User, *, fmt: str, filters: register.RegisterFilters, locale: str,
-                   now: datetime | None = None) -> Export:
+                   now: datetime | None = None) -> exports.Download:
     """The register filtered by ``filters`` as ``fmt`` ("csv" or "xlsx"); journalled as ``register.exported``."""
-    counted = _Counted(entry_rows(session, filters, locale))
-    body = _encode(fmt, entry_header(), iter(counted), _("Complaint register"))
     day = (now or utcnow()).date().isoformat()
+    done = exports.download(fmt, entry_header(), entry_rows(session, filters, locale), sheet=_("Complaint register"),
+                            filename=f"register-{day}")
     audit.record(session, tenant_id=actor.tenant_id, actor=actor, action="register.exported", target="",
-                 format=fmt, rows=counted.count, filters=filters.query_args(page=1))
-    return Export(body, FORMATS[fmt], f"register-{day}.{fmt}", counted.count)
+                 format=fmt, rows=done.rows, filters=filters.query_args(page=1))
+    return done
 
 
 # --- the yearly figures ------------------------------------------------------------------------------------
@@ -216,14 +183,14 @@ def figures_rows(result: Figures) -> Iterator[list[object]]:
             yield [result.year, breakdown.title, count.label, count.count]
 
 
-def export_figures(session: Session, actor: User, tenant: Tenant, *, year: int, fmt: str, locale: str) -> Export:
+def export_figures(session: Session, actor: User, tenant: Tenant, *, year: int, fmt: str,
+                   locale: str) -> exports.Download:
     """The year's figures as ``fmt``, one row per count; journalled as ``register.figures_exported``."""
-    result = figures(session, tenant, year, locale)
-    counted = _Counted(figures_rows(result))
-    body = _encode(fmt, figures_header(), iter(counted), _("Figures %(year)d", year=year))
+    done = exports.download(fmt, figures_header(), figures_rows(figures(session, tenant, year, locale)),
+                            sheet=_("Figures %(year)d", year=year), filename=f"complaint-figures-{year}")
     audit.record(session, tenant_id=actor.tenant_id, actor=actor, action="register.figures_exported", target="",
                  format=fmt, year=year)
-    return Export(body, FORMATS[fmt], f"complaint-figures-{year}.{fmt}", counted.count)
+    return done
 
 
 def year_of(raw: str | None) -> int:

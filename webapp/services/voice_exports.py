@@ -10,10 +10,8 @@ export is journalled (who, which list, which filters, how many rows).
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
@@ -26,18 +24,8 @@ from webapp.models import Call, Complaint, Label, Tag, TagKind, User
 from webapp.services import audit
 from webapp.services.calls import CallFilters
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 #: Rows read and tagged at a time (bounded memory, a handful of queries per batch).
 BATCH = 1000
-
-
-@dataclass(frozen=True)
-class Export:
-    body: bytes
-    content_type: str
-    filename: str
-    rows: int
 
 
 def _tags(session: Session, owner: str, ids: Sequence[int], names: dict[str, str]) -> dict[int, dict[str, list[str]]]:
@@ -120,34 +108,15 @@ def complaint_rows(session: Session, filters: CallFilters, locale: str) -> Itera
                    ", ".join(t.get("mention", [])), ", ".join(t.get("reason", [])), c.customer_ref, c.text]
 
 
-class _Counted:
-    """Rows passed through, counted (for the journal)."""
-
-    def __init__(self, rows: Iterator[list[object]]) -> None:
-        self.rows, self.count = rows, 0
-
-    def __iter__(self) -> Iterator[list[object]]:
-        for row in self.rows:
-            self.count += 1
-            yield row
-
-
 def export_voices(session: Session, actor: User, *, what: str, fmt: str, filters: CallFilters, locale: str,
-                  now: datetime | None = None) -> Export:
+                  now: datetime | None = None) -> exports.Download:
     """The call list (``what`` "calls") or the complaint list ("complaints") filtered by ``filters``, as
     ``fmt`` ("csv" or "xlsx"), column names in ``locale``; journalled as ``voices.exported``."""
     header, rows = ((call_header(), call_rows(session, filters, locale)) if what == "calls"
                     else (complaint_header(), complaint_rows(session, filters, locale)))
-    counted = _Counted(rows)
-    if fmt == "xlsx":
-        binary = io.BytesIO()
-        exports.write_xlsx(binary, header, counted, sheet=_("Calls") if what == "calls" else _("Complaints"))
-        body = binary.getvalue()
-    else:
-        text = io.StringIO()
-        exports.write_csv(text, header, counted)
-        body = ("\ufeff" + text.getvalue()).encode("utf-8")  # the BOM: Excel then reads UTF-8 accents right
     day = (now or utcnow()).date().isoformat()
+    done = exports.download(fmt, header, rows, sheet=_("Calls") if what == "calls" else _("Complaints"),
+                            filename=f"{what}-{day}")
     audit.record(session, tenant_id=actor.tenant_id, actor=actor, action="voices.exported", target="",
-                 list=what, format=fmt, rows=counted.count, filters=filters.query_args(page=1))
-    return Export(body, FORMATS[fmt], f"{what}-{day}.{fmt}", counted.count)
+                 list=what, format=fmt, rows=done.rows, filters=filters.query_args(page=1))
+    return done

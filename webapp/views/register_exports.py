@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from webapp import tenancy
+from webapp import exports, tenancy
 from webapp.auth import PERSON, access
 from webapp.i18n import current_locale
 from webapp.models import Role
@@ -23,7 +23,7 @@ HANDLERS = (Role.QUALITY_MANAGER, Role.TENANT_ADMIN)
 ADMINS = (Role.TENANT_ADMIN,)
 
 
-def _download(export: register_exports.Export) -> Response:
+def _download(export: exports.Download) -> Response:
     return Response(export.body, mimetype=export.content_type,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
 
