@@ -9,15 +9,15 @@ import re
 
 from flask import Flask
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from tests import factories
+from tests import factories, test_register
 from tests.browser.conftest import ConsoleWatch, OpenPage
 from tests.browser.test_layout import DESKTOP, PHONE, Findings, accessibility, check_pages
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
+from tests.test_register import _reason
 from webapp import tenancy
-from webapp.models import Label, LabelKind, Role, Tag, TagKind, Tenant, Transcript
+from webapp.models import Role, Tenant
 
 MEDIATOR = "Médiateur de la consommation CM2C"
 #: Chromium logs every 4xx answer as a console error: a refused answer is a 422, and the call page asks
@@ -25,17 +25,12 @@ MEDIATOR = "Médiateur de la consommation CM2C"
 REFUSED = r"Failed to load resource: the server responded with a status of (422|404)"
 
 
-def _unhappy_call(tenant_id: int) -> int:
-    """A processed call whose customer is unhappy, with a complaint reason and a complaint expression."""
-    call_id = factories.make_ready_call(tenant_id)
-    with tenancy.tenant_session(tenant_id) as session:
-        session.add(Label(kind=LabelKind.REASON, key="refund_refused", label_fr="Remboursement refusé",
-                          label_en="Refund refused"))
-        transcript = session.scalars(select(Transcript).where(Transcript.call_id == call_id)).one()
-        transcript.text = "Je veux faire une réclamation, c'est inadmissible, on ne me rembourse pas."
-        session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value="unhappy"))
-        session.add(Tag(call_id=call_id, kind=TagKind.REASON, value="refund_refused"))
-    return call_id
+def _unhappy_call(app: Flask, tenant_id: int) -> int:
+    """A processed call whose customer is unhappy, with a complaint reason and complaint expressions, all
+    found by the worker's own tagging step (as tests/test_register.py's oral complaints are)."""
+    _reason(app, tenant_id)
+    return test_register._unhappy_call(app, tenant_id, "Je veux faire une réclamation, c'est inadmissible, "
+                                                       "on ne me rembourse pas.")
 
 
 def _name_the_mediator(tenant_id: int) -> None:
@@ -49,8 +44,7 @@ def test_a_quality_manager_records_an_oral_complaint_and_answers_it(
         app: Flask, tenants: dict[str, TenantSet], new_page: OpenPage, console: ConsoleWatch) -> None:
     console.allow(REFUSED)
     fr = translator(app, "fr")
-    with app.app_context():
-        call_id = _unhappy_call(tenants["a"].id)
+    call_id = _unhappy_call(app, tenants["a"].id)
     page = new_page()
     log_in(page, fr, tenants["a"].users[Role.QUALITY_MANAGER].email, PASSWORD)
 

@@ -45,6 +45,8 @@ def test_admin_shapes_the_taxonomy_and_the_stereo_layout(app: Flask, tenants: di
 
     page.get_by_role("link", name=fr("Settings"), exact=True).click()
     page.get_by_label(fr("Agent on the right channel, customer on the left"), exact=True).check()
-    page.get_by_role("button", name=fr("Save"), exact=True).click()
+    # The page has a form per section (the company, the register's clocks, the rating rule), each with its
+    # own "Save".
+    page.locator("#company-form").get_by_role("button", name=fr("Save"), exact=True).click()
     expect(page.get_by_text(fr("Settings saved."))).to_be_visible()
     expect(page.get_by_label(fr("Agent on the right channel, customer on the left"), exact=True)).to_be_checked()
