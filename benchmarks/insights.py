@@ -167,6 +167,27 @@ def measure(app: Any, client: Any, url: str, *, requests: int, warmup: int) -> d
             "slowest_sql": [{"ms": round(t, 1), "sql": sql} for t, sql in sorted(timings, reverse=True)[:5]]}
 
 
+def postgres_app(stack: ExitStack, name: str, locale: str) -> tuple[Any, Any]:
+    """A throwaway PostgreSQL cluster (tests/support/pgcluster.py), the app's migrations and the app on it,
+    as the runtime role under row-level security: ``(app, cluster)``, all undone when ``stack`` closes.
+    The benchmarks on PostgreSQL (this one, register.py, review_pack.py) share it."""
+    from tests.support.pgcluster import PostgresCluster
+    from webapp import create_app, migrate
+    from webapp.config import Settings
+    from webapp.db import get_database
+
+    work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-{name}-")))
+    cluster = stack.enter_context(PostgresCluster())
+    owner_url, rw_url, ops_url = cluster.create_app_database()
+    settings = Settings(env="test", data_dir=work / "data", secret_key=f"bench-{name}",  # noqa: S106
+                        default_locale=locale, argon2_time_cost=1, argon2_memory_kib=1024, database_url=rw_url,
+                        database_owner_url=owner_url, database_ops_url=ops_url).with_overrides({})
+    migrate.upgrade(settings)
+    app = create_app(settings=settings)
+    stack.callback(lambda: get_database(app).dispose())
+    return app, cluster
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=100_000)
@@ -179,22 +200,12 @@ def main() -> int:
     args = parser.parse_args()
 
     from tests import factories
-    from tests.support.pgcluster import APP_DATABASE, PostgresCluster
-    from webapp import create_app, migrate, tenancy
-    from webapp.config import Settings
-    from webapp.db import get_database
+    from tests.support.pgcluster import APP_DATABASE
+    from webapp import tenancy
     from webapp.models import Product, Role
 
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-insights-")))
-        cluster = stack.enter_context(PostgresCluster())
-        owner_url, rw_url, ops_url = cluster.create_app_database()
-        settings = Settings(env="test", data_dir=work / "data", secret_key="bench-insights",  # noqa: S106
-                            default_locale="en", argon2_time_cost=1, argon2_memory_kib=1024, database_url=rw_url,
-                            database_owner_url=owner_url, database_ops_url=ops_url).with_overrides({})
-        migrate.upgrade(settings)
-        app = create_app(settings=settings)
-        stack.callback(lambda: get_database(app).dispose())
+        app, cluster = postgres_app(stack, "insights", "en")
         with app.app_context():
             tenant = factories.make_tenant(slug="bench", name="Bench", locale="en")
             admin = factories.make_user(tenant, role=Role.TENANT_ADMIN, email="admin@bench.example", password=PASSWORD)

@@ -39,7 +39,6 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 import argparse
 import platform
 import random
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
@@ -49,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
-from benchmarks.insights import BATCH, PASSWORD, load, login, measure
+from benchmarks.insights import BATCH, PASSWORD, load, login, measure, postgres_app
 from benchmarks.results import save
 
 TARGET_P95_MS = 200.0
@@ -183,22 +182,11 @@ def main() -> int:
     from urllib.parse import urlencode
 
     from tests import factories
-    from tests.support.pgcluster import APP_DATABASE, PostgresCluster
-    from webapp import create_app, migrate
-    from webapp.config import Settings
-    from webapp.db import get_database
+    from tests.support.pgcluster import APP_DATABASE
     from webapp.models import Role
 
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-register-")))
-        cluster = stack.enter_context(PostgresCluster())
-        owner_url, rw_url, ops_url = cluster.create_app_database()
-        settings = Settings(env="test", data_dir=work / "data", secret_key="bench-register",  # noqa: S106
-                            default_locale="en", argon2_time_cost=1, argon2_memory_kib=1024, database_url=rw_url,
-                            database_owner_url=owner_url, database_ops_url=ops_url).with_overrides({})
-        migrate.upgrade(settings)
-        app = create_app(settings=settings)
-        stack.callback(lambda: get_database(app).dispose())
+        app, cluster = postgres_app(stack, "register", "en")
         with app.app_context():
             tenant = factories.make_tenant(slug="bench", name="Bench", locale="en")
             admin = factories.make_user(tenant, role=Role.TENANT_ADMIN, email="admin@bench.example", password=PASSWORD)

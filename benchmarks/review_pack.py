@@ -38,7 +38,6 @@ import platform
 import random
 import re
 import statistics
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +45,7 @@ from typing import Any
 
 from sqlalchemy import event, insert
 
+from benchmarks.insights import postgres_app
 from benchmarks.results import save
 
 PASSWORD = "bench-pack-password"  # noqa: S105 - a throwaway cluster's only user
@@ -215,22 +215,12 @@ def main() -> int:
     args = parser.parse_args()
 
     from tests import factories
-    from tests.support.pgcluster import APP_DATABASE, PostgresCluster
-    from webapp import create_app, migrate, tenancy
-    from webapp.config import Settings
-    from webapp.db import get_database
+    from tests.support.pgcluster import APP_DATABASE
+    from webapp import tenancy
     from webapp.models import Product, Role
 
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pack-")))
-        cluster = stack.enter_context(PostgresCluster())
-        owner_url, rw_url, ops_url = cluster.create_app_database()
-        settings = Settings(env="test", data_dir=work / "data", secret_key="bench-pack",  # noqa: S106
-                            default_locale="fr", argon2_time_cost=1, argon2_memory_kib=1024, database_url=rw_url,
-                            database_owner_url=owner_url, database_ops_url=ops_url).with_overrides({})
-        migrate.upgrade(settings)
-        app = create_app(settings=settings)
-        stack.callback(lambda: get_database(app).dispose())
+        app, cluster = postgres_app(stack, "pack", "fr")
         with app.app_context():
             tenant = factories.make_tenant(slug="bench", name="Bench", locale="fr")
             admin = factories.make_user(tenant, role=Role.TENANT_ADMIN, email="admin@bench.example", password=PASSWORD)
