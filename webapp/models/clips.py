@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp import search
 from webapp.db import Base, enum_values, utcnow
-from webapp.models.media import Call, Consent
+from webapp.models.media import Call, Complaint, Consent
 from webapp.tenancy import TenantScoped
 
 
@@ -83,6 +83,8 @@ class Clip(TenantScoped, Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: When a quality manager last corrected the caption's words (the timings stay the recogniser's).
+    captions_corrected_at: Mapped[datetime | None] = mapped_column(default=None)
 
     call: Mapped[Call] = relationship()
 
@@ -111,13 +113,22 @@ class Playlist(TenantScoped, Base):
 
 
 class PlaylistItem(TenantScoped, Base):
+    """A voice (``clip_id``) or a written complaint's card (``complaint_id`` with ``card_text``)."""
+
     __tablename__ = "playlist_items"
-    __table_args__ = (UniqueConstraint("tenant_id", "playlist_id", "clip_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "playlist_id", "clip_id"),
+                      UniqueConstraint("tenant_id", "playlist_id", "complaint_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), index=True)
-    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True, default=None)
+    #: A complaint card: erasing the complaint erases the card.
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True,
+                                                     default=None)
+    #: The card's excerpt, personal data masked (webapp/services/excerpts.py), as the quality manager chose it.
+    card_text: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
 
     playlist: Mapped[Playlist] = relationship(back_populates="items")
-    clip: Mapped[Clip] = relationship()
+    clip: Mapped[Clip | None] = relationship()
+    complaint: Mapped[Complaint | None] = relationship()

@@ -71,6 +71,11 @@ class Kiosk(TenantScoped, Base):
     plays_minute_at: Mapped[datetime | None] = mapped_column(default=None)
     plays_minute_count: Mapped[int] = mapped_column(default=0)
 
+    #: When the screen plays, in the company's time zone: ``{"mon": [["09:00", "18:00"]], ...}`` (days
+    #: mon..sun, each a list of [start, end) times); empty plays all the time. Outside it the
+    #: kiosk shows a calm idle screen, offline too (it keeps the schedule with the manifest).
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
     playlist: Mapped[Playlist | None] = relationship()
 
     @property

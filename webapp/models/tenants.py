@@ -54,6 +54,14 @@ class Tenant(Base):
     rating_floor: Mapped[float] = mapped_column(Float, default=3.0)
     rating_window_days: Mapped[int] = mapped_column(default=90)
     rating_min_count: Mapped[int] = mapped_column(default=10)
+    #: The company's time zone (IANA): screens' schedules, proof-of-play days, quarters of coverage.
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Paris")
+    #: The kiosk's look: the company's accent colour (``#rrggbb``, "" for the default) and logo
+    #: (object key of an uploaded PNG/SVG-free raster image, "" for none).
+    accent_color: Mapped[str] = mapped_column(String(7), default="")
+    logo_key: Mapped[str] = mapped_column(String(300), default="")
+    #: Listening coverage's goal: minutes of customer voices per person and quarter.
+    listening_goal_minutes: Mapped[int] = mapped_column(default=20)
 
     @property
     def is_suspended(self) -> bool:

@@ -33,6 +33,8 @@ class Transcript(TenantScoped, Base):
     #: What made it, e.g. "faster-whisper/base/int8".
     engine: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When a quality manager last corrected its words (timings kept); the tagger ran again on them.
+    corrected_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 search.keep_folded(Transcript.text, "text_folded")

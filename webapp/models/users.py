@@ -60,6 +60,8 @@ class User(TenantScoped, Base):
     department: Mapped[str] = mapped_column(String(120), default="")
     #: How often the person wants the alerts digest by e-mail: "daily", "weekly" or "never".
     digest: Mapped[str] = mapped_column(String(10), default="weekly")
+    #: A manager: listening coverage shows managers apart (issue #16).
+    is_manager: Mapped[bool] = mapped_column(default=False)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined", innerjoin=True)
 

@@ -151,7 +151,8 @@ def rotation(mode: PlaylistMode, clips: Sequence[Clip]) -> list[Clip]:
 
 def playable(playlist: Playlist) -> list[Clip]:
     """The clips of ``playlist`` a room may play now, in rotation order."""
-    return rotation(playlist.mode, [item.clip for item in playlist.items if item.clip.is_playable])
+    return rotation(playlist.mode, [item.clip for item in playlist.items
+                                    if item.clip is not None and item.clip.is_playable])
 
 
 def playlists_of(session: Session, clip: Clip) -> list[Playlist]:

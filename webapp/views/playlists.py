@@ -48,10 +48,11 @@ def playlist_create() -> Response:
 
 def _detail(playlist: Playlist) -> dict[str, Any]:
     """The playlist with what its page shows: clips that can be added, those the room will not play, the order."""
-    inside = {item.clip.id for item in playlist.items}  # item.clip_id is None until a clip just added is flushed
+    # item.clip_id is None until a clip just added is flushed; complaint cards have no clip
+    inside = {item.clip.id for item in playlist.items if item.clip is not None}
     addable = [c for c in clips.approved_clips(tenancy.request_session()) if c.id not in inside]
     silent = {item.clip.id: reason for item in playlist.items
-              if (reason := playlists.silence_reason(item.clip)) is not None}
+              if item.clip is not None and (reason := playlists.silence_reason(item.clip)) is not None}
     return {"playlist": playlist, "modes": list(PlaylistMode), "addable": addable, "silent": silent,
             "play_order": playlists.playable(playlist)}
 
