@@ -1,0 +1,217 @@
+"""Reactions from the room and room check-ins (issue #16, items 3 and 6): the service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests import factories
+from tests.conftest import TenantSet
+from webapp import tenancy
+from webapp.db import utcnow
+from webapp.errors import NotFound, UserError
+from webapp.models import (
+    AuditEvent,
+    Clip,
+    ClipStatus,
+    Kiosk,
+    Listen,
+    ListenSource,
+    Reaction,
+    ReactionKind,
+    Role,
+    User,
+    Workshop,
+)
+from webapp.services import reactions
+
+
+def approved_clip(tenant_id: int, *, status: ClipStatus = ClipStatus.APPROVED, title: str = "Un client patient") -> int:
+    """A clip row set to ``status`` directly (no rendering: these tests need its row, not its sound)."""
+    clip_id = factories.make_clip(tenant_id, factories.make_ready_call(tenant_id), title=title)
+    with tenancy.tenant_session(tenant_id) as session:
+        clip = session.get(Clip, clip_id)
+        assert clip is not None
+        clip.status = status
+    return clip_id
+
+
+def person(session: object, ref: factories.UserRef) -> User:
+    user = session.get(User, ref.id)  # type: ignore[attr-defined]
+    assert user is not None
+    return user  # type: ignore[no-any-return]
+
+
+def test_a_reaction_is_recorded_and_journalled_without_its_comment(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            reaction = reactions.record(session, person(session, a.users[Role.STAFF]), clip_id=clip_id,
+                                        kind="touched", comment="  Mon père a vécu la même chose.  ")
+            reaction_id = reaction.id
+        with tenancy.tenant_session(a.id) as session:
+            stored = session.get(Reaction, reaction_id)
+            assert stored is not None
+            assert (stored.kind, stored.comment, stored.user_id, stored.kiosk_id) == (
+                ReactionKind.TOUCHED, "Mon père a vécu la même chose.", a.users[Role.STAFF].id, None)
+            events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "reaction.recorded")))
+            assert [(e.target, e.actor_id, e.details["kind"], e.details["reaction"]) for e in events] == [
+                (f"clip:{clip_id}", a.users[Role.STAFF].id, "touched", reaction_id)]
+            assert "père" not in str(events[0].details)
+
+
+def test_a_repeat_the_same_day_updates_the_comment_instead_of_counting_twice(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            me = person(session, a.users[Role.STAFF])
+            first = reactions.record(session, me, clip_id=clip_id, kind=ReactionKind.ACT, comment="Rappeler plus vite")
+            again = reactions.record(session, me, clip_id=clip_id, kind=ReactionKind.ACT, comment="Rappeler sous 24 h")
+            blank = reactions.record(session, me, clip_id=clip_id, kind=ReactionKind.ACT)  # a double tap, no comment
+            other_kind = reactions.record(session, me, clip_id=clip_id, kind=ReactionKind.UNDERSTAND)
+            someone_else = reactions.record(session, person(session, a.users[Role.QUALITY_MANAGER]), clip_id=clip_id,
+                                            kind=ReactionKind.ACT)
+            assert first.id == again.id == blank.id and first.comment == "Rappeler sous 24 h"
+            assert len({first.id, other_kind.id, someone_else.id}) == 3
+            assert reactions.counts_by_clip(session, [clip_id]) == {clip_id: 3}
+            assert len(list(session.scalars(select(AuditEvent).where(AuditEvent.action == "reaction.recorded")))) == 3
+            first.created_at -= timedelta(days=1)  # yesterday's reaction: today's is another one
+            session.flush()
+            assert reactions.record(session, me, clip_id=clip_id, kind=ReactionKind.ACT).id != first.id
+            clip = session.get(Clip, clip_id)
+            assert clip is not None
+            assert reactions.of_clip(session, clip, with_names=False).counts == {
+                ReactionKind.UNDERSTAND: 1, ReactionKind.TOUCHED: 0, ReactionKind.ACT: 3}
+
+
+def test_only_an_approved_clip_of_the_persons_company_can_be_reacted_to(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a, b = tenants["a"], tenants["b"]
+    with app.app_context():
+        approved, draft = approved_clip(a.id), approved_clip(a.id, status=ClipStatus.DRAFT)
+        retired = approved_clip(a.id, status=ClipStatus.RETIRED)
+        with tenancy.tenant_session(a.id) as session:
+            assert reactions.record(session, person(session, a.users[Role.STAFF]), clip_id=approved,
+                                    kind="understand").clip_id == approved
+            for clip_id in (draft, retired, 999_999):
+                with pytest.raises(NotFound):
+                    reactions.record(session, person(session, a.users[Role.STAFF]), clip_id=clip_id, kind="understand")
+        with tenancy.tenant_session(b.id) as session:  # B's person, B's session: A's clip does not exist
+            with pytest.raises(NotFound):
+                reactions.record(session, person(session, b.users[Role.STAFF]), clip_id=approved, kind="understand")
+            assert session.scalars(select(Reaction)).all() == []
+
+
+def test_a_bad_kind_or_a_long_comment_is_refused(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            me = person(session, a.users[Role.STAFF])
+            with pytest.raises(UserError):
+                reactions.record(session, me, clip_id=clip_id, kind="angry")
+            with pytest.raises(UserError):
+                reactions.record(session, me, clip_id=clip_id, kind="act", comment="x" * (reactions.COMMENT_MAX + 1))
+            assert reactions.record(session, me, clip_id=clip_id, kind="act",
+                                    comment="x" * reactions.COMMENT_MAX).comment == "x" * reactions.COMMENT_MAX
+
+
+def test_the_screen_is_kept_when_it_is_the_companys_and_a_workshop_counts_apart(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a, b = tenants["a"], tenants["b"]
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        ours, theirs = factories.make_kiosk(a.id), factories.make_kiosk(b.id)
+        with tenancy.tenant_session(a.id) as session:
+            workshop = Workshop(title="Atelier", starts_at=utcnow(), checkin_code="code-r-1")
+            session.add(workshop)
+            session.flush()
+            me = person(session, a.users[Role.STAFF])
+            assert reactions.record(session, me, clip_id=clip_id, kind="act", kiosk_id=theirs.id).kiosk_id is None
+            room = reactions.record(session, me, clip_id=clip_id, kind="act", kiosk_id=ours.id)
+            assert room.kiosk_id == ours.id  # the repeat tells where it was given
+            in_workshop = reactions.record(session, me, clip_id=clip_id, kind="act", workshop_id=workshop.id)
+            assert in_workshop.id != room.id and in_workshop.workshop_id == workshop.id
+            with pytest.raises(NotFound):
+                reactions.record(session, me, clip_id=clip_id, kind="act", workshop_id=workshop.id + 1000)
+
+
+def test_the_clip_page_figures_name_people_only_when_asked(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id, other = approved_clip(a.id), approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            staff, qm = person(session, a.users[Role.STAFF]), person(session, a.users[Role.QUALITY_MANAGER])
+            old = reactions.record(session, staff, clip_id=clip_id, kind="touched", comment="Émouvant")
+            old.created_at -= timedelta(hours=2)
+            reactions.record(session, qm, clip_id=clip_id, kind="act", comment="Former l'équipe")
+            reactions.record(session, qm, clip_id=clip_id, kind="understand")
+            session.flush()
+            clip = session.get(Clip, clip_id)
+            assert clip is not None
+            anonymous = reactions.of_clip(session, clip, with_names=False)
+            assert anonymous.total == 3
+            assert [(kind, text, who) for _at, kind, text, who in anonymous.comments] == [
+                (ReactionKind.ACT, "Former l'équipe", None), (ReactionKind.TOUCHED, "Émouvant", None)]
+            named = reactions.of_clip(session, clip, with_names=True)
+            assert [who for *_rest, who in named.comments] == [qm.name, staff.name]
+            assert reactions.counts_by_clip(session, [clip_id, other]) == {clip_id: 3}
+            assert reactions.counts_by_clip(session, []) == {}
+
+
+def test_a_check_in_opens_one_visit_and_the_check_out_credits_at_most_the_time_there(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        screen, elsewhere = factories.make_kiosk(a.id), factories.make_kiosk(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            me = person(session, a.users[Role.STAFF])
+            kiosk = session.get(Kiosk, screen.id)
+            assert kiosk is not None
+            visit = reactions.check_in(session, me, kiosk)
+            assert reactions.check_in(session, me, kiosk).id == visit.id  # a double scan
+            other_screen = session.get(Kiosk, elsewhere.id)
+            assert other_screen is not None
+            assert reactions.check_in(session, me, other_screen).id == visit.id
+            visit.at -= timedelta(minutes=12)
+            session.flush()
+            assert reactions.check_out(session, me, 45) == pytest.approx(12 * 60, abs=5)  # not more than the time there
+            with pytest.raises(UserError):
+                reactions.check_out(session, me, 10)
+            second = reactions.check_in(session, me, kiosk)
+            assert second.id != visit.id
+            second.at -= timedelta(hours=3)  # forgot to check out, says so later: 60 minutes at most
+            session.flush()
+            assert reactions.check_out(session, me, 500) == 3600
+            third = reactions.check_in(session, me, kiosk)
+            third_id = third.id
+            assert reactions.check_out(session, me, 0) == 0
+            rows = session.execute(select(Listen.source, Listen.kiosk_id, Listen.seconds).order_by(Listen.id)).all()
+            assert [tuple(r) for r in rows] == [(ListenSource.ROOM, screen.id, pytest.approx(720, abs=5)),
+                                                (ListenSource.ROOM, screen.id, 3600)]
+            assert session.get(Listen, third_id) is None  # nothing heard, nothing kept
+            actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+                       if e.action.startswith("room.")]
+            assert actions == ["room.checked_in", "room.checked_out"] * 3
+
+
+def test_a_visit_left_open_too_long_cannot_be_closed(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        screen = factories.make_kiosk(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            me, kiosk = person(session, a.users[Role.STAFF]), session.get(Kiosk, screen.id)
+            assert kiosk is not None
+            visit = reactions.check_in(session, me, kiosk)
+            visit.at -= reactions.VISIT_OPEN_FOR + timedelta(minutes=1)
+            session.flush()
+            assert reactions.open_visit(session, me) is None
+            with pytest.raises(UserError):
+                reactions.check_out(session, me, 20)
+            assert reactions.check_in(session, me, kiosk).id != visit.id
