@@ -529,6 +529,29 @@ def test_the_list_shows_clocks_and_filters(app: Flask, login_as: object, tenants
     assert "Lettre en retard" not in owned.text and 'id="f-owner"' in owned.text
 
 
+def test_the_product_filter_offers_the_company_s_products(app: Flask, login_as: object,
+                                                          tenants: dict[str, TenantSet]) -> None:
+    """The form offers the company's products and every product its entries name, none of another company's;
+    a name the address carries that is no longer offered stays selected (a bookmark's)."""
+    with app.app_context():
+        factories.make_product(tenants["a"].id, name="Grille-pain")
+        factories.make_product(tenants["b"].id, name="Autre société")
+    with bound(app, tenants["a"].id) as session:
+        _entry(session, subject="oven", product="Four X2")
+        _entry(session, subject="kettle", product="bouilloire")
+    qm: Client = login_as("a", Role.QUALITY_MANAGER)  # type: ignore[operator]
+    page = qm.get("/register")
+    assert page.status_code == 200
+    offered = page.text.split('<select id="f-product" name="product">', 1)[1].split("</select>", 1)[0]
+    assert [line.split(">", 1)[1].split("<", 1)[0] for line in offered.split("<option")[1:]] == [
+        "Tous", "bouilloire", "Four X2", "Grille-pain"]
+    picked = qm.get("/register?product=Four+X2")
+    assert "oven" in picked.text and "kettle" not in picked.text
+    assert '<option value="Four X2" selected>' in picked.text
+    gone = qm.get("/register?product=Ancien+four")
+    assert '<option value="Ancien four" selected>Ancien four</option>' in gone.text and "oven" not in gone.text
+
+
 def test_the_call_page_proposes_and_records_an_oral_complaint(app: Flask, login_as: object,
                                                               tenants: dict[str, TenantSet]) -> None:
     _reason(app, tenants["a"].id)
@@ -623,7 +646,8 @@ def test_filters_by_owner_product_reason_and_dates(app: Flask, tenants: dict[str
             return {row.entry.subject for row in page.items}
 
         assert subjects(owner=str(qm)) == {"oven"} and subjects(owner="none") == {"kettle"}
-        assert subjects(product="four") == {"oven"}
+        # An exact pick among the company's products (an index serves it), not a "contains" search.
+        assert subjects(product="Four X2") == {"oven"} and subjects(product="four") == set()
         assert subjects(reason=key) == {"oven"} and subjects(reason="late") == {"kettle"}  # no prefix match
         assert subjects(date_from="2026-03-01") == {"kettle"} and subjects(date_to="2026-02-03") == {"oven"}
         page = register.list_entries(session, register.RegisterFilters.from_args({"owner": str(qm)}))

@@ -1,7 +1,7 @@
 """The complaint register through the UI in Debian's Chromium (issue #15): a quality manager records an
 oral complaint proposed on a call's page in one click, moves the entry along its life cycle, sees a
-rejection refused while it does not name the mediator, then accepted once it does; the register's list and
-the entry's page pass axe-core."""
+rejection refused while it does not name the mediator, then accepted once it does; the register's list
+filters by status and by product; the register's list and the entry's page pass axe-core."""
 
 from __future__ import annotations
 
@@ -116,10 +116,18 @@ def test_a_letter_is_added_and_the_register_pages_fit_a_phone(
     form.get_by_label(fr("Subject"), exact=True).fill("Lettre, four en panne")
     form.get_by_label(fr("Received on"), exact=True).fill("2026-01-05")
     form.get_by_label(fr("Sent on (postmark, e-mail date)"), exact=True).fill("2026-01-02")
+    form.get_by_label(fr("Product"), exact=True).fill("Four X2")
     form.get_by_role("button", name=fr("Add to the register"), exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("REC-2026-")
     expect(page.locator("#acknowledge-by")).to_contain_text("14 janv. 2026")  # 10 ouvrables from the 2nd
     entry_path = "/register/" + page.url.rstrip("/").rsplit("/", 1)[-1].split("#")[0]
+    # The list's product filter is a pick among the company's products, matched exactly.
+    page.goto("/register")
+    rows = page.locator("#entry-results tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label(fr("Product"), exact=True).select_option("Four X2")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Lettre, four en panne")
     findings = Findings([], [], [])
     for viewport, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
         viewer = new_page(viewport=viewport)

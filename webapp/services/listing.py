@@ -243,6 +243,20 @@ class Pick(Field):
 
 
 @dataclass(frozen=True)
+class Named(Pick):
+    """One of names read from the database when the form is drawn (a product), matched exactly as written:
+    the address carries the name itself, so any name up to ``max_length`` is read, and the form keeps one
+    it no longer offers (a bookmark's) as its selected choice."""
+
+    max_length: int = 120
+    #: The form offers the name the address carries even when the database no longer holds it.
+    keeps_current: ClassVar[bool] = True
+
+    def parse(self, name: str, args: Mapping[str, str]) -> str:
+        return args.get(name, "").replace("\x00", "").strip()[:self.max_length]
+
+
+@dataclass(frozen=True)
 class Hidden(Field):
     """A value the address carries but the form does not offer (a dashboard's drill-down: one agent, main
     topics only): read from the query string, kept by the form as a hidden input."""
@@ -287,6 +301,13 @@ def pick(label: str, options: Callable[[Session], list[Option]]) -> str:
     return dataclasses.field(default="", metadata={_SPEC: spec})
 
 
+def named(label: str, options: Callable[[Session], list[Option]], max_length: int = 120) -> str:
+    """One of the names the database holds when the form is drawn (products), matched exactly: an equality an
+    index serves, where a "contains" search would read every row (benchmarks/register.py)."""
+    spec = Named(label, options, max_length=max_length)
+    return dataclasses.field(default="", metadata={_SPEC: spec})
+
+
 def hidden(label: str, max_length: int = 120, *, values: Iterable[str] = ()) -> str:
     """A value only an address sets (a drill-down's), kept by the form as a hidden input."""
     spec = Hidden(label, max_length, tuple(str(v) for v in values))
@@ -305,7 +326,8 @@ def dates(label: str, end_label: str, *, start: str = "date_from", end: str = "d
 @dataclass(frozen=True)
 class Filters(ABC):
     """A list's filters and its page number. Subclasses are frozen dataclasses whose fields are made by
-    :func:`text`, :func:`choice`, :func:`tag` and :func:`dates`, in the order the form shows them."""
+    :func:`text`, :func:`choice`, :func:`tag`, :func:`pick`, :func:`named` and :func:`dates`, in the order the
+    form shows them."""
 
     page: int = 1
 
