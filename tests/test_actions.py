@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -10,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from tests.conftest import TenantSet
-from webapp import tenancy
+from webapp import mail, tenancy
 from webapp.errors import NotFound, UserError
+from webapp.jobs import Job
 from webapp.models import ActionEvent, ActionLink, ActionOrigin, ActionStatus, AuditEvent, ImprovementAction, Role, User
 from webapp.services import actions
 
@@ -66,3 +70,102 @@ def test_propose_refuses_another_companys_items_and_an_empty_title(
             with pytest.raises(UserError):
                 actions.propose(session, manager, title="Agir", origin="nowhere")
             assert session.scalars(select(ImprovementAction)).all() == []
+
+
+def _propose(tenant: TenantSet, *, owner: Role | None = None) -> int:
+    with tenancy.tenant_session(tenant.id) as session:
+        manager = _user(session, tenant.users[Role.QUALITY_MANAGER].id)
+        action = actions.propose(session, manager, title="Raccourcir l'attente", origin="manual", topic="delays",
+                                 owner_id=tenant.users[owner].id if owner else None)
+        return action.id
+
+
+def _move(tenant: TenantSet, role: Role, action_id: int, to: str, **kwargs: Any) -> None:
+    with tenancy.tenant_session(tenant.id) as session:
+        user = _user(session, tenant.users[role].id)
+        actions.move(session, user, actions.get_action(session, user, action_id), to, **kwargs)
+
+
+def test_the_life_cycle_runs_from_proposed_to_verified_and_reopens(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        action_id = _propose(a, owner=Role.STAFF)
+        for to in ("accepted", "in_progress", "done"):
+            _move(a, Role.STAFF, action_id, to)  # the owner moves their own action
+        with pytest.raises(actions.TransitionRefused, match="quality manager"):
+            _move(a, Role.STAFF, action_id, "verified")
+        _move(a, Role.QUALITY_MANAGER, action_id, "verified")
+        with tenancy.tenant_session(a.id) as session:
+            action = session.get(ImprovementAction, action_id)
+            assert action is not None and action.status is ActionStatus.VERIFIED
+            assert action.done_at is not None and action.verified_by_id == a.users[Role.QUALITY_MANAGER].id
+            assert action.version == 5
+        _move(a, Role.TENANT_ADMIN, action_id, "in_progress", comment="Les appels reviennent.")
+        with tenancy.tenant_session(a.id) as session:
+            action = session.get(ImprovementAction, action_id)
+            assert action is not None and action.status is ActionStatus.IN_PROGRESS
+            assert action.done_at is None and action.verified_at is None
+            moves = [(line.event.detail.get("from"), line.event.detail.get("to"))
+                     for line in actions.timeline(session, action)]
+            assert moves[-1] == ("verified", "in_progress") and len(moves) == 6
+            # the owner and the proposer were told of each move they did not make (mail jobs)
+            mails = session.scalars(select(Job).where(Job.kind == "send_mail")).all()
+            assert {m.payload["template"] for m in mails} == {"action_status", "action_assigned"}
+
+
+def test_impossible_moves_are_refused_with_the_reason(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        action_id = _propose(a)
+        with pytest.raises(actions.TransitionRefused, match="cannot become"):
+            _move(a, Role.QUALITY_MANAGER, action_id, "done")
+        with pytest.raises(actions.TransitionRefused, match="why"):
+            _move(a, Role.QUALITY_MANAGER, action_id, "rejected")
+        _move(a, Role.QUALITY_MANAGER, action_id, "rejected", reason="Déjà fait par le service client.")
+        with pytest.raises(actions.TransitionRefused):
+            _move(a, Role.QUALITY_MANAGER, action_id, "accepted")
+
+
+def test_a_stale_form_is_refused(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        action_id = _propose(a)
+        _move(a, Role.QUALITY_MANAGER, action_id, "accepted", version=1)
+        with pytest.raises(actions.StaleAction):
+            _move(a, Role.TENANT_ADMIN, action_id, "rejected", version=1, reason="Trop tard")
+
+
+def test_staff_see_only_what_they_proposed_or_own(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        action_id = _propose(a)
+        with tenancy.tenant_session(a.id) as session:
+            staff = _user(session, a.users[Role.STAFF].id)
+            with pytest.raises(NotFound):
+                actions.get_action(session, staff, action_id)
+            assert actions.list_actions(session, actions.ActionFilters(), staff).total == 0
+            manager = _user(session, a.users[Role.QUALITY_MANAGER].id)
+            action = actions.get_action(session, manager, action_id)
+            actions.plan(session, manager, action, owner_id=staff.id, due_on=date(2026, 1, 5))
+            with pytest.raises(actions.TransitionRefused):
+                actions.plan(session, staff, action, owner_id=None, due_on=None)
+        with tenancy.tenant_session(a.id) as session:
+            staff = _user(session, a.users[Role.STAFF].id)
+            action = actions.get_action(session, staff, action_id)
+            actions.comment(session, staff, action, "Je m'en occupe.")
+            page = actions.list_actions(session, actions.ActionFilters.from_args({"due": "overdue"}), staff)
+            assert [row.action.id for row in page.items] == [action_id] and page.items[0].overdue
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_owners_mails_render_with_the_title_and_statuses_only(app: Flask, locale: str) -> None:
+    with app.app_context():
+        settings = app.config["ECOUTE"]
+        assigned = mail.build_message(settings, "x@example.test", actions.ASSIGNED_TEMPLATE, locale,
+                                      title="Raccourcir l'attente", action_id=7, due="2026-12-24",
+                                      tenant_name="Acme", base_url="https://ecoute.test")
+        assert "Raccourcir" in str(assigned["Subject"]) and "/actions/7" in assigned.get_content()
+        moved = mail.build_message(settings, "x@example.test", actions.STATUS_TEMPLATE, locale, title="Agir",
+                                   action_id=7, status="done", previous="in_progress", tenant_name="Acme",
+                                   base_url="https://ecoute.test")
+        assert "Agir" in str(moved["Subject"]) and "/actions/7" in moved.get_content()

@@ -125,6 +125,9 @@ AUDIT_LABELS = {
     "register.linked": _l("Call or complaint linked to a register entry"),
     "register.unlinked": _l("Call or complaint unlinked from a register entry"),
     "register.proposal_dismissed": _l("Oral complaint proposal dismissed"),
+    "action.proposed": _l("Improvement action proposed"),
+    "action.status_changed": _l("Improvement action's status changed"),
+    "action.planned": _l("Improvement action's owner or due date set"),
     "customer.erased": _l("A customer's data erased"),
     "tenant.retention_changed": _l("Retention period changed"),
     "clip.listened": _l("Clip listened to"),
@@ -224,6 +227,26 @@ OUTCOME_LABELS = {
     "partly_upheld": _l("Partly upheld"),
     "rejected": _l("Rejected"),
 }
+#: Improvement actions (webapp/services/actions.py): an action's status, where it started, the list's due filter.
+ACTION_STATUS_LABELS = {
+    "proposed": _l("Proposed"),
+    "accepted": _l("Accepted"),
+    "in_progress": _l("In progress"),
+    "done": _l("Done"),
+    "verified": _l("Verified"),
+    "rejected": _l("Rejected"),
+}
+ACTION_ORIGIN_LABELS = {
+    "manual": _l("Written by hand"),
+    "clip": _l("A clip"),
+    "reaction": _l("A reaction in the room"),
+    "complaint": _l("A complaint"),
+    "register": _l("A register entry"),
+    "dashboard": _l("A dashboard number"),
+    "alert": _l("An alert"),
+    "workshop": _l("A workshop"),
+}
+ACTION_DUE_LABELS = {"overdue": _l("Overdue")}
 REGISTER_DUE_LABELS = {
     "overdue": _l("Overdue"),
     "2": _l("Due within 2 days"),
@@ -262,6 +285,8 @@ def label(kind: str, value: str) -> str:
               "stereo_layout": STEREO_LAYOUT_LABELS, "clip_status": CLIP_STATUS_LABELS,
               "render_status": RENDER_STATUS_LABELS, "playlist_mode": PLAYLIST_MODE_LABELS,
               "erasure_reason": ERASURE_REASON_LABELS, "entry_status": ENTRY_STATUS_LABELS,
+              "action_status": ACTION_STATUS_LABELS, "action_origin": ACTION_ORIGIN_LABELS,
+              "action_due": ACTION_DUE_LABELS,
               "outcome": OUTCOME_LABELS, "register_due": REGISTER_DUE_LABELS}[kind]
     if kind == "failure" and str(value) not in labels:
         return str(FAILURE_OTHER)
