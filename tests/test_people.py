@@ -120,6 +120,22 @@ def test_the_admin_names_a_persons_department_which_is_journalled(app: Flask, lo
     assert admin.post(f"/people/{other.id}/department", {"department": "Ventes"}).status_code == 404
 
 
+def test_the_admin_marks_managers_which_is_journalled(app: Flask, login_as, tenants: dict[str, TenantSet]) -> None:
+    admin = login_as("a", Role.TENANT_ADMIN, locale="en")
+    staff = tenants["a"].users[Role.STAFF]
+    row = admin.post(f"/people/{staff.id}/manager", {"is_manager": "1"}, htmx=True)
+    assert row.status_code == 200 and f'id="manager-{staff.id}" name="is_manager" value="1" checked' in row.text
+    person = _person(app, tenants["a"].id, staff.email)
+    assert person is not None and person.is_manager
+    assert admin.post(f"/people/{staff.id}/manager", {}).status_code == 303  # unticked, without JavaScript
+    person = _person(app, tenants["a"].id, staff.email)
+    assert person is not None and not person.is_manager
+    assert admin.get("/people/journal").text.count("Marked as a manager, or no longer") == 2
+    assert login_as("a", Role.STAFF).post(f"/people/{staff.id}/manager", {"is_manager": "1"}).status_code == 403
+    other = tenants["b"].users[Role.STAFF]
+    assert admin.post(f"/people/{other.id}/manager", {"is_manager": "1"}).status_code == 404
+
+
 def test_deactivated_person_is_logged_out_and_cannot_log_in(app: Flask, login_as,
                                                             tenants: dict[str, TenantSet]) -> None:
     staff_client = login_as("a", Role.STAFF)

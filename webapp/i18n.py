@@ -95,6 +95,7 @@ AUDIT_LABELS = {
     "user.joined": _l("Invitation accepted"),
     "user.role_changed": _l("Role changed"),
     "user.department_changed": _l("Department changed"),
+    "user.manager_changed": _l("Marked as a manager, or no longer"),
     "user.deactivated": _l("Account deactivated"),
     "user.reactivated": _l("Account reactivated"),
     "user.password_reset": _l("Password changed"),

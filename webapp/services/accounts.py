@@ -299,6 +299,15 @@ def set_department(session: Session, actor: User, user: User, department: str) -
                  target=f"user:{user.id}", before=old, after=clean)
 
 
+def set_manager(session: Session, actor: User, user: User, is_manager: bool) -> None:
+    """Mark a person as a manager, or not: listening coverage shows managers apart (issue #16)."""
+    if user.is_manager == is_manager:
+        return
+    user.is_manager = is_manager
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, action="user.manager_changed",
+                 target=f"user:{user.id}", before=str(not is_manager).lower(), after=str(is_manager).lower())
+
+
 def deactivate(session: Session, actor: User, user: User) -> None:
     """Stop a person from logging in; their history stays."""
     if user.id == actor.id:

@@ -87,6 +87,14 @@ def people_department(user_id: int) -> Response:
                    _("Department changed."))
 
 
+@bp.post("/<int:user_id>/manager")
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def people_manager(user_id: int) -> Response:
+    is_manager = request.form.get("is_manager") == "1"
+    return _act_on(user_id, lambda u: accounts.set_manager(tenancy.request_session(), actor(), u, is_manager),
+                   _("Manager changed."))
+
+
 @bp.post("/<int:user_id>/deactivate")
 @access(PERSON, roles=[Role.TENANT_ADMIN])
 def people_deactivate(user_id: int) -> Response:
