@@ -437,6 +437,7 @@ def _curation_urls(clip_id: int, playlist_id: int, call_id: int) -> list[tuple[s
             ("POST", f"/clips/{clip_id}/approve"), ("POST", f"/clips/{clip_id}/retire"),
             ("POST", f"/clips/{clip_id}/playlists"), ("GET", f"/clips/{clip_id}/status"),
             ("GET", f"/clips/{clip_id}/audio"), ("POST", f"/clips/{clip_id}/listened"),
+            ("GET", f"/clips/{clip_id}/approve"), ("POST", f"/clips/{clip_id}/words"),
             ("GET", "/playlists"), ("POST", "/playlists"),
             ("GET", f"/playlists/{playlist_id}"), ("POST", f"/playlists/{playlist_id}"),
             ("POST", f"/playlists/{playlist_id}/clips"), ("POST", f"/playlists/{playlist_id}/move"),

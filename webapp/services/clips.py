@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -85,11 +86,22 @@ def _topics(session: Session) -> list[Label]:
     return list(session.scalars(select(Label).where(Label.kind == LabelKind.TOPIC)))
 
 
-def _schedule_render(session: Session, clip: Clip) -> None:
+def _schedule_render(session: Session, clip: Clip, *, why: str = "") -> None:
     session.flush()
     clip.render_status = RenderStatus.PENDING
     jobs.enqueue(session, kind=RENDER_KIND, payload={"clip_id": clip.id},
-                 idempotency_key=f"{RENDER_KIND}:{clip.id}:{clip.start_s:.3f}:{clip.end_s:.3f}")
+                 idempotency_key=f"{RENDER_KIND}:{clip.id}:{clip.start_s:.3f}:{clip.end_s:.3f}{why}")
+
+
+def caption_again(session: Session, clip: Clip, corrected_at: datetime) -> None:
+    """Render ``clip`` again because words of its call were corrected (webapp/services/transcripts.py).
+
+    The job rebuilds its captions from the corrected words, masking the personal data it finds in
+    them (and silencing it in the audio); meanwhile the clip is "being prepared", so nobody approves
+    captions about to change. An approved clip stays approved: the room plays it again once rendered.
+    """
+    clip.captions_corrected_at = corrected_at
+    _schedule_render(session, clip, why=f":corrected:{corrected_at:%Y%m%dT%H%M%S.%f}")
 
 
 def create_clip(session: Session, actor: User, call: Call, draft: ClipDraft) -> Clip:

@@ -13,7 +13,7 @@ from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, label, ngettext
 from webapp.models import Call, CallStatus, Channel, ClipSentiment, Consent, LabelKind, RenderStatus, Role, Source
-from webapp.services import audit, calls, clips, erasure, ingestion, register, tags, taxonomy
+from webapp.services import audit, calls, clips, erasure, ingestion, register, tags, taxonomy, transcripts
 from webapp.views.helpers import (
     actor,
     correct_tags,
@@ -117,6 +117,36 @@ def _call_clips(session: Any, call: Call) -> dict[str, Any]:
 def call_analysis(call_id: int) -> BaseResponse:
     """The transcript and tags, for the call page to load once processing is over (htmx)."""
     return render("partials/calls/_analysis.html", **_analysis(call_id))
+
+
+def _transcript(call: Call) -> dict[str, Any]:
+    transcript = transcripts.get_transcript(tenancy.request_session(), call)
+    return {"call": call, "transcript": transcript, "word_lines": transcripts.lines(transcript)}
+
+
+@bp.get("/<int:call_id>/transcript")
+@access(PERSON, roles=CURATORS)
+def call_transcript(call_id: int) -> BaseResponse:
+    """The call's words on their timings, each passage a form: correcting what the recogniser misheard."""
+    return render("pages/calls/transcript.html", **_transcript(calls.get_call(tenancy.request_session(), call_id)))
+
+
+@bp.post("/<int:call_id>/transcript")
+@access(PERSON, roles=CURATORS)
+def call_transcript_correct(call_id: int) -> BaseResponse:
+    """Correct words of a passage (their timings stay); the call is tagged again, its clips captioned again."""
+    session = tenancy.request_session()
+    call = calls.get_call(session, call_id)
+    corrections = transcripts.parse(request.form)
+    passage = "words-" + next(iter(corrections), "0-0").partition("-")[0]
+    try:
+        done = transcripts.correct(session, actor(), call, corrections)
+    except UserError as err:
+        return form_error("pages/calls/transcript.html", err, error_in=passage, **_transcript(call))
+    flash(ngettext("Corrected: %(num)d word. The call is being tagged again.",
+                   "Corrected: %(num)d words. The call is being tagged again.", done.words)
+          if done.words else _("No word was changed."), "success")
+    return redirect(url_for("calls.call_transcript", call_id=call.id) + f"#{passage}", code=303)
 
 
 @bp.post("/<int:call_id>/tags")

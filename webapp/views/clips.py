@@ -16,7 +16,7 @@ from webapp.auth import PERSON, access
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _
 from webapp.models import Clip, ClipStatus, LabelKind, RenderStatus, Role, User
-from webapp.services import clips, playlists, taxonomy
+from webapp.services import clips, playlists, reactions, taxonomy, transcripts
 from webapp.services.validation import parse_id
 from webapp.views.helpers import actor, form_error, render, settings
 from webapp.views.listing import ListView
@@ -47,7 +47,8 @@ def _detail(clip: Clip) -> dict[str, Any]:
             "approved_by": people.get(clip.approved_by_id) if clip.approved_by_id else None,
             "clip_defaults": {"start": f"{clip.start_s:.2f}", "end": f"{clip.end_s:.2f}", "title": clip.title,
                               "sentiment": str(clip.sentiment), "topic": clip.topic, "note": clip.note},
-            **_topics()}
+            "word_lines": transcripts.clip_lines(session, clip), **_topics(),
+            "reactions": reactions.of_clip(session, clip, with_names=True), "reaction_labels": reactions.KIND_LABELS}
 
 
 @bp.get("/<int:clip_id>")
@@ -76,6 +77,31 @@ def clip_update(clip_id: int) -> BaseResponse:
     else:
         flash(_("Saved. The clip's audio is being prepared again."), "success")
     return redirect(url_for("clips.clip_detail", clip_id=clip.id), code=303)
+
+
+@bp.post("/<int:clip_id>/words")
+@access(PERSON, roles=CURATORS)
+def clip_correct_words(clip_id: int) -> BaseResponse:
+    """Correct the words of the clip's caption (their timings stay); they flow back into the call's transcript."""
+    session = tenancy.request_session()
+    clip = clips.get_clip(session, clip_id)
+    try:
+        done = transcripts.correct(session, actor(), clip.call, transcripts.parse(request.form))
+    except UserError as err:
+        return form_error("pages/clips/detail.html", err, error_in="words", **_detail(clip))
+    if done.words:
+        flash(_("Corrected. The captions are being prepared again, and the call is being tagged again."), "success")
+    else:
+        flash(_("No word was changed."), "success")
+    return redirect(url_for("clips.clip_detail", clip_id=clip.id) + "#clip-words", code=303)
+
+
+@bp.get("/<int:clip_id>/approve")
+@access(PERSON, roles=CURATORS)
+def clip_approve_confirm(clip_id: int) -> BaseResponse:
+    """One last read of the caption the room will show, before approving (the clip page's "Approve" leads here)."""
+    clip = clips.get_clip(tenancy.request_session(), clip_id)
+    return render("pages/clips/approve.html", clip=clip, refusal=clips.approval_refusal(clip))
 
 
 @bp.post("/<int:clip_id>/approve")
