@@ -18,7 +18,7 @@ from tests import factories
 from tests.conftest import Client, TenantSet
 from webapp import tenancy
 from webapp.db import utcnow
-from webapp.models import AuditEvent, Call, Consent, Kiosk, KioskPairing, Role
+from webapp.models import AuditEvent, Call, Consent, Kiosk, KioskPairing, PlayTally, Role
 from webapp.services import clips as clip_service
 from webapp.services import kiosks as kiosk_service
 
@@ -209,6 +209,8 @@ def test_heartbeats_show_on_the_admin_page_and_plays_go_to_the_journal(
         plays = session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")).all()
         assert [(p.target, p.kiosk_id) for p in plays] == [(f"clip:{room['s1']}", ref.id)]
         assert abs((plays[0].at - utcnow()).total_seconds() - (-180)) < 5
+        tallies = session.scalars(select(PlayTally)).all()  # proof of play (issue #16, item 8)
+        assert [(t.kiosk_id, t.clip_id, t.plays) for t in tallies] == [(ref.id, room["s1"], 1)]
     with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "clip.played")).all() == []
 

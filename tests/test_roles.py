@@ -44,6 +44,8 @@ PAGES = {
     "/settings/company": {Role.TENANT_ADMIN},
     "/settings/taxonomy": {Role.TENANT_ADMIN},
     "/settings/kiosks": {Role.TENANT_ADMIN},
+    "/settings/kiosks/plays": {Role.TENANT_ADMIN},
+    "/settings/kiosks/plays.csv": {Role.TENANT_ADMIN},
 }
 PUBLIC = {"/", "/login", "/logout", "/password/forgot", "/password/reset/<token>", "/invitation/<token>",
           "/locale", "/healthz", "/readyz", "/static/<path:filename>", "/api/v1/openapi.json"}

@@ -334,6 +334,28 @@ COMPANY_DOWNLOADS = {
 }
 
 
+def test_proof_of_play_holds_only_the_companys_plays(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """Company B's plays (its screen's name, its clip ids) never reach company A's report or its download."""
+    from datetime import UTC, datetime
+
+    from webapp.models import Kiosk
+    from webapp.services import proof_of_play
+
+    at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    with app.app_context():
+        for key, name in (("a", "Our room"), ("b", "Secret room of company B")):
+            ref = factories.make_kiosk(tenants[key].id, name=name)
+            with tenancy.tenant_session(tenants[key].id) as session:
+                kiosk = session.get(Kiosk, ref.id)
+                assert kiosk is not None
+                proof_of_play.count_plays(session, kiosk, [(424242, at)])
+    admin = Client(app.test_client())
+    admin.login(tenants["a"].users[Role.TENANT_ADMIN].email)
+    for path in ("/settings/kiosks/plays", "/settings/kiosks/plays.csv", "/settings/kiosks/plays.xlsx"):
+        text = _readable(path, admin.get(f"{path}?start=2026-11-01&end=2026-11-30").data)
+        assert "Our room" in text and "Secret room" not in text, path
+
+
 def _readable(path: str, body: bytes) -> str:
     if not path.split("?")[0].endswith(".xlsx"):
         return body.decode("utf-8")

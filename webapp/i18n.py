@@ -143,6 +143,7 @@ AUDIT_LABELS = {
     "kiosk.paired": _l("Screen paired"),
     "kiosk.edited": _l("Screen changed"),
     "kiosk.revoked": _l("Screen unpaired"),
+    "plays.exported": _l("Proof of play downloaded"),
     "product.updated": _l("Product's family, department or owner changed"),
     "product.modified": _l("Product marked as modified"),
     "product.watch_left": _l("Product left the watch list"),

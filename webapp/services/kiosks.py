@@ -27,7 +27,7 @@ from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, _l, force_locale
 from webapp.models import Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
-from webapp.services import audit, playlists
+from webapp.services import audit, playlists, proof_of_play
 
 #: No 0/O, 1/I/L: read from across a room and typed by a person.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -346,7 +346,8 @@ def _is_plausible(play: object, served: dict[str, Any], oldest: datetime, now: d
 
 def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any], *, offline_window: timedelta,
               max_per_minute: int) -> HeartbeatResult:
-    """Record that the kiosk is alive, what it plays, and the plays it made since (into the audit log).
+    """Record that the kiosk is alive, what it plays, and the plays it made since (into the audit log and
+    the proof-of-play tallies, webapp/services/proof_of_play.py).
 
     Plays made offline arrive later with their own time. A play is journalled only when it is
     of a clip this kiosk was served (:func:`record_served`), timed between the clip reaching the
@@ -386,7 +387,7 @@ def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any], *, offline
     # Through the guarded Session: a clip id of another tenant is simply not found.
     known = ({c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_({i for i, _at in candidates})))}
              if candidates else {})
-    accepted = 0
+    counted: list[tuple[int, datetime]] = []
     for clip_id_played, at in candidates:
         clip = known.get(clip_id_played)
         if clip is None:  # erased since
@@ -394,7 +395,9 @@ def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any], *, offline
             continue
         audit.record_play(session, tenant_id=kiosk.tenant_id, kiosk_id=kiosk.id, clip_id=clip.id, title=clip.title,
                           at=at)
-        accepted += 1
+        counted.append((clip.id, at))
+    proof_of_play.count_plays(session, kiosk, counted)  # the proof-of-play report's tallies
+    accepted = len(counted)
     kiosk.plays_minute_count += accepted
     kiosk.plays_dropped += dropped
     return HeartbeatResult(accepted=accepted, dropped=dropped)

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from webapp import tenancy
+from webapp import exports, tenancy
 from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role
-from webapp.services import kiosks, playlists
+from webapp.services import kiosks, playlists, proof_of_play
 from webapp.views.helpers import actor, form_error, is_htmx, render
 
 bp = Blueprint("kiosks", __name__, url_prefix="/settings/kiosks")
@@ -74,3 +74,28 @@ def kiosk_revoke(kiosk_id: int) -> Response:
     flash(_("The screen “%(name)s” is unpaired: it stops playing and shows a new pairing code.", name=kiosk.name),
           "success")
     return redirect(url_for("kiosks.kiosk_list"), code=303)
+
+
+# --- proof of play (issue #16, item 8) ----------------------------------------------------------
+
+
+def _period() -> proof_of_play.DateRange:
+    return proof_of_play.date_range(request.args, actor().tenant)
+
+
+def _download(export: exports.Download) -> Response:
+    return Response(export.body, mimetype=export.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
+
+
+@bp.get("/plays")
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def kiosk_plays() -> Response:
+    """Proof of play: plays per clip, per screen and per day over a date range."""
+    return render("pages/kiosks/plays.html", report=proof_of_play.report(tenancy.request_session(), _period()))
+
+
+@bp.get('/plays.<any("csv", "xlsx"):fmt>')
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def kiosk_plays_export(fmt: str) -> Response:
+    return _download(proof_of_play.export(tenancy.request_session(), actor(), _period(), fmt=fmt))
