@@ -79,6 +79,19 @@ def _register(t: dict[str, TenantSet]) -> None:
                               owner_id=t["a"].users[Role.QUALITY_MANAGER].id)
 
 
+def _workshop(t: dict[str, TenantSet]) -> None:
+    # A workshop with someone checked in: its playlist's name and attendance are read in one query each.
+    from tests.test_workshops import make_workshop
+    from webapp.models import User, Workshop
+    from webapp.services import workshops
+
+    workshop_id = make_workshop(t["a"], clips=0)
+    with tenancy.tenant_session(t["a"].id) as session:
+        workshop, staff = session.get(Workshop, workshop_id), session.get(User, t["a"].users[Role.STAFF].id)
+        assert workshop is not None and staff is not None
+        workshops.check_in(session, staff, workshop.checkin_code)
+
+
 #: URL, who reads it, and how to add one row to it.
 PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "calls": ("/calls", ("a", Role.QUALITY_MANAGER), _call),
@@ -94,6 +107,7 @@ PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "products": ("/products", ("a", Role.TENANT_ADMIN), _product),
     "scorecards": ("/scorecards", ("a", Role.QUALITY_MANAGER), _product),
     "alerts": ("/alerts", ("a", Role.QUALITY_MANAGER), _alert),
+    "workshops": ("/workshops", ("a", Role.QUALITY_MANAGER), _workshop),
 }
 
 

@@ -44,6 +44,8 @@ PAGES = {
     "/settings/company": {Role.TENANT_ADMIN},
     "/settings/taxonomy": {Role.TENANT_ADMIN},
     "/settings/kiosks": {Role.TENANT_ADMIN},
+    "/workshops": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/workshops/new": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/settings/kiosks/plays": {Role.TENANT_ADMIN},
     "/settings/kiosks/plays.csv": {Role.TENANT_ADMIN},
 }

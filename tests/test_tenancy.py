@@ -152,6 +152,13 @@ def _register_reference(t: TenantSet) -> str:
                                      channel="phone").reference
 
 
+def _workshop(t: TenantSet) -> int:
+    """A workshop planned by the company's quality manager on a playlist of one playable clip."""
+    from tests.test_workshops import make_workshop
+
+    return make_workshop(t, clips=1)
+
+
 #: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
 OBJECT_ARGS: dict[str, Callable[[TenantSet], int | str]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
@@ -168,6 +175,7 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int | str]] = {
     "job_id": lambda t: _pack_pdf(t),
     "product_id": lambda t: factories.make_product(t.id),
     "rule_id": lambda t: factories.make_alert_rule(t.id),
+    "workshop_id": lambda t: _workshop(t),
 }
 #: Arguments that are not object ids (covered by their own tests: the kiosk's in test_kiosk_api.py).
 NON_OBJECT_ARGS = {"token", "filename", "code", "name", "sha256", "fmt"}

@@ -77,12 +77,13 @@ def _register_blueprints(app: Flask) -> None:
         taxonomy,
         tokens,
         voice_exports,
+        workshops,
     )
     from webapp.views import auth as auth_views
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
                    taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports,
-                   register, register_exports, api):
+                   register, register_exports, workshops, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.

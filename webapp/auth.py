@@ -172,7 +172,8 @@ NAV_BY_ROLE = {
                         ("products.scorecard_list", _l("Scorecards")),
                         ("review_packs.review_pack_page", _l("Review packs")),
                         ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
-                        ("room.room_index", _l("Customer room")), ("kiosks.kiosk_list", _l("Screens")),
+                        ("room.room_index", _l("Customer room")), ("workshops.workshop_list", _l("Workshops")),
+                        ("kiosks.kiosk_list", _l("Screens")),
                         ("products.product_list", _l("Products")), ("people.people_list", _l("People")),
                         ("people.people_journal", _l("Journal")), ("taxonomy.taxonomy_page", _l("Topics")),
                         ("tokens.token_list", _l("API tokens")), ("privacy.privacy_page", _l("Personal data")),
@@ -183,7 +184,7 @@ NAV_BY_ROLE = {
                            ("products.scorecard_list", _l("Scorecards")),
                            ("review_packs.review_pack_page", _l("Review packs")),
                            ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
-                           ("room.room_index", _l("Customer room"))],
+                           ("room.room_index", _l("Customer room")), ("workshops.workshop_list", _l("Workshops"))],
     Role.STAFF: [("room.room_index", _l("Customer room")), ("insights.dashboard", _l("Insights")),
                  ("products.scorecard_list", _l("Scorecards")), ("review_packs.review_pack_page", _l("Review packs"))],
 }

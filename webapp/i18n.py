@@ -148,6 +148,11 @@ AUDIT_LABELS = {
     "product.modified": _l("Product marked as modified"),
     "product.watch_left": _l("Product left the watch list"),
     "ratings.imported": _l("Ratings imported"),
+    "workshop.planned": _l("Workshop planned"),
+    "workshop.started": _l("Workshop started"),
+    "workshop.checked_in": _l("Checked in to a workshop"),
+    "workshop.decided": _l("Workshop decision recorded"),
+    "workshop.ended": _l("Workshop ended"),
 }
 
 CLIP_STATUS_LABELS = {
@@ -160,6 +165,11 @@ RENDER_STATUS_LABELS = {
     "pending": _l("Being prepared"),
     "ready": _l("Ready"),
     "failed": _l("Failed"),
+}
+WORKSHOP_STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "running": _l("Running"),
+    "ended": _l("Ended"),
 }
 PLAYLIST_MODE_LABELS = {
     "alternate": _l("Alternate satisfied and unhappy"),
@@ -289,7 +299,8 @@ def label(kind: str, value: str) -> str:
               "erasure_reason": ERASURE_REASON_LABELS, "entry_status": ENTRY_STATUS_LABELS,
               "action_status": ACTION_STATUS_LABELS, "action_origin": ACTION_ORIGIN_LABELS,
               "action_due": ACTION_DUE_LABELS,
-              "outcome": OUTCOME_LABELS, "register_due": REGISTER_DUE_LABELS}[kind]
+              "outcome": OUTCOME_LABELS, "register_due": REGISTER_DUE_LABELS,
+              "workshop_status": WORKSHOP_STATUS_LABELS}[kind]
     if kind == "failure" and str(value) not in labels:
         return str(FAILURE_OTHER)
     return str(labels.get(str(value), value))

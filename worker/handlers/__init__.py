@@ -26,6 +26,7 @@ from worker.handlers import (
     review_pack_purge,
     send_mail,
     tag_complaint,
+    workshop_pdf,
 )
 from worker.handlers.context import Handler, JobContext
 
@@ -42,4 +43,5 @@ def registry() -> dict[str, Handler]:
             rating_rule.KIND: rating_rule.Handler(),
             evaluate_alerts.KIND: evaluate_alerts.Handler(), alert_digest.KIND: alert_digest.Handler(),
             review_pack_pdf.KIND: review_pack_pdf.Handler(), review_pack_mail.KIND: review_pack_mail.Handler(),
-            review_pack_purge.KIND: review_pack_purge.Handler()}
+            review_pack_purge.KIND: review_pack_purge.Handler(),
+            workshop_pdf.KIND: workshop_pdf.Handler()}
