@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,11 +10,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests import factories
-from tests.conftest import TenantSet
+from tests.conftest import PASSWORD, Client, TenantSet
 from webapp import tenancy
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.models import (
+    ActionLink,
+    ActionOrigin,
+    ActionStatus,
     AuditEvent,
     Clip,
     ClipStatus,
@@ -215,3 +219,133 @@ def test_a_visit_left_open_too_long_cannot_be_closed(app: Flask, tenants: dict[s
             with pytest.raises(UserError):
                 reactions.check_out(session, me, 20)
             assert reactions.check_in(session, me, kiosk).id != visit.id
+
+
+def test_il_faut_agir_proposes_one_action_linked_to_the_clip_and_the_reaction(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id, title="Attente au téléphone")
+        with tenancy.tenant_session(a.id) as session:
+            me = person(session, a.users[Role.STAFF])
+            touched = reactions.record(session, me, clip_id=clip_id, kind="touched")
+            assert reactions.act_on(session, me, touched) is None
+            act = reactions.record(session, me, clip_id=clip_id, kind="act", comment="Rappeler sous 24 h")
+            action = reactions.act_on(session, me, act)
+            assert action is not None
+            again = reactions.act_on(session, me, reactions.record(session, me, clip_id=clip_id, kind="act"))
+            assert again is not None and again.id == action.id  # a double tap proposes nothing more
+            assert (action.status, action.origin, action.problem, action.created_by_id) == (
+                ActionStatus.PROPOSED, ActionOrigin.REACTION, "Rappeler sous 24 h", me.id)
+            assert "Attente au téléphone" in action.title
+            links = session.execute(select(ActionLink.clip_id, ActionLink.reaction_id)
+                                    .where(ActionLink.action_id == action.id)).all()
+            assert {(c, r) for c, r in links} == {(clip_id, None), (None, act.id)}
+            assert reactions.action_of(session, act) == action
+
+
+# --- the phone pages ------------------------------------------------------------------------
+
+
+def test_the_reaction_page_logs_in_then_records_il_faut_agir_with_its_action(
+        app: Flask, tenants: dict[str, TenantSet], client: Client) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id, title="Attente au téléphone")
+        screen = factories.make_kiosk(a.id, name="Salle client Lyon")
+    url = f"/react/{clip_id}?screen={screen.id}"
+    to_login = client.get(url)
+    assert to_login.status_code == 302 and to_login.headers["Location"].startswith("/login?next=")
+    back = client.post(to_login.headers["Location"], {"email": a.users[Role.STAFF].email, "password": PASSWORD})
+    assert back.status_code == 303 and back.headers["Location"] == url
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Attente au téléphone" in page.text and "Salle client Lyon" in page.text
+    assert 'class="react-kind react-act">Il faut agir</button>' in page.text  # the button, in French
+    assert "/audio" not in page.text and "<audio" not in page.text  # never the call's (nor the clip's) audio
+    sent = client.post(f"/react/{clip_id}", {"kind": "act", "comment": "Rappeler sous 24 h", "screen": str(screen.id)})
+    assert sent.status_code == 303 and sent.headers["Location"] == f"/react/{clip_id}/thanks?screen={screen.id}"
+    thanks = client.get(sent.headers["Location"])
+    assert thanks.status_code == 200 and "Rappeler sous 24 h" in thanks.text and 'id="react-action"' in thanks.text
+    assert client.post(f"/react/{clip_id}", {"kind": "act", "screen": str(screen.id)}).status_code == 303
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        rows = session.execute(select(Reaction.kind, Reaction.comment, Reaction.kiosk_id, Reaction.user_id)).all()
+        assert [tuple(r) for r in rows] == [(ReactionKind.ACT, "Rappeler sous 24 h", screen.id,
+                                             a.users[Role.STAFF].id)]
+        actions = session.execute(select(ActionLink.action_id, ActionLink.reaction_id)
+                                  .where(ActionLink.reaction_id.is_not(None))).all()
+        assert len(actions) == 1
+
+
+def test_the_reaction_page_refuses_what_cannot_be_reacted_to(app: Flask, tenants: dict[str, TenantSet],
+                                                             login_as) -> None:
+    a, b = tenants["a"], tenants["b"]
+    with app.app_context():
+        ours, retired = approved_clip(a.id), approved_clip(a.id, status=ClipStatus.RETIRED)
+        theirs = approved_clip(b.id)
+        their_screen = factories.make_kiosk(b.id, name="Écran de B")
+    staff = login_as("a", Role.STAFF)
+    missing = staff.get("/react/987654")
+    said = re.search(r'<p class="form-error" role="alert">([^<]*)</p>', missing.text)
+    assert missing.status_code == 404 and said is not None and "plus, diffusé" in said.group(1)
+    for clip_id in (retired, theirs):  # retired, or another company's: the same page as a missing clip
+        refused = staff.get(f"/react/{clip_id}")
+        assert refused.status_code == 404 and said.group(0) in refused.text
+        assert staff.post(f"/react/{clip_id}", {"kind": "understand"}).status_code == 404
+    page = staff.get(f"/react/{ours}?screen={their_screen.id}")
+    assert page.status_code == 200 and "Écran de B" not in page.text  # another company's screen: ignored
+    assert staff.post(f"/react/{ours}", {"kind": "angry"}).status_code == 422
+    assert staff.get(f"/react/{ours}/thanks").status_code == 303  # nothing to confirm yet
+    assert login_as("platform", Role.PLATFORM_ADMIN).get(f"/react/{ours}").status_code == 403
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        assert session.scalars(select(Reaction)).all() == []
+
+
+def test_the_check_in_page_opens_one_visit_and_closes_it_with_the_minutes_said(
+        app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    a, b = tenants["a"], tenants["b"]
+    with app.app_context():
+        screen, theirs = factories.make_kiosk(a.id, name="Salle client Lyon"), factories.make_kiosk(b.id)
+    staff = login_as("a", Role.STAFF)
+    nowhere = staff.get(f"/room/check-in?screen={theirs.id}")
+    assert nowhere.status_code == 200 and 'id="check-in-no-screen"' in nowhere.text
+    assert staff.post("/room/check-in", {"screen": str(theirs.id)}).status_code == 404
+    page = staff.get(f"/room/check-in?screen={screen.id}")
+    assert page.status_code == 200 and "Salle client Lyon" in page.text and 'id="check-in"' in page.text
+    for _scan in range(2):  # a double scan, a second tap
+        done = staff.post("/room/check-in", {"screen": str(screen.id)})
+        assert done.status_code == 303 and done.headers["Location"] == f"/room/check-in?screen={screen.id}"
+    assert 'id="visit-open"' in staff.get(f"/room/check-in?screen={screen.id}").text
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        visits = session.scalars(select(Listen)).all()
+        assert len(visits) == 1
+        visits[0].at -= timedelta(minutes=25)
+    assert staff.post("/room/check-out", {"minutes": "beaucoup", "screen": str(screen.id)}).status_code == 422
+    out = staff.post("/room/check-out", {"minutes": "20", "screen": str(screen.id)})
+    assert out.status_code == 303
+    assert "20 minutes" in staff.get(out.headers["Location"]).text
+    assert staff.post("/room/check-out", {"minutes": "20"}).status_code == 422  # no visit open any more
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        rows = session.execute(select(Listen.source, Listen.kiosk_id, Listen.seconds, Listen.user_id)).all()
+        assert [tuple(r) for r in rows] == [(ListenSource.ROOM, screen.id, 1200.0, a.users[Role.STAFF].id)]
+
+
+def test_the_clip_page_counts_reactions_and_shows_comments_newest_first(
+        app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            staff = person(session, a.users[Role.STAFF])
+            old = reactions.record(session, staff, clip_id=clip_id, kind="touched", comment="Émouvant")
+            old.created_at -= timedelta(days=3)
+            reactions.record(session, staff, clip_id=clip_id, kind="act", comment="Former l'équipe")
+            reactions.record(session, person(session, a.users[Role.QUALITY_MANAGER]), clip_id=clip_id, kind="act")
+    page = login_as("a", Role.QUALITY_MANAGER).get(f"/clips/{clip_id}")
+    assert page.status_code == 200
+    counts = page.text[page.text.index('id="reaction-counts"'):page.text.index('id="reaction-comments"')]
+    assert '<strong>2</strong> Il faut agir' in counts and '<strong>1</strong> Ça me touche' in counts
+    assert '<strong>0</strong> Je comprends' in counts
+    comments = page.text[page.text.index('id="reaction-comments"'):]
+    assert comments.index("Former l&#39;équipe") < comments.index("Émouvant")
+    assert staff.name in comments

@@ -23,6 +23,7 @@ PAGES = {
     "/clips": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/playlists": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/room/check-in": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights/voices": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/register": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},

@@ -167,7 +167,8 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int | str]] = {
     "complaint_id": lambda t: factories.make_complaint(t.id),
     "token_id": lambda t: factories.make_api_token(t.id, TokenScope.READ).id,
     "label_id": lambda t: factories.first_label(t.id),
-    "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True),  # audio to serve
+    # Audio to serve, approved: the room's phone pages (/react/<clip_id>) open approved clips only.
+    "clip_id": lambda t: factories.make_clip(t.id, factories.make_ready_call(t.id), render=True, approve=True),
     "playlist_id": lambda t: factories.make_playlist(t.id),
     "kiosk_id": lambda t: factories.make_kiosk(t.id).id,
     "reference": _register_reference,

@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
         playlists,
         privacy,
         products,
+        reactions,
         register,
         register_exports,
         review_packs,
@@ -83,7 +84,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
                    taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports,
-                   register, register_exports, workshops, api):
+                   register, register_exports, workshops, reactions, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.

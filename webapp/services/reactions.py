@@ -31,12 +31,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
-from webapp.errors import NotFound, UserError
-from webapp.i18n import _
+from webapp.errors import AppError, NotFound, UserError
+from webapp.i18n import _, _l
 from webapp.models import (
+    ActionLink,
+    ActionOrigin,
     Clip,
     ClipStatus,
+    ImprovementAction,
     Kiosk,
+    Label,
+    LabelKind,
     Listen,
     ListenSource,
     Reaction,
@@ -45,8 +50,14 @@ from webapp.models import (
     User,
     Workshop,
 )
-from webapp.services import audit
+from webapp.services import actions, audit
 
+#: What a person felt, as the phone page's buttons say it.
+KIND_LABELS = {
+    ReactionKind.UNDERSTAND: _l("I understand"),
+    ReactionKind.TOUCHED: _l("This touches me"),
+    ReactionKind.ACT: _l("We must act"),
+}
 #: What the comment may hold: a sentence or two from a phone.
 COMMENT_MAX = 1000
 #: The clip page shows this many comments, the newest.
@@ -70,13 +81,35 @@ def _company_day(session: Session, tenant_id: int, at: datetime) -> tuple[dateti
     return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
+class NotReactable(NotFound):
+    """A clip nobody can react to: missing, not approved (any more), or another company's, all alike."""
+
+    def __init__(self) -> None:
+        AppError.__init__(self, _l("This clip is not played in your company's customer room, or no longer is: "
+                                   "there is nothing to react to here."))
+
+
 def reactable_clip(session: Session, user: User, clip_id: int) -> Clip:
-    """The approved clip ``clip_id`` of ``user``'s company; :class:`NotFound` for any other (missing,
-    draft, retired, or another company's: the same answer)."""
+    """The approved clip ``clip_id`` of ``user``'s company; :class:`NotReactable` (a :class:`NotFound`)
+    for any other (missing, draft, retired, or another company's: the same answer)."""
     clip = session.get(Clip, clip_id)
     if clip is None or clip.tenant_id != user.tenant_id or clip.status != ClipStatus.APPROVED:
-        raise NotFound()
+        raise NotReactable()
     return clip
+
+
+def topic_name(session: Session, clip: Clip, locale: str) -> str:
+    """The name of ``clip``'s topic in ``locale`` ("" when it has none)."""
+    if not clip.topic:
+        return ""
+    label = session.scalar(select(Label).where(Label.kind == LabelKind.TOPIC, Label.key == clip.topic))
+    return label.label(locale) if label is not None else ""
+
+
+def latest_own(session: Session, user: User, clip: Clip) -> Reaction | None:
+    """``user``'s latest reaction to ``clip`` (what the confirmation page shows), if any."""
+    return session.scalar(select(Reaction).where(Reaction.clip_id == clip.id, Reaction.user_id == user.id)
+                          .order_by(Reaction.created_at.desc(), Reaction.id.desc()).limit(1))
 
 
 def screen_of(session: Session, user: User, kiosk_id: int | None) -> Kiosk | None:
@@ -132,6 +165,28 @@ def record(session: Session, user: User, *, clip_id: int, kind: ReactionKind | s
     audit.record(session, tenant_id=user.tenant_id, actor=user, action="reaction.recorded", target=f"clip:{clip.id}",
                  reaction=reaction.id, kind=str(kind), kiosk=reaction.kiosk_id, workshop=workshop_id)
     return reaction
+
+
+def action_of(session: Session, reaction: Reaction) -> ImprovementAction | None:
+    """The improvement action proposed from ``reaction``, if one was."""
+    return session.scalar(select(ImprovementAction).join(ActionLink, ActionLink.action_id == ImprovementAction.id)
+                          .where(ActionLink.reaction_id == reaction.id).limit(1))
+
+
+def act_on(session: Session, user: User, reaction: Reaction) -> ImprovementAction | None:
+    """For an *Il faut agir* reaction, propose an improvement action linked to its clip and to it
+    (once: a repeat returns the action already proposed); None for the other kinds."""
+    if reaction.kind != ReactionKind.ACT:
+        return None
+    existing = action_of(session, reaction)
+    if existing is not None:
+        return existing
+    clip = session.get(Clip, reaction.clip_id)
+    title = clip.title if clip is not None else ""
+    return actions.propose(
+        session, user, title=str(_("To act on: %(title)s", title=title))[:200], problem=reaction.comment,
+        origin=ActionOrigin.REACTION, topic=clip.topic if clip is not None else "",
+        clip_id=reaction.clip_id, reaction_id=reaction.id, workshop_id=reaction.workshop_id)
 
 
 @dataclass(frozen=True)
@@ -203,10 +258,28 @@ def visit_credit(visit: Listen, minutes: int, now: datetime) -> float:
     return float(min(max(0, minutes) * 60, elapsed, VISIT_CAP.total_seconds()))
 
 
-def check_out(session: Session, user: User, minutes: int) -> float:
-    """Close ``user``'s open room visit, crediting what :func:`visit_credit` allows; returns the seconds
-    credited. A visit credited nothing is removed (nothing was heard). :class:`UserError` when no visit
-    is open. Journalled as ``room.checked_out`` with the minutes credited."""
+def minutes_since(visit: Listen) -> int:
+    """Whole minutes since ``visit``'s check-in (what the check-out form suggests, capped)."""
+    elapsed = (utcnow() - visit.at).total_seconds()
+    return int(min(max(0.0, elapsed), VISIT_CAP.total_seconds()) // 60)
+
+
+def _minutes(typed: int | str) -> int:
+    try:
+        minutes = int(str(typed).strip())
+    except ValueError:
+        minutes = -1
+    if not 0 <= minutes <= 24 * 60:
+        raise UserError(_("Say how many minutes you listened, as a whole number such as 15."), "visit_minutes")
+    return minutes
+
+
+def check_out(session: Session, user: User, minutes: int | str) -> float:
+    """Close ``user``'s open room visit, crediting what :func:`visit_credit` allows for the ``minutes``
+    they say (a whole number, as typed); returns the seconds credited. A visit credited nothing is
+    removed (nothing was heard). :class:`UserError` for minutes that are not a whole number from 0 to
+    1,440, or when no visit is open. Journalled as ``room.checked_out`` with the minutes credited."""
+    minutes = _minutes(minutes)
     visit = open_visit(session, user)
     if visit is None:
         raise UserError(_("You are not checked in beside a screen. Scan the screen's code to check in."),
