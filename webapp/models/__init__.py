@@ -6,6 +6,7 @@ from webapp.models.alerts import Alert, AlertRule, Dimension, RuleKind
 from webapp.models.api_tokens import ApiToken, TokenScope
 from webapp.models.audit import AuditEvent
 from webapp.models.clips import Clip, ClipSentiment, ClipStatus, Playlist, PlaylistItem, PlaylistMode, RenderStatus
+from webapp.models.insight_days import InsightDay, InsightMark
 from webapp.models.kiosks import Kiosk, KioskPairing
 from webapp.models.listening import Listen, ListenSource, PlayTally, Reaction, ReactionKind
 from webapp.models.media import Call, CallStatus, Channel, Complaint, Consent, Source
@@ -21,7 +22,8 @@ from webapp.models.workshops import Workshop, WorkshopAttendance, WorkshopInvite
 
 __all__ = ["ActionEvent", "ActionLink", "ActionOrigin", "ActionStatus", "Alert", "AlertRule", "ApiToken", "AuditEvent",
            "Call", "CallStatus", "Channel", "Clip", "ClipSentiment", "ClipStatus", "Complaint", "Consent", "Dimension",
-           "EntryStatus", "ImprovementAction", "Job", "Kiosk", "KioskPairing", "Label", "LabelKind", "Listen",
+           "EntryStatus", "ImprovementAction", "InsightDay", "InsightMark",
+           "Job", "Kiosk", "KioskPairing", "Label", "LabelKind", "Listen",
            "ListenSource", "LoginFailure", "Outcome", "PlayTally", "Playlist", "PlaylistItem", "PlaylistMode",
            "Product", "Rating", "RatingSource", "Reaction", "ReactionKind", "RegisterEntry", "RegisterEvent",
            "RegisterLink", "RenderStatus", "Role", "RuleKind", "Sentiment", "Source", "StereoLayout", "Tag", "TagKind",

@@ -33,9 +33,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, Select, case, func, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from webapp.db import utcnow
 from webapp.i18n import label as enum_label
 from webapp.models import (
     Call,
@@ -51,7 +52,7 @@ from webapp.models import (
     TagKind,
     User,
 )
-from webapp.services import listing, significance, taxonomy
+from webapp.services import insight_days, listing, significance, taxonomy
 
 #: Voice tables: a call or a written complaint, and the tag column that points at it.
 Voice = type[Call] | type[Complaint]
@@ -211,8 +212,16 @@ def _owner(model: Voice) -> Any:  # Any: Tag.call_id or Tag.complaint_id, an ins
 
 
 def _period(model: Voice, start: date, end: date, scope: Scope) -> Iterator[ColumnElement[bool]]:
-    yield model.received_at >= _at(start)
-    yield model.received_at < _at(end + timedelta(days=1))
+    yield from _days(model, ((start, end),), scope)
+
+
+def _days(model: Voice, ranges: Sequence[Range], scope: Scope) -> Iterator[ColumnElement[bool]]:
+    if len(ranges) == 1:
+        (start, end), = ranges
+        yield model.received_at >= _at(start)
+        yield model.received_at < _at(end + timedelta(days=1))
+    else:
+        yield insight_days.within(model, ranges)
     if scope.products is not None:
         yield model.product.in_(scope.products)
 
@@ -279,18 +288,34 @@ class Dashboard:
 
 #: (period is current, key...) -> count, per voice table.
 Counts = dict[tuple[Any, ...], int]
+#: Days, first and last included.
+Range = tuple[date, date]
 
 
-def _grouped(session: Session, model: Voice, keys: Sequence[Any], win: Window, scope: Scope,
+def _sum(*tables: Counts) -> Counts:
+    """Counts added key by key (enum keys as their plain values, as the roll-ups hold them)."""
+    found: Counts = {}
+    for table in tables:
+        for key, n in table.items():
+            plain = tuple(str(k) if isinstance(k, enum.Enum) else k for k in key)
+            found[plain] = found.get(plain, 0) + n
+    return found
+
+
+def _sum_both(*pairs: tuple[Counts, Counts]) -> tuple[Counts, Counts]:
+    return _sum(*(calls for calls, _k in pairs)), _sum(*(complaints for _c, complaints in pairs))
+
+
+def _grouped(session: Session, model: Voice, keys: Sequence[Any], win: Window, scope: Scope, ranges: Sequence[Range],
              *, join_tags: bool = False, where: Sequence[ColumnElement[bool]] = (), sets: bool = False) -> Counts:
-    """Counts of ``model``'s voices in the period and its baseline, grouped by ``keys`` (one query); with
-    ``sets``, by the period alone and by each key alone (PostgreSQL's GROUPING SETS: the other keys are
-    None in each row)."""
+    """Counts of ``model``'s voices received on the days of ``ranges`` (within the period and its baseline),
+    split at the period's first day and grouped by ``keys`` (one query); with ``sets``, by the period alone
+    and by each key alone (PostgreSQL's GROUPING SETS: the other keys are None in each row)."""
     current = case((model.received_at >= _at(win.start), 1), else_=0).label("is_current")
     inner: Select[Any] = select(current, *keys)
     if join_tags:
         inner = inner.select_from(Tag).join(model, _owner(model) == model.id)
-    inner = inner.where(*_period(model, win.base_start, win.end, scope), *where)
+    inner = inner.where(*_days(model, ranges, scope), *where)
     sub = inner.subquery()
     columns = list(sub.c)
     if sets:
@@ -302,13 +327,15 @@ def _grouped(session: Session, model: Voice, keys: Sequence[Any], win: Window, s
     return {tuple(row[:-1]): int(row[-1]) for row in rows}
 
 
-def _both(session: Session, keys: Any, win: Window, scope: Scope, **kwargs: Any) -> tuple[Counts, Counts]:
+def _both(session: Session, keys: Any, win: Window, scope: Scope, ranges: Sequence[Range],
+          **kwargs: Any) -> tuple[Counts, Counts]:
     """:func:`_grouped` for calls and complaints; ``keys`` maps a voice table to its grouping columns."""
-    return (_grouped(session, Call, keys(Call), win, scope, **kwargs),
-            _grouped(session, Complaint, keys(Complaint), win, scope, **kwargs))
+    return (_grouped(session, Call, keys(Call), win, scope, ranges, **kwargs),
+            _grouped(session, Complaint, keys(Complaint), win, scope, ranges, **kwargs))
 
 
-def _dimensions(session: Session, win: Window, scope: Scope) -> dict[str, tuple[Counts, Counts]]:
+def _dimensions(session: Session, win: Window, scope: Scope, ranges: Sequence[Range],
+                ) -> dict[str, tuple[Counts, Counts]]:
     """The totals and the counts by product, channel and (when the reader may see them) agent: on
     PostgreSQL one query per voice table with GROUPING SETS (one scan of the period's rows, a few hundred
     rows back), elsewhere one query per table and dimension."""
@@ -318,14 +345,14 @@ def _dimensions(session: Session, win: Window, scope: Scope) -> dict[str, tuple[
     for column, model in enumerate(models):
         keys = [getattr(model, name) for name in names]
         if session.get_bind().dialect.name == "postgresql":
-            for (is_current, *values), n in _grouped(session, model, keys, win, scope, sets=True).items():
+            for (is_current, *values), n in _grouped(session, model, keys, win, scope, ranges, sets=True).items():
                 given = [(name, value) for name, value in zip(names, values, strict=True) if value is not None]
                 name, key = given[0] if given else ("total", None)
                 found[name][column][(is_current,) if key is None else (is_current, key)] = n
             continue
-        found["total"][column].update(_grouped(session, model, (), win, scope))
+        found["total"][column].update(_grouped(session, model, (), win, scope, ranges))
         for name, key_column in zip(names, keys, strict=True):
-            found[name][column].update(_grouped(session, model, (key_column,), win, scope))
+            found[name][column].update(_grouped(session, model, (key_column,), win, scope, ranges))
     return found
 
 
@@ -367,19 +394,20 @@ def _shares(win: Window, counts: tuple[Counts, Counts], labels: Mapping[str, str
             for (key, (c, k, bc, bk)), change in zip(by.items(), significance.adjust(tests), strict=True)]
 
 
-def _series(session: Session, win: Window, scope: Scope) -> list[Point]:
-    """Calls and complaints per bucket from the baseline's first day to the period's last (GROUP BY day)."""
-    dialect = session.get_bind().dialect.name
+def _per_day(session: Session, win: Window, scope: Scope, ranges: Sequence[Range]) -> dict[date, list[int]]:
+    """Calls and complaints per day received on the days of ``ranges`` (GROUP BY day)."""
     per_day: dict[date, list[int]] = {}
     models: tuple[Voice, Voice] = (Call, Complaint)
     for column, model in enumerate(models):
-        stamp: Any = model.received_at
-        if dialect == "postgresql":
-            stamp = func.timezone(literal_column("'UTC'"), stamp)
-        sub = select(func.date(stamp).label("day")).where(*_period(model, win.base_start, win.end, scope)).subquery()
-        for day, n in session.execute(select(sub.c.day, func.count()).group_by(sub.c.day)):
-            when = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-            per_day.setdefault(when, [0, 0])[column] += int(n)
+        day = insight_days.day_column(session, model).label("day")
+        sub = select(day).where(*_days(model, ranges, scope)).subquery()
+        for when, n in session.execute(select(sub.c.day, func.count()).group_by(sub.c.day)):
+            per_day.setdefault(insight_days.as_date(when), [0, 0])[column] += int(n)
+    return per_day
+
+
+def _series(win: Window, per_day: Mapping[date, list[int]]) -> list[Point]:
+    """Calls and complaints per bucket from the baseline's first day to the period's last."""
     points: list[Point] = []
     for start, end in _buckets(win):
         calls = sum(v[0] for d, v in per_day.items() if start <= d <= end)
@@ -411,16 +439,44 @@ def _taxonomy_labels(session: Session, locale: str) -> dict[LabelKind, dict[str,
     return found
 
 
-def dashboard(session: Session, user: User, period: Period, today: date, locale: str) -> Dashboard:
-    """Every figure of the dashboard for ``user`` (aggregate queries only)."""
+def _counted(session: Session, win: Window, scope: Scope, rollups: bool,
+             ) -> tuple[tuple[Counts, Counts], dict[str, tuple[Counts, Counts]], dict[date, list[int]]]:
+    """The tag counts, the counts by dimension and the voices per day of the window: the days that are over
+    and unmarked from the daily roll-ups (webapp/services/insight_days.py), the others live; with
+    ``rollups`` False, every day live."""
+    today = utcnow().date()
+    if rollups and not (scope.products is not None and scope.agents):
+        days = insight_days.plan(session, win.base_start, win.end, today, win.start)
+    else:
+        days = insight_days.Plan(win.base_start, win.end, None, (), ((win.base_start, win.end),))
+    rolled = insight_days.read(session, days, win.start, scope.products, scope.agents)
+    if not days.live:
+        return _sum_both(rolled.tags), {k: _sum_both(v) for k, v in rolled.dimensions.items()}, rolled.per_day
+    tags = _both(session, lambda m: (Tag.kind, Tag.value, Tag.mention), win, scope, days.live, join_tags=True,
+                 where=(Tag.rejected.is_(False),))
+    dimensions = _dimensions(session, win, scope, days.live)
+    per_day = _per_day(session, win, scope, days.live)
+    for day, (calls, complaints) in rolled.per_day.items():
+        per_day.setdefault(day, [0, 0])
+        per_day[day][0] += calls
+        per_day[day][1] += complaints
+    return (_sum_both(tags, rolled.tags),
+            {name: _sum_both(counts, rolled.dimensions[name]) for name, counts in dimensions.items()}, per_day)
+
+
+def dashboard(session: Session, user: User, period: Period, today: date, locale: str, *,
+              rollups: bool = True) -> Dashboard:
+    """Every figure of the dashboard for ``user`` (aggregate queries only), for the period ending on ``today``.
+
+    ``rollups`` False counts every day live (the roll-ups hold the same counts: tests compare the two).
+    """
     win = window(period, today)
     scope = scope_of(session, user)
     result = Dashboard(win, scope)
     if scope.empty:
         return result
     names = _taxonomy_labels(session, locale)
-    tag_counts = _both(session, lambda m: (Tag.kind, Tag.value, Tag.mention), win, scope, join_tags=True,
-                       where=(Tag.rejected.is_(False),))
+    tag_counts, dimensions, per_day = _counted(session, win, scope, rollups)
 
     def tagged(kind: TagKind, mention: bool | None = None) -> Any:
         return lambda rest: rest[0] == kind and (mention is None or bool(rest[2]) is mention)
@@ -428,8 +484,7 @@ def dashboard(session: Session, user: User, period: Period, today: date, locale:
     def by(name: str, **extra: str) -> Any:
         return lambda selection, key: replace(selection, **{name: key}, **extra)
 
-    result.series = _series(session, win, scope)
-    dimensions = _dimensions(session, win, scope)
+    result.series = _series(win, per_day)
     result.totals = _figures(win, dimensions["total"], {"": ""}, lambda s, _k: s)
     result.sentiments = _shares(win, tag_counts, {str(s): enum_label("sentiment", s) for s in Sentiment})
     result.topics = _figures(win, tag_counts, names[LabelKind.TOPIC], by("topic", passing=Passing.MAIN),
