@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -278,7 +279,7 @@ def test_the_reaction_page_logs_in_then_records_il_faut_agir_with_its_action(
 
 
 def test_the_reaction_page_refuses_what_cannot_be_reacted_to(app: Flask, tenants: dict[str, TenantSet],
-                                                             login_as) -> None:
+                                                             login_as: Any) -> None:
     a, b = tenants["a"], tenants["b"]
     with app.app_context():
         ours, retired = approved_clip(a.id), approved_clip(a.id, status=ClipStatus.RETIRED)
@@ -302,7 +303,7 @@ def test_the_reaction_page_refuses_what_cannot_be_reacted_to(app: Flask, tenants
 
 
 def test_the_check_in_page_opens_one_visit_and_closes_it_with_the_minutes_said(
-        app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
     a, b = tenants["a"], tenants["b"]
     with app.app_context():
         screen, theirs = factories.make_kiosk(a.id, name="Salle client Lyon"), factories.make_kiosk(b.id)
@@ -331,7 +332,7 @@ def test_the_check_in_page_opens_one_visit_and_closes_it_with_the_minutes_said(
 
 
 def test_the_clip_page_counts_reactions_and_shows_comments_newest_first(
-        app: Flask, tenants: dict[str, TenantSet], login_as) -> None:
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
     a = tenants["a"]
     with app.app_context():
         clip_id = approved_clip(a.id)

@@ -184,7 +184,7 @@ def act_on(session: Session, user: User, reaction: Reaction) -> ImprovementActio
     clip = session.get(Clip, reaction.clip_id)
     title = clip.title if clip is not None else ""
     return actions.propose(
-        session, user, title=str(_("To act on: %(title)s", title=title))[:200], problem=reaction.comment,
+        session, user, title=str(_("Act on the clip %(title)s", title=title))[:200], problem=reaction.comment,
         origin=ActionOrigin.REACTION, topic=clip.topic if clip is not None else "",
         clip_id=reaction.clip_id, reaction_id=reaction.id, workshop_id=reaction.workshop_id)
 
