@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests import factories
 from tests.conftest import Client, TenantSet
-from webapp import jobs, tenancy
+from webapp import jobs, mail, tenancy
 from webapp.errors import NotFound, UserError
 from webapp.models import (
     ActionOrigin,
@@ -95,6 +95,11 @@ def test_planning_stores_the_local_time_and_invites_people_and_departments_once(
             assert sorted(m.payload["user_id"] for m in invitations) == sorted(
                 [a.users[Role.STAFF].id, a.users[Role.TENANT_ADMIN].id])
             assert invitations[0].payload["context"]["time"] == "14:00"
+            context = {**invitations[0].payload["context"], "tenant_name": "Entreprise A", "base_url": "https://x.test"}
+            message = mail.build_message(app.config["ECOUTE"], "staff@a.test", workshops.INVITATION, "fr", **context)
+            subject = message["Subject"].replace("\u00a0", " ").replace("\u202f", " ")
+            assert subject == "Invitation : atelier d'écoute « Atelier écoute » le 2026-12-10 à 14:00"
+            assert f"https://x.test/workshops/{workshop_id}/phone" in message.get_content()
 
 
 def test_planning_refuses_a_missing_title_or_playlist(app: Flask, tenants: dict[str, TenantSet]) -> None:

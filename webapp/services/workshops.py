@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+import segno
 from babel.dates import format_datetime
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -523,6 +525,12 @@ def latest_pdf_job(session: Session, user: User, workshop: Workshop, now: dateti
                              .order_by(jobs.Job.id.desc()).limit(50))
     return next((j for j in recent if j.payload.get("user_id") == user.id
                  and j.payload.get("workshop_id") == workshop.id), None)
+
+
+def qr_svg(url: str) -> Markup:
+    """The check-in QR code as inline SVG, large enough to be scanned across a meeting room (segno's own
+    markup: safe to put in the page as it is)."""
+    return Markup(segno.make(url, error="m").svg_inline(scale=8, title=None))  # noqa: S704 - no text of ours in it
 
 
 def pdf_key(tenant_id: int, job_id: int) -> str:

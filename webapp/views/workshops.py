@@ -15,7 +15,7 @@ from webapp.db import mark_for_rollback
 from webapp.errors import BadRequest, UserError
 from webapp.i18n import _, current_locale
 from webapp.models import Workshop, WorkshopStatus
-from webapp.services import review_packs, workshops
+from webapp.services import workshops
 from webapp.views.helpers import actor, form_error, is_htmx, render, settings
 from webapp.views.listing import ListView
 from webapp.views.media import audio_response
@@ -43,7 +43,7 @@ def _page(workshop: Workshop, **extra: Any) -> dict[str, Any]:
     return {"workshop": workshop, "when": workshops.when(workshop, zone, current_locale()),
             "invitees": workshops.invitees(session, workshop), "clips": clips, "tracks": tracks,
             "attendees": workshops.attendees(session, workshop), "decisions": workshops.decisions(session, workshop),
-            "checkin_url": checkin_url, "qr": review_packs.qr_svg(checkin_url), "form": {}, **extra}
+            "checkin_url": checkin_url, "qr": workshops.qr_svg(checkin_url), "form": {}, **extra}
 
 
 @bp.get("")
