@@ -16,8 +16,27 @@ from tests.conftest import TenantSet
 from webapp import mail, tenancy
 from webapp.errors import NotFound, UserError
 from webapp.jobs import Job
-from webapp.models import ActionEvent, ActionLink, ActionOrigin, ActionStatus, AuditEvent, ImprovementAction, Role, User
-from webapp.services import actions
+from webapp.models import (
+    ActionEvent,
+    ActionLink,
+    ActionOrigin,
+    ActionStatus,
+    AuditEvent,
+    ImprovementAction,
+    Role,
+    Tag,
+    TagKind,
+    User,
+)
+from webapp.services import actions, register
+
+
+def make_action(t: TenantSet, *, owner: Role | None = Role.STAFF, title: str = "Raccourcir l'attente") -> int:
+    """An action proposed by the company's quality manager, owned by its staff member (by default); its id."""
+    with tenancy.tenant_session(t.id) as session:
+        manager = _user(session, t.users[Role.QUALITY_MANAGER].id)
+        return actions.propose(session, manager, title=title, origin=ActionOrigin.MANUAL, topic="delays",
+                               owner_id=t.users[owner].id if owner else None).id
 
 
 def _user(session: Session, user_id: int) -> User:
@@ -169,3 +188,70 @@ def test_the_owners_mails_render_with_the_title_and_statuses_only(app: Flask, lo
                                    action_id=7, status="done", previous="in_progress", tenant_name="Acme",
                                    base_url="https://ecoute.test")
         assert "Agir" in str(moved["Subject"]) and "/actions/7" in moved.get_content()
+
+
+def test_a_manager_starts_an_action_from_a_complaint_and_its_owner_moves_it(
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        complaint_id = factories.make_complaint(a.id)
+    manager = login_as("a", Role.QUALITY_MANAGER)
+    form = manager.get(f"/actions/new?complaint_id={complaint_id}")
+    assert form.status_code == 200 and f'name="complaint_id" value="{complaint_id}"' in form.text
+    assert 'name="origin" value="complaint"' in form.text
+    created = manager.post("/actions/new", {"title": "Réparer les fours", "origin": "complaint",
+                                            "complaint_id": str(complaint_id), "topic": "delays",
+                                            "owner_id": str(a.users[Role.STAFF].id), "due_on": "2026-12-24"})
+    assert created.status_code == 303
+    page = manager.get(created.headers["Location"])
+    assert "Réparer les fours" in page.text and f"/complaints/{complaint_id}" in page.text
+    action_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    owner = login_as("a", Role.STAFF)
+    assert owner.post(f"/actions/{action_id}/status", {"status": "accepted", "version": "1"}).status_code == 303
+    stale = owner.post(f"/actions/{action_id}/status", {"status": "in_progress", "version": "1"})
+    assert stale.status_code == 409 and 'id="form-error"' in stale.text
+    refused = owner.post(f"/actions/{action_id}/status", {"status": "rejected", "version": "2", "reason": "Non"})
+    assert refused.status_code == 422
+    assert owner.post(f"/actions/{action_id}/comment", {"comment": "C'est parti."}).status_code == 303
+    assert "C&#39;est parti." in owner.get(f"/actions/{action_id}").text
+    assert owner.post(f"/actions/{action_id}/plan", {"owner_id": ""}).status_code == 403
+    assert "Réparer les fours" in owner.get("/actions").text
+
+
+def test_staff_do_not_reach_actions_of_others(app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
+    with app.app_context():
+        action_id = make_action(tenants["a"], owner=None)
+    staff = login_as("a", Role.STAFF)
+    assert staff.get(f"/actions/{action_id}").status_code == 404
+    assert staff.post(f"/actions/{action_id}/comment", {"comment": "?"}).status_code == 404
+    assert "Raccourcir" not in staff.get("/actions").text
+    assert staff.get("/actions/new").status_code == 403
+
+
+def test_start_an_action_from_a_clip_a_register_entry_an_alert_and_a_dashboard_number(
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = factories.make_clip(a.id, factories.make_ready_call(a.id))
+        complaint_id = factories.make_complaint(a.id)
+        alert_id = factories.make_alert(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            session.add(Tag(complaint_id=complaint_id, kind=TagKind.TOPIC, value="delays"))
+            entry = register.entry_of(session, complaint_id=complaint_id)
+            assert entry is not None
+            entry_id = entry.id
+    manager = login_as("a", Role.QUALITY_MANAGER)
+    for page, start in ((f"/clips/{clip_id}", f"/actions/new?clip_id={clip_id}"),
+                        (f"/complaints/{complaint_id}", f"/actions/new?complaint_id={complaint_id}"),
+                        (f"/register/{entry_id}", f"/actions/new?register_entry_id={entry_id}"),
+                        ("/alerts", f"/actions/new?alert_id={alert_id}")):
+        assert start in manager.get(page).text.replace("&amp;", "&"), page
+        assert manager.get(start).status_code == 200, start
+    dashboard = manager.get("/insights").text.replace("&amp;", "&")
+    assert "/actions/new?origin=dashboard" in dashboard and "topic=delays" in dashboard
+    form = manager.get("/actions/new?origin=dashboard&topic=delays&origin_query=topic%3Ddelays").text
+    assert 'name="topic" maxlength="60" value="delays"' in form and 'value="dashboard"' in form
+    clip_form = manager.get(f"/actions/new?clip_id={clip_id}").text
+    assert 'name="origin" value="clip"' in clip_form
+    # staff see no "Start an action" where they may read (the dashboard)
+    assert "/actions/new" not in login_as("a", Role.STAFF).get("/insights").text

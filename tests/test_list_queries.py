@@ -71,6 +71,13 @@ def _alert(t: dict[str, TenantSet]) -> None:
     factories.make_alert(t["a"].id)
 
 
+def _action(t: dict[str, TenantSet]) -> None:
+    # An action with an owner: the list names owners in one query, whatever their number.
+    from tests.test_actions import make_action
+
+    make_action(t["a"])
+
+
 def _register(t: dict[str, TenantSet]) -> None:
     # An entry with an owner: the list names owners in one query, whatever their number.
     with tenancy.tenant_session(t["a"].id) as session:
@@ -107,6 +114,8 @@ PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "products": ("/products", ("a", Role.TENANT_ADMIN), _product),
     "scorecards": ("/scorecards", ("a", Role.QUALITY_MANAGER), _product),
     "alerts": ("/alerts", ("a", Role.QUALITY_MANAGER), _alert),
+    "actions": ("/actions", ("a", Role.QUALITY_MANAGER), _action),
+    "actions, staff": ("/actions", ("a", Role.STAFF), _action),
     "workshops": ("/workshops", ("a", Role.QUALITY_MANAGER), _workshop),
 }
 

@@ -35,6 +35,8 @@ PAGES = {
     "/register/figures.xlsx": {Role.TENANT_ADMIN},
     "/alerts": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/alerts/rules": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/actions": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/actions/new": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/products": {Role.TENANT_ADMIN},
     "/scorecards": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/review-packs": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},

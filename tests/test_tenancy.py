@@ -159,6 +159,13 @@ def _workshop(t: TenantSet) -> int:
     return make_workshop(t, clips=1)
 
 
+def _action(t: TenantSet) -> int:
+    """An improvement action proposed by the company's quality manager, owned by its staff member."""
+    from tests.test_actions import make_action
+
+    return make_action(t)
+
+
 #: For each URL argument naming an object: how to get one of that kind in a company (made through the services).
 OBJECT_ARGS: dict[str, Callable[[TenantSet], int | str]] = {
     "user_id": lambda t: t.users[Role.STAFF].id,
@@ -176,6 +183,7 @@ OBJECT_ARGS: dict[str, Callable[[TenantSet], int | str]] = {
     "job_id": lambda t: _pack_pdf(t),
     "product_id": lambda t: factories.make_product(t.id),
     "rule_id": lambda t: factories.make_alert_rule(t.id),
+    "action_id": _action,
     "workshop_id": lambda t: _workshop(t),
 }
 #: Arguments that are not object ids (covered by their own tests: the kiosk's in test_kiosk_api.py).

@@ -55,6 +55,7 @@ def _register_blueprints(app: Flask) -> None:
     # Here, not at the top: importing any webapp module runs this file, and what needs only the models and
     # services (migrations, scripts, the worker's tests) need not load every view. No cycle hides behind it.
     from webapp.views import (
+        actions,
         admin,
         alerts,
         api,
@@ -84,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
                    taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports,
-                   register, register_exports, workshops, reactions, api):
+                   register, register_exports, actions, workshops, reactions, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there
     # The kiosk's device cookie is SameSite=Strict and opens nothing but /kiosk; pairing is anonymous.

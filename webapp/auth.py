@@ -167,6 +167,7 @@ NAV_BY_ROLE = {
     Role.PLATFORM_ADMIN: [("admin.tenant_list", _l("Companies"))],
     # What customers say and what is done about it first, then the room, then running the company.
     Role.TENANT_ADMIN: [("insights.dashboard", _l("Insights")), ("alerts.alert_list", _l("Alerts")),
+                        ("actions.action_list", _l("Actions")),
                         ("register.register_list", _l("Register")), ("calls.call_list", _l("Calls")),
                         ("complaints.complaint_list", _l("Complaints")),
                         ("products.scorecard_list", _l("Scorecards")),
@@ -179,6 +180,7 @@ NAV_BY_ROLE = {
                         ("tokens.token_list", _l("API tokens")), ("privacy.privacy_page", _l("Personal data")),
                         ("company.company_settings", _l("Settings"))],
     Role.QUALITY_MANAGER: [("insights.dashboard", _l("Insights")), ("alerts.alert_list", _l("Alerts")),
+                           ("actions.action_list", _l("Actions")),
                            ("register.register_list", _l("Register")), ("calls.call_list", _l("Calls")),
                            ("complaints.complaint_list", _l("Complaints")),
                            ("products.scorecard_list", _l("Scorecards")),
@@ -186,7 +188,8 @@ NAV_BY_ROLE = {
                            ("clips.clip_list", _l("Clips")), ("playlists.playlist_list", _l("Playlists")),
                            ("room.room_index", _l("Customer room")), ("workshops.workshop_list", _l("Workshops"))],
     Role.STAFF: [("room.room_index", _l("Customer room")), ("insights.dashboard", _l("Insights")),
-                 ("products.scorecard_list", _l("Scorecards")), ("review_packs.review_pack_page", _l("Review packs"))],
+                 ("products.scorecard_list", _l("Scorecards")), ("review_packs.review_pack_page", _l("Review packs")),
+                 ("actions.action_list", _l("Actions"))],
 }
 
 

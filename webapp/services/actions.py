@@ -26,7 +26,7 @@ people's own words and may name a customer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -47,7 +47,9 @@ from webapp.models import (
     Call,
     Clip,
     Complaint,
+    Dimension,
     ImprovementAction,
+    LabelKind,
     Reaction,
     RegisterEntry,
     Role,
@@ -529,3 +531,104 @@ def list_actions(session: Session, filters: ActionFilters, viewer: User) -> Acti
     day = utcnow().date()
     rows = [Row(a, names.get(a.owner_id, "") if a.owner_id is not None else "", is_overdue(a, day)) for a in found]
     return ActionPage(rows, total, filters)
+
+
+# --- the "new action" form ---------------------------------------------------------------------------------
+
+#: The ids an address may carry to start an action from an item, and the origin each gives.
+START_FROM: dict[str, ActionOrigin] = {"clip_id": ActionOrigin.CLIP, "complaint_id": ActionOrigin.COMPLAINT,
+                                       "register_entry_id": ActionOrigin.REGISTER, "alert_id": ActionOrigin.ALERT,
+                                       "call_id": ActionOrigin.MANUAL}
+
+
+def _id(raw: str) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def start_from(session: Session, actor: User, args: Mapping[str, str]) -> dict[str, str]:
+    """The new action form's values when it starts from an item (``?clip_id=4``), a dashboard number
+    (``?origin=dashboard&topic=delays``) or nothing: origin, title, topic, reason, product, origin_query and
+    the item's id. An item of another company is :class:`NotFound`."""
+    form = {"origin": ActionOrigin.MANUAL.value, "title": "", "topic": "", "reason": "", "product": "",
+            "origin_query": (args.get("origin_query") or "")[:500]}
+    for key in ("topic", "reason"):
+        value = args.get(key, "")
+        form[key] = value if listing.Tag("", LabelKind.TOPIC).parse(key, args) else ""
+    form["product"] = listing.words(args.get("product", ""), 120)
+    if args.get("origin") == ActionOrigin.DASHBOARD.value:
+        form["origin"] = ActionOrigin.DASHBOARD.value
+    for column, origin in START_FROM.items():
+        item_id = _id(args.get(column, ""))
+        if item_id is None:
+            continue
+        item = _own(session, actor, LINK_KINDS[column], item_id)
+        form[column] = str(item_id)
+        form["origin"] = origin.value
+        _prefill(form, item)
+        break
+    return form
+
+
+def _prefill(form: dict[str, str], item: Any) -> None:
+    """What an item says of the subject and a title to start from."""
+    if isinstance(item, Clip):
+        form["title"] = str(_("Act on “%(title)s”", title=item.title))[:TITLE_MAX]
+        form["topic"] = form["topic"] or item.topic
+    elif isinstance(item, RegisterEntry):
+        form["title"] = str(_("Act on %(reference)s", reference=item.reference))
+        form["product"] = form["product"] or item.product
+        form["reason"] = form["reason"] or (item.reasons[0] if item.reasons else "")
+    elif isinstance(item, Alert):
+        field = {Dimension.PRODUCT: "product", Dimension.TOPIC: "topic", Dimension.REASON: "reason"}.get(
+            item.dimension)
+        if field:
+            form[field] = form[field] or item.value
+    elif isinstance(item, Call | Complaint):
+        form["product"] = form["product"] or item.product
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the new action form posted, read."""
+
+    fields: dict[str, Any]
+
+
+def read_form(form: Mapping[str, str]) -> Draft:
+    """The new action form's fields as :func:`propose`'s arguments (a :class:`UserError` for a bad date)."""
+    origin = form.get("origin", ActionOrigin.MANUAL.value)
+    fields: dict[str, Any] = {
+        "title": form.get("title", ""), "problem": form.get("problem", ""),
+        "origin": origin if origin in tuple(ActionOrigin) else ActionOrigin.MANUAL.value,
+        "topic": form.get("topic", ""), "reason": form.get("reason", ""), "product": form.get("product", ""),
+        "origin_query": form.get("origin_query", ""), "owner_id": _id(form.get("owner_id", "")),
+        "due_on": read_day(form.get("due_on", ""))}
+    for column in START_FROM:
+        item_id = _id(form.get(column, ""))
+        if item_id is not None:
+            fields[column] = item_id
+    return Draft(fields)
+
+
+def read_day(raw: str) -> date | None:
+    """A due date typed as YYYY-MM-DD; None when empty, :class:`UserError` when it is not a date."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise UserError(_("The due date is not a date."), "action_due") from None
+    if not listing.FIRST_DAY <= day <= listing.LAST_DAY:
+        raise UserError(_("The due date is not a date."), "action_due")
+    return day
+
+
+def read_id(raw: str) -> int | None:
+    """An id (a person's, a version) from a form; None when it is empty or not one."""
+    return _id(raw)
+
+
+def today() -> date:
+    return utcnow().date()
