@@ -23,6 +23,8 @@ PAGES = {
     "/clips": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/playlists": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
     "/room": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
+    "/coverage": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER},
+    "/coverage/people": {Role.TENANT_ADMIN},
     "/room/check-in": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},
     "/insights/voices": {Role.TENANT_ADMIN, Role.QUALITY_MANAGER, Role.STAFF},

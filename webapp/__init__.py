@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
         clips,
         company,
         complaints,
+        coverage,
         health,
         insights,
         kiosk,
@@ -84,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.views import auth as auth_views
 
     for module in (health, auth_views, admin, people, calls, clips, playlists, complaints, room, tokens, company,
-                   taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports,
+                   taxonomy, privacy, kiosks, kiosk, insights, products, alerts, review_packs, voice_exports, coverage,
                    register, register_exports, actions, workshops, reactions, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # token-authenticated: a login cookie opens nothing there

@@ -14,6 +14,7 @@ from tests.browser.conftest import OpenPage
 from tests.browser.test_layout import DESKTOP, PHONE, Findings, check_pages
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
+from tests.test_coverage import seed_company
 from tests.test_listening import _own
 from webapp.models import Role
 
@@ -52,3 +53,29 @@ def test_staff_play_a_clip_and_their_listening_time_rises(
         check_pages(viewer, ["/room"], label, findings)
     assert not findings.wide, "pages wider than the screen:\n" + "\n".join(findings.wide)
     assert not findings.accessibility, "axe-core, WCAG 2 A/AA:\n" + "\n".join(findings.accessibility)
+
+
+def test_the_coverage_pages_and_the_goal_setting_pass_axe(
+        app: Flask, tenants: dict[str, TenantSet], new_page: OpenPage) -> None:
+    """A quality manager reads coverage per department and picks a quarter; the admin's per-person table and
+    the goal on company settings fit a phone and pass axe-core."""
+    fr = translator(app, "fr")
+    seed_company(app, tenants)
+    qm = new_page()
+    log_in(qm, fr, tenants["a"].users[Role.QUALITY_MANAGER].email, PASSWORD)
+    qm.goto("/coverage")
+    qm.get_by_label(fr("Quarter"), exact=True).select_option("2026-Q2")
+    qm.get_by_role("button", name=fr("Show"), exact=True).click()
+    expect(qm).to_have_url(re.compile(r"/coverage\?quarter=2026-Q2$"))
+    sales = qm.locator("#coverage-table tbody tr", has_text="Ventes")
+    expect(sales.locator("td").nth(2)).to_have_text(re.compile(r"^50\s%$"))
+    findings, settings = Findings([], [], []), Findings([], [], [])
+    for viewport, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        viewer = new_page(viewport=viewport)
+        log_in(viewer, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+        check_pages(viewer, ["/coverage?quarter=2026-Q2", "/coverage/people?quarter=2026-Q2"], label, findings)
+        check_pages(viewer, ["/settings/company"], label, settings)  # its French is other sections' too
+    assert not findings.wide + settings.wide, "pages wider than the screen:\n" + "\n".join(findings.wide)
+    assert not findings.accessibility + settings.accessibility, "axe-core, WCAG 2 A/AA:\n" + "\n".join(
+        findings.accessibility + settings.accessibility)
+    assert not findings.typography, "French punctuation without its no-break space:\n" + "\n".join(findings.typography)

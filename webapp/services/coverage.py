@@ -1,0 +1,187 @@
+"""Listening coverage (issue #16, item 6): who has heard customers this quarter, per department.
+
+A person's minutes in a quarter are all their :class:`Listen` rows in it: their own listening
+page, the workshops they attended and their check-ins in the room. They *reached the goal* when
+those add up to the company's ``listening_goal_minutes``. Quarters are the company's, in its time
+zone (webapp/services/listening.py).
+
+**Who counts.** Active people of the company, every role. A person who joined in the quarter's
+last month (their account made on or after its first day) is not counted in that quarter: a few
+weeks are too few to be held to a quarter's goal; they count from the next one. Invited people
+who never logged in and deactivated people do not count. People without a department are grouped
+under "no department".
+
+**What is shown.** Per department: people counted, how many reached the goal, the share, and the
+minutes heard in all; managers (``User.is_manager``) counted apart from the others; the reactions
+given in the quarter by the department's people, and the improvement actions that came from
+listening (origin *reaction* or *workshop*) proposed by them. A person's own figure is shown only
+to them (their listening page) and to the company admin (:func:`per_person`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp.errors import UserError
+from webapp.i18n import _
+from webapp.models import ActionOrigin, ImprovementAction, Listen, Reaction, Tenant, User, UserStatus
+from webapp.services import audit
+from webapp.services.listening import Quarter, zone_of
+
+#: The goal a company may set, in minutes a quarter.
+MAX_GOAL_MINUTES = 6000
+#: Origins of the improvement actions that came from listening.
+LISTENING_ORIGINS = (ActionOrigin.REACTION, ActionOrigin.WORKSHOP)
+
+
+@dataclass
+class Group:
+    """People counted, how many reached the goal, and their seconds heard in all."""
+
+    people: int = 0
+    reached: int = 0
+    seconds: float = 0.0
+
+    @property
+    def share(self) -> float | None:
+        return self.reached / self.people if self.people else None
+
+    def add(self, seconds: float, goal_seconds: float) -> None:
+        self.people += 1
+        self.seconds += seconds
+        self.reached += seconds >= goal_seconds
+
+
+@dataclass
+class DepartmentCoverage:
+    department: str  #: "" for people without one
+    staff: Group = field(default_factory=Group)  #: everyone but managers
+    managers: Group = field(default_factory=Group)
+    reactions: int = 0
+    actions: int = 0
+
+    @property
+    def everyone(self) -> Group:
+        return Group(self.staff.people + self.managers.people, self.staff.reached + self.managers.reached,
+                     self.staff.seconds + self.managers.seconds)
+
+
+@dataclass
+class Coverage:
+    quarter: Quarter
+    goal_minutes: int
+    departments: list[DepartmentCoverage]  #: by name, "no department" last
+    total: DepartmentCoverage
+
+
+@dataclass(frozen=True)
+class PersonCoverage:
+    user_id: int
+    name: str
+    email: str
+    department: str
+    is_manager: bool
+    seconds: float
+    reached: bool
+
+
+def _counted(session: Session, last_month_start: datetime) -> list[User]:
+    return list(session.scalars(select(User).where(User.status == UserStatus.ACTIVE,
+                                                   User.created_at < last_month_start)
+                                .order_by(User.department, User.name, User.email)))
+
+
+def _bounds(tenant: Tenant, quarter: Quarter) -> tuple[datetime, datetime, datetime]:
+    zone = zone_of(tenant)
+    start, end = quarter.bounds(zone)
+    last = datetime(quarter.year, quarter.last_month, 1, tzinfo=zone).astimezone(UTC)
+    return start, end, last
+
+
+def _seconds_by_person(session: Session, start: datetime, end: datetime) -> dict[int, float]:
+    rows = session.execute(select(Listen.user_id, func.sum(Listen.seconds))
+                           .where(Listen.at >= start, Listen.at < end).group_by(Listen.user_id))
+    return {user_id: float(total or 0.0) for user_id, total in rows}
+
+
+def compute(session: Session, tenant: Tenant, quarter: Quarter) -> Coverage:
+    """Coverage of ``quarter`` per department (see the module's docstring for who counts)."""
+    start, end, last_month = _bounds(tenant, quarter)
+    goal = tenant.listening_goal_minutes * 60.0
+    heard = _seconds_by_person(session, start, end)
+    by_department: dict[str, DepartmentCoverage] = {}
+
+    def row(name: str) -> DepartmentCoverage:
+        return by_department.setdefault(name, DepartmentCoverage(name))
+
+    people = session.execute(select(User.id, User.department, User.is_manager)
+                             .where(User.status == UserStatus.ACTIVE, User.created_at < last_month))
+    for user_id, department, is_manager in people:
+        dept = row(department)
+        (dept.managers if is_manager else dept.staff).add(heard.get(user_id, 0.0), goal)
+    reactions = session.execute(select(User.department, func.count(Reaction.id)).join(User, Reaction.user_id == User.id)
+                                .where(Reaction.created_at >= start, Reaction.created_at < end)
+                                .group_by(User.department))
+    for department, count in reactions:
+        row(department).reactions = int(count)
+    actions = session.execute(select(User.department, func.count(ImprovementAction.id))
+                              .join(User, ImprovementAction.created_by_id == User.id)
+                              .where(ImprovementAction.origin.in_(LISTENING_ORIGINS),
+                                     ImprovementAction.created_at >= start, ImprovementAction.created_at < end)
+                              .group_by(User.department))
+    for department, count in actions:
+        row(department).actions = int(count)
+    departments = sorted(by_department.values(), key=lambda d: (d.department == "", d.department.casefold()))
+    total = DepartmentCoverage("")
+    for dept in departments:
+        for mine, theirs in ((total.staff, dept.staff), (total.managers, dept.managers)):
+            mine.people, mine.reached, mine.seconds = (mine.people + theirs.people, mine.reached + theirs.reached,
+                                                       mine.seconds + theirs.seconds)
+        total.reactions += dept.reactions
+        total.actions += dept.actions
+    return Coverage(quarter, tenant.listening_goal_minutes, departments, total)
+
+
+def per_person(session: Session, tenant: Tenant, quarter: Quarter) -> list[PersonCoverage]:
+    """Each counted person's seconds in ``quarter``: for the company admin only (the view checks)."""
+    start, end, last_month = _bounds(tenant, quarter)
+    goal = tenant.listening_goal_minutes * 60.0
+    heard = _seconds_by_person(session, start, end)
+    return [PersonCoverage(u.id, u.name, u.email, u.department, u.is_manager, heard.get(u.id, 0.0),
+                           heard.get(u.id, 0.0) >= goal)
+            for u in _counted(session, last_month)]
+
+
+def below_goal(session: Session, tenant: Tenant, quarter: Quarter) -> list[PersonCoverage]:
+    """The counted people who have not reached the goal in ``quarter`` yet (the quarterly reminder's list)."""
+    return [p for p in per_person(session, tenant, quarter) if not p.reached]
+
+
+def quarters_to_show(current: Quarter, count: int = 8) -> list[Quarter]:
+    """The quarters offered on the coverage page: the current one and those before it."""
+    result = [current]
+    while len(result) < count:
+        result.append(result[-1].previous)
+    return result
+
+
+def set_goal(session: Session, tenant: Tenant, actor: User, minutes: str) -> bool:
+    """Set the company's listening goal (whole minutes a quarter); False when it did not change."""
+    try:
+        value = int(minutes.strip())
+    except ValueError:
+        value = -1
+    if not 1 <= value <= MAX_GOAL_MINUTES:
+        raise UserError(_("The listening goal is a whole number of minutes a quarter, from 1 to %(max)d.",
+                          max=MAX_GOAL_MINUTES), "listening_goal")
+    if value == tenant.listening_goal_minutes:
+        return False
+    old = tenant.listening_goal_minutes
+    tenant.listening_goal_minutes = value
+    audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.settings_changed",
+                 target=f"tenant:{tenant.id}", listening_goal_minutes=[old, value])
+    return True
