@@ -380,7 +380,7 @@
 
   function state() {
     var screen = body.dataset.screen;
-    if (screen === "touch" || screen === "empty") return screen;
+    if (screen === "touch" || screen === "empty" || screen === "idle") return screen;
     return playing() && current.readyState > 2 ? "playing" : "waiting";
   }
 
@@ -414,6 +414,58 @@
       if (gen !== generation) return;
       heartbeat(gen).then(function () { if (gen === generation) scheduleHeartbeat(gen); });
     }, heartbeatSeconds * 1000);
+  }
+
+  // --- the weekly schedule (issue #16, item 8) -------------------------------------------------
+
+  // The manifest carries the screen's opening hours ({"mon": [["09:00", "18:00"]], ...}, empty: always)
+  // and the company's time zone. The screen applies them by itself, from the manifest it keeps, so
+  // a screen without network still goes idle at closing time and comes back at opening time.
+  var SCHEDULE_CHECK_MS = 1000;
+  var DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+  // The day ("mon".."sun") and minute of the day it is now in the company's time zone.
+  function companyNow(m, when) {
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-GB", {timeZone: m.timezone || undefined, weekday: "short", hour: "2-digit",
+                                        minute: "2-digit", hourCycle: "h23"})
+        .formatToParts(when).forEach(function (p) { parts[p.type] = p.value; });
+      return {day: parts.weekday.slice(0, 3).toLowerCase(), minute: Number(parts.hour) * 60 + Number(parts.minute)};
+    } catch (e) {  // an unknown time zone: the screen's own clock
+      return {day: DAYS[when.getDay()], minute: when.getHours() * 60 + when.getMinutes()};
+    }
+  }
+
+  function minutesOf(hhmm) {
+    var p = String(hhmm).split(":");
+    return Number(p[0]) * 60 + Number(p[1] || 0);
+  }
+
+  // Whether manifest m lets the screen play at `when` (a Date).
+  function isOpen(m, when) {
+    var schedule = m && m.schedule;
+    if (!schedule || typeof schedule !== "object" || !Object.keys(schedule).length) return true;
+    var now = companyNow(m, when);
+    var periods = Array.isArray(schedule[now.day]) ? schedule[now.day] : [];
+    return periods.some(function (p) { return minutesOf(p[0]) <= now.minute && now.minute < minutesOf(p[1]); });
+  }
+
+  function scheduleAllows() { return isOpen(newest(), new Date()); }
+
+  // Closing time: remember where we were, stop the sound, show the idle screen. Opening time: play on.
+  function checkSchedule() {
+    var gen = generation;
+    if (!manifest) return;
+    var open = scheduleAllows();
+    if (!open && body.dataset.screen !== "idle") {
+      savePosition(true);
+      if (pending) { manifest = pending; pending = null; observed.version = versionOf(manifest); }
+      stopAudio();
+      show("idle");
+    } else if (open && body.dataset.screen === "idle") {
+      begin(gen);
+    }
   }
 
   // --- the player ----------------------------------------------------------------------------
@@ -498,6 +550,11 @@
 
   function begin(gen) {
     var clips = clipsOf(manifest);
+    if (!isOpen(manifest, new Date())) {
+      stopAudio();
+      show("idle");
+      return;
+    }
     if (!clips.length) {
       stopAudio();
       show("empty");
@@ -630,6 +687,7 @@
       observed.version = versionOf(manifest);
     }
     if (then.index < 0) { stopAudio(); show("empty"); return; }
+    if (!isOpen(manifest, new Date())) { save(KEYS.position, null); stopAudio(); show("idle"); return; }
     if (updateReady) {
       save(KEYS.position, {clipId: clipsOf(manifest)[then.index].id, time: 0});
       location.reload();
@@ -713,6 +771,7 @@
   setOnline(navigator.onLine);
   keepAwake();
   requestAnimationFrame(frame);
+  setInterval(checkSchedule, SCHEDULE_CHECK_MS);
   if (load(KEYS.paired)) run(generation);
   else pair(generation);
 })();

@@ -146,6 +146,7 @@ AUDIT_LABELS = {
     "kiosk.paired": _l("Screen paired"),
     "kiosk.edited": _l("Screen changed"),
     "kiosk.revoked": _l("Screen unpaired"),
+    "kiosk.scheduled": _l("Screen's opening hours changed"),
     "plays.exported": _l("Proof of play downloaded"),
     "product.updated": _l("Product's family, department or owner changed"),
     "product.modified": _l("Product marked as modified"),

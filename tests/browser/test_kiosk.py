@@ -20,8 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -31,6 +33,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests import factories
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ConsoleWatch, LiveServer, OpenPage
+from tests.browser.test_layout import accessibility
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
 from tests.speech import speak
@@ -535,3 +538,69 @@ def test_a_browser_that_refuses_to_play_gets_touch_to_start(
     finally:
         strict.close()
     assert problems == []
+
+
+# --- the weekly schedule (issue #16, item 8) -----------------------------------------------
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_a_screen_goes_idle_outside_its_opening_hours_offline_too(
+        app: Flask, tenants: dict[str, TenantSet], tone_room: Room, new_page: OpenPage,
+        console: ConsoleWatch) -> None:
+    """The screen's clock moved (Playwright's page.clock): it plays on Monday at 10:00 Paris time, goes
+    idle at 18:30 (its hours are 9h-18h, typed on the screens page), stays idle after a reload without
+    network, and plays again, still offline, at the next opening."""
+    fr = translator(app, "fr")
+    kiosk = new_page(viewport={"width": 1920, "height": 1080})
+    kiosk.add_init_script(WATCH_SCRIPT)
+    kiosk.clock.install(time=datetime(2026, 12, 7, 10, 0, tzinfo=PARIS))  # a Monday
+    kiosk.goto("/kiosk/")
+    code = kiosk.locator("#pairing-code")
+    expect(code).to_have_text(CODE)
+    admin = pair_in_settings(new_page, app, tenants, code.inner_text(), tone_room.playlist_name)
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "player", timeout=10_000)
+    wait_for_plays(kiosk, 1, timeout_s=15)
+
+    # The admin types the hours: a wrong one is refused with a message naming the day; then Monday only.
+    kiosk_id = kiosk_row(app, tone_room).id
+    hours = admin.locator(f"#schedule-{kiosk_id}")
+    hours.locator("summary").click()
+    console.allow(r"status of 422")  # the refused form's answer
+    hours.get_by_label(fr("Monday"), exact=True).fill("18h-9h")
+    hours.get_by_role("button", name=fr("Save the opening hours"), exact=True).click()
+    expect(admin.locator(f"#schedule-{kiosk_id} .form-error")).to_contain_text(fr("Monday"))
+    hours = admin.locator(f"#schedule-{kiosk_id}")
+    hours.get_by_label(fr("Monday"), exact=True).fill("9h-18h")
+    hours.get_by_role("button", name=fr("Save the opening hours"), exact=True).click()
+    expect(admin.get_by_role("status")).to_contain_text(ROOM_NAME)
+    assert kiosk_row(app, tone_room).schedule == {"mon": [["09:00", "18:00"]]}
+    assert accessibility(admin) == []
+    kiosk.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    kiosk.wait_for_function(
+        "(prefixes) => prefixes.every(p => window.ecouteKiosk.cached.some(url => url.startsWith(p)))",
+        arg=[f"/kiosk/media/{clip_id}-" for clip_id in tone_room.clips], timeout=15_000)
+    assert_audio_advances(kiosk)  # 10:00 on a Monday: open
+
+    # Closing time: the calm idle screen, silent; the heartbeat says so and the screens page shows it.
+    kiosk.clock.set_system_time(datetime(2026, 12, 7, 18, 30, tzinfo=PARIS))
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "idle", timeout=10_000)
+    expect(kiosk.locator("#idle h1")).to_be_visible()
+    assert kiosk.evaluate(f"() => {CURRENT_AUDIO}.paused")
+    eventually(lambda: kiosk_row(app, tone_room).state == "idle", 10, "the heartbeat saying 'idle'")
+
+    # No network, and a reload (a power cut in the night): still idle, from the kept manifest.
+    kiosk.context.set_offline(True)
+    kiosk.reload()
+    kiosk.clock.set_system_time(datetime(2026, 12, 8, 7, 0, tzinfo=PARIS))  # Tuesday: closed all day
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "idle", timeout=10_000)
+    expect(kiosk.locator("body")).to_have_attribute("data-online", "no")
+    kiosk.wait_for_timeout(2500)
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "idle")
+
+    # The next Monday at 09:30, still offline: it plays again by itself.
+    made = len(plays(kiosk))
+    kiosk.clock.set_system_time(datetime(2026, 12, 14, 9, 30, tzinfo=PARIS))
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "player", timeout=10_000)
+    wait_for_plays(kiosk, made + 1, timeout_s=15)
+    assert_audio_advances(kiosk)

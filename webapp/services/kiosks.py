@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from webapp import tenancy
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, _l, force_locale
-from webapp.models import Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
+from webapp.models import AuditEvent, Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
 from webapp.services import audit, playlists, proof_of_play
 
 #: No 0/O, 1/I/L: read from across a room and typed by a person.
@@ -200,7 +201,7 @@ def media_url(clip: Clip) -> str:
 #: change reaches a screen within POLL_SECONDS + this (under the minute promised); a revoked
 #: token is refused at once all the same (the token is looked up on every request).
 MANIFEST_CACHE_SECONDS = 10.0
-_manifests: dict[tuple[int, int, str, str, int | None], tuple[float, dict[str, Any], str]] = {}
+_manifests: dict[tuple[int, int, str, str, int | None, str], tuple[float, dict[str, Any], str]] = {}
 
 
 def cached_manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
@@ -209,7 +210,8 @@ def cached_manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str
     Building it reads the playlist, its clips and calls, and the taxonomy: most polls are
     answered "not modified", and they need only its version.
     """
-    key = (kiosk.tenant_id, kiosk.id, kiosk.token_hash, kiosk.name, kiosk.playlist_id)
+    key = (kiosk.tenant_id, kiosk.id, kiosk.token_hash, kiosk.name, kiosk.playlist_id,
+           json.dumps(kiosk.schedule or {}, sort_keys=True))
     now = time.monotonic()
     hit = _manifests.get(key)
     if hit is not None and hit[0] > now:
@@ -244,6 +246,9 @@ def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
         "poll_seconds": POLL_SECONDS,
         "heartbeat_seconds": HEARTBEAT_SECONDS,
         "plays_per_heartbeat": MAX_PLAYS_PER_HEARTBEAT,
+        # When the screen plays (issue #16, item 8): it applies this itself, offline too.
+        "schedule": kiosk.schedule or {},
+        "timezone": tenant.timezone if tenant is not None and tenant.timezone else "Europe/Paris",
         "clips": [{"id": c.id, "title": c.title, "sentiment": str(c.sentiment),
                    "sentiment_label": labels[str(c.sentiment)], "topic": topics.get(c.topic, ""),
                    "product": c.call.product, "duration": round(c.duration_s, 2), "audio": media_url(c),
@@ -363,7 +368,7 @@ def heartbeat(session: Session, kiosk: Kiosk, report: dict[str, Any], *, offline
     kiosk.current_clip_id = clip_id if isinstance(clip_id, int) and not isinstance(clip_id, bool) else None
     kiosk.playlist_version = str(report.get("version") or "")[:40]
     state = report.get("state")
-    kiosk.state = state if state in {"playing", "waiting", "touch", "empty"} else ""
+    kiosk.state = state if state in {"playing", "waiting", "touch", "empty", "idle"} else ""
     plays = report.get("plays")
     if not isinstance(plays, list) or not plays:
         return HeartbeatResult()
@@ -413,6 +418,22 @@ class KioskStatus:
     current_clip: Clip | None
     #: Whether the kiosk runs the playlist as it is now (None when it never reported).
     is_up_to_date: bool | None
+    #: The caption line the screen is showing about now ("" when none, or not playing).
+    caption: str = ""
+
+
+def _caption_now(session: Session, kiosk: Kiosk, clip: Clip, now: datetime) -> str:
+    """The caption line ``kiosk`` shows about now: the clip's line at the time elapsed since the
+    screen reported starting it (its play, journalled), else its first line (a resumed clip is not a play)."""
+    lines = sorted((c for c in clip.captions or [] if isinstance(c, dict)), key=lambda c: float(c.get("start", 0)))
+    if not lines or kiosk.state not in ("playing", ""):
+        return ""
+    started = session.scalar(select(func.max(AuditEvent.at)).where(
+        AuditEvent.at >= now - timedelta(seconds=clip.duration_s + 2 * HEARTBEAT_SECONDS),
+        AuditEvent.action == audit.PLAYED, AuditEvent.kiosk_id == kiosk.id, AuditEvent.target == f"clip:{clip.id}"))
+    elapsed = (now - started).total_seconds() if started is not None else 0.0
+    said = [str(c.get("text", "")) for c in lines if float(c.get("start", 0)) <= elapsed]
+    return said[-1] if said else str(lines[0].get("text", ""))
 
 
 def list_kiosks(session: Session) -> list[KioskStatus]:
@@ -426,8 +447,10 @@ def list_kiosks(session: Session) -> list[KioskStatus]:
         online = (not kiosk.is_revoked and kiosk.last_seen_at is not None
                   and now - kiosk.last_seen_at <= ONLINE_WITHIN)
         current = manifest(session, kiosk)[1] if kiosk.last_seen_at and not kiosk.is_revoked else None
-        statuses.append(KioskStatus(kiosk, online, clips.get(kiosk.current_clip_id or 0),
-                                    None if current is None else kiosk.playlist_version == current))
+        clip = clips.get(kiosk.current_clip_id or 0)
+        caption = _caption_now(session, kiosk, clip, now) if online and clip is not None else ""
+        statuses.append(KioskStatus(kiosk, online, clip, None if current is None else kiosk.playlist_version == current,
+                                    caption))
     return statuses
 
 
@@ -443,6 +466,79 @@ def update_kiosk(session: Session, actor: User, kiosk: Kiosk, *, name: str, play
     kiosk.name, kiosk.playlist = _clean_name(name), _playlist(session, playlist_id)
     audit.record(session, tenant_id=kiosk.tenant_id, actor=actor, action="kiosk.edited", target=f"kiosk:{kiosk.id}",
                  playlist=kiosk.playlist.id if kiosk.playlist else None)
+
+
+# --- the weekly schedule (issue #16, item 8) --------------------------------------------------
+
+#: The days of a schedule, as stored and as the kiosk reads them (mon..sun).
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = {"mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
+             "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday")}
+#: "9", "9h", "9:30", "09h30", "24:00": a time as people type it.
+_TIME = re.compile(r"^(\d{1,2})(?:[:hH.](\d{2})?)?$")
+_DASH = re.compile(r"\s*(?:-|–|—|à|to)\s*")
+MAX_RANGES_PER_DAY = 6
+
+
+def _minutes(typed: str) -> int | None:
+    found = _TIME.match(typed.strip())
+    if found is None:
+        return None
+    hours, minutes = int(found.group(1)), int(found.group(2) or 0)
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        return None
+    return hours * 60 + minutes
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_day(day: str, typed: str) -> list[list[str]]:
+    """One day's opening hours as typed ("09:00-12:00, 14:00-18:00", "9h-18h"), as stored: sorted
+    ``[start, end)`` pairs of "HH:MM". UserError naming the day for anything else."""
+    name = DAY_NAMES[day]
+    ranges: list[tuple[int, int]] = []
+    for part in (p for p in re.split(r"[,;]", typed) if p.strip()):
+        bounds = _DASH.split(part.strip())
+        times = [_minutes(b) for b in bounds] if len(bounds) == 2 else [None]
+        start, end = (times[0], times[1]) if len(times) == 2 else (None, None)
+        if start is None or end is None:
+            raise UserError(_("%(day)s: write each period as a start and an end, e.g. 09:00-18:00, and separate "
+                              "periods with commas.", day=name), "schedule")
+        if end <= start:
+            raise UserError(_("%(day)s: a period must end after it starts (%(period)s). For a night, end the "
+                              "first day at 24:00 and start the next at 00:00.", day=name, period=part.strip()),
+                            "schedule")
+        ranges.append((start, end))
+    ranges.sort()
+    if len(ranges) > MAX_RANGES_PER_DAY:
+        raise UserError(_("%(day)s: %(max)d periods at most.", day=name, max=MAX_RANGES_PER_DAY), "schedule")
+    for (_s1, end1), (start2, _e2) in zip(ranges, ranges[1:], strict=False):
+        if start2 < end1:
+            raise UserError(_("%(day)s: two periods overlap. Merge them into one.", day=name), "schedule")
+    return [[_clock(a), _clock(b)] for a, b in ranges]
+
+
+def parse_schedule(typed: dict[str, str]) -> dict[str, list[list[str]]]:
+    """The weekly schedule from the form's seven fields (``typed[day]``): every day empty means "always
+    plays" (``{}``); otherwise the screen plays only in the periods given, and a day left empty is closed."""
+    schedule = {day: parse_day(day, typed.get(day, "")) for day in DAYS}
+    return {day: periods for day, periods in schedule.items() if periods}
+
+
+def schedule_text(schedule: dict[str, Any] | None) -> dict[str, str]:
+    """The schedule as the form shows it, one line per day ("09:00-12:00, 14:00-18:00")."""
+    schedule = schedule or {}
+    return {day: ", ".join(f"{a}-{b}" for a, b in schedule.get(day) or []) for day in DAYS}
+
+
+def set_schedule(session: Session, actor: User, kiosk: Kiosk, typed: dict[str, str]) -> None:
+    """Give the screen its weekly opening hours (company time zone); it applies them at its next poll,
+    and offline too (the schedule travels in the manifest)."""
+    kiosk.schedule = parse_schedule(typed)
+    audit.record(session, tenant_id=kiosk.tenant_id, actor=actor, action="kiosk.scheduled",
+                 target=f"kiosk:{kiosk.id}", schedule=kiosk.schedule)
 
 
 def revoke(session: Session, actor: User, kiosk: Kiosk) -> None:

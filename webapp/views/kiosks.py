@@ -20,7 +20,9 @@ bp = Blueprint("kiosks", __name__, url_prefix="/settings/kiosks")
 
 def _context() -> dict[str, Any]:
     session = tenancy.request_session()
-    return {"kiosks": kiosks.list_kiosks(session), "playlists": [p for p, _n in playlists.list_playlists(session)]}
+    return {"kiosks": kiosks.list_kiosks(session), "playlists": [p for p, _n in playlists.list_playlists(session)],
+            "days": [(day, kiosks.DAY_NAMES[day]) for day in kiosks.DAYS], "schedule_text": kiosks.schedule_text,
+            "timezone": actor().tenant.timezone}
 
 
 @bp.get("")
@@ -63,6 +65,21 @@ def kiosk_update(kiosk_id: int) -> Response:
         return form_error("pages/kiosks/list.html", err, **_context())
     flash(_("Saved. The screen picks the change up within a minute."), "success")
     return redirect(url_for("kiosks.kiosk_list"), code=303)
+
+
+@bp.post("/<int:kiosk_id>/schedule")
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def kiosk_schedule(kiosk_id: int) -> Response:
+    """The screen's weekly opening hours, one field per day (company time zone)."""
+    session = tenancy.request_session()
+    kiosk = kiosks.get_kiosk(session, kiosk_id)
+    try:
+        kiosks.set_schedule(session, actor(), kiosk, {day: request.form.get(day, "") for day in kiosks.DAYS})
+    except UserError as err:
+        return form_error("pages/kiosks/list.html", err, **_context())
+    flash(_("Opening hours of “%(name)s” saved. The screen applies them within a minute, offline too.",
+            name=kiosk.name), "success")
+    return redirect(url_for("kiosks.kiosk_list", _anchor=f"schedule-{kiosk.id}"), code=303)
 
 
 @bp.post("/<int:kiosk_id>/revoke")
