@@ -8,7 +8,7 @@ worker's claim loop for retention. A kiosk watches its playlist lose the erased 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,15 +23,20 @@ from webapp.db import utcnow
 from webapp.models import (
     AuditEvent,
     Call,
+    Channel,
     Clip,
     Complaint,
+    EntryStatus,
+    Outcome,
     PlaylistItem,
+    RegisterEntry,
+    RegisterEvent,
     Role,
     Tag,
     Tenant,
     Transcript,
 )
-from webapp.services import erasure
+from webapp.services import erasure, register
 from worker.handlers import apply_retention, purge_media, registry
 from worker.loop import Worker
 
@@ -243,12 +248,70 @@ def test_a_customer_is_erased_everywhere_in_their_company_and_only_there(
     assert _count(app, b, Call, Call.id == namesake) == 1
     assert [e.details["reason"] for e in _events(app, a, "call.erased")] == ["customer_request"] * 2
     (summary,) = _events(app, a, "customer.erased")
-    assert summary.details == {"calls": 2, "complaints": 1, "clips": 1}
+    assert summary.details == {"calls": 2, "complaints": 1, "clips": 1, "entries": 1}  # the complaint's entry
     with app.app_context(), tenancy.tenant_session(a) as session:
         journal = json.dumps([e.details for e in session.scalars(select(AuditEvent))] +
                              [e.target for e in session.scalars(select(AuditEvent))])
     assert "CRM-42" not in journal  # the journal says that a customer was erased, not who
     assert login_as("a", Role.QUALITY_MANAGER).get("/settings/privacy").status_code == 403
+
+
+def test_a_customer_s_erasure_reaches_the_register_entries_that_name_them(
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
+    """Entries typed by hand with the customer's reference, about their call, or whose words write the
+    reference keep their place in the register (reference, dates, status, outcome, timeline) and lose what
+    people wrote about the customer; other customers' entries and another company's are untouched; the
+    timeline and the journal name the fields emptied, never the words."""
+    a, b = tenants["a"].id, tenants["b"].id
+    machine = register.Actor.machine()
+    with app.app_context():
+        call = factories.make_call(a, customer_ref="CRM-42")
+        with tenancy.tenant_session(a) as session:
+            typed = register.create_entry(session, actor=machine, received_on=date(2026, 3, 2),
+                                          channel=Channel.LETTER, customer_ref="CRM-42", product="Four X2",
+                                          subject="Mme Dupont : four en panne", remedy="Remboursement à Mme Dupont")
+            register.answer(session, typed, "Chère Madame Dupont, nous vous remboursons.", Outcome.UPHELD, machine)
+            about_call = register.create_entry(session, actor=machine, received_on=date(2026, 3, 3),
+                                               channel=Channel.PHONE, subject="Rappel de M. Martin", call_id=call)
+            written = register.create_entry(session, actor=machine, received_on=date(2026, 3, 4),
+                                            channel=Channel.EMAIL, remedy="Geste commercial (client CRM-42).")
+            others = [register.create_entry(session, actor=machine, received_on=date(2026, 3, 5),
+                                            channel=Channel.EMAIL, customer_ref="CRM-420", subject=words)
+                      for words in ("Client CRM-420", "Client crm-42 ?")]  # another reference; not as typed
+            ids = [typed.id, about_call.id, written.id, *(e.id for e in others)]
+            reference = typed.reference
+        with tenancy.tenant_session(b) as session:
+            namesake = register.create_entry(session, actor=machine, received_on=date(2026, 3, 2),
+                                             channel=Channel.LETTER, customer_ref="CRM-42", subject="Mme Dupont").id
+    admin = login_as("a", Role.TENANT_ADMIN, locale="en")
+    found = admin.get("/settings/privacy?customer_ref=CRM-42")
+    assert "1 call" in found.text and "3 complaint register entries naming them" in found.text
+
+    assert admin.post("/settings/privacy/customer", {"customer_ref": "CRM-42", "confirm": "yes"}).status_code == 303
+    with app.app_context(), tenancy.tenant_session(a) as session:
+        entries = [session.get(RegisterEntry, entry_id) for entry_id in ids]
+        assert all(e is not None for e in entries)
+        kept = {e.id: (e.customer_ref, e.subject, e.remedy, e.answer_text) for e in entries if e is not None}
+        assert kept[ids[0]] == kept[ids[1]] == kept[ids[2]] == ("", "", "", "")
+        assert [kept[i] for i in ids[3:]] == [("CRM-420", "Client CRM-420", "", ""),
+                                                ("CRM-420", "Client crm-42 ?", "", "")]
+        first = entries[0]
+        assert first is not None
+        assert (first.reference, first.status, first.outcome, first.product) == (
+            reference, EntryStatus.ANSWERED, Outcome.UPHELD, "Four X2")
+        last = register.timeline(session, first)[-1]
+        assert (last.event.action, last.event.detail, last.who) == (
+            "erased", {"fields": ["customer_ref", "subject", "remedy", "answer_text"]}, "Tenant_Admin")
+        journal = json.dumps([[e.action, e.target, e.details] for e in session.scalars(select(AuditEvent))]
+                             + [e.detail for e in session.scalars(select(RegisterEvent))])
+    assert "Dupont" not in journal and "CRM-42" not in journal and "Martin" not in journal
+    assert [e.target for e in _events(app, a, "register.erased")] == [f"register:{i}" for i in ids[:3]]
+    assert _events(app, a, "customer.erased")[0].details["entries"] == 3
+    with app.app_context(), tenancy.tenant_session(b) as session:
+        other_company = session.get(RegisterEntry, namesake)
+        assert other_company is not None and (other_company.customer_ref, other_company.subject) == (
+            "CRM-42", "Mme Dupont")
+    assert "Chère Madame" not in admin.get(f"/register/{ids[0]}").text
 
 
 def test_the_admin_sets_the_retention_period(app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:

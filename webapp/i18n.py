@@ -126,6 +126,7 @@ AUDIT_LABELS = {
     "register.linked": _l("Call or complaint linked to a register entry"),
     "register.unlinked": _l("Call or complaint unlinked from a register entry"),
     "register.proposal_dismissed": _l("Oral complaint proposal dismissed"),
+    "register.erased": _l("What a register entry said about an erased customer emptied"),
     "action.proposed": _l("Improvement action proposed"),
     "action.status_changed": _l("Improvement action's status changed"),
     "action.planned": _l("Improvement action's owner or due date set"),

@@ -2,8 +2,9 @@
 
 Customer voices are personal data. Erasing removes the rows at once, in the caller's
 transaction: the call, its transcript, tags and clips, and their places in playlists; or the
-complaint and its tags; and the queue's own jobs about them. It queues ``purge_media``, which
-deletes the objects in storage (the recording, its renditions, the clips' audio) once that
+complaint and its tags; and the queue's own jobs about them. A customer's erasure also empties what people
+wrote about them in the complaint register, whose entries stay (webapp/services/register.py). It queues
+``purge_media``, which deletes the objects in storage (the recording, its renditions, the clips' audio) once that
 transaction has committed (worker/handlers/purge_media.py). The journal keeps that it happened,
 by whom and why, with ids and counts only; the titles of erased clips are taken out of the
 room's plays. Kiosks drop an erased clip, and its cached audio, at their next sync: the
@@ -191,10 +192,12 @@ class CustomerFootprint:
     calls: int
     complaints: int
     clips: int
+    #: Complaint register entries that name the customer (webapp/services/register.py ``entries_naming``).
+    entries: int = 0
 
     @property
     def is_empty(self) -> bool:
-        return not (self.calls or self.complaints)
+        return not (self.calls or self.complaints or self.entries)
 
 
 def customer_footprint(session: Session, customer_ref: str) -> CustomerFootprint:
@@ -206,21 +209,28 @@ def customer_footprint(session: Session, customer_ref: str) -> CustomerFootprint
         calls=int(session.scalar(select(func.count()).select_from(calls.subquery())) or 0),
         complaints=int(session.scalar(select(func.count()).select_from(Complaint)
                                       .where(Complaint.customer_ref == ref)) or 0),
-        clips=int(session.scalar(select(func.count()).select_from(Clip).where(Clip.call_id.in_(calls))) or 0))
+        clips=int(session.scalar(select(func.count()).select_from(Clip).where(Clip.call_id.in_(calls))) or 0),
+        entries=len(register.entries_naming(session, ref)))
 
 
 def erase_customer(session: Session, actor: User, customer_ref: str) -> CustomerFootprint:
-    """Erase every call and complaint of the customer with this reference (the right to erasure).
+    """Erase every call and complaint of the customer with this reference (the right to erasure), and what
+    people wrote about them in the complaint register (the entries stay, as the company's record of complaints
+    handled: ``register.forget_customer``).
 
     Returns what was erased. The journal records the counts, never the reference itself.
     """
     found = customer_footprint(session, customer_ref)
+    # Found before the calls and complaints go: their links say which entries are about the customer.
+    entries = register.entries_naming(session, found.customer_ref)
     for call in list(session.scalars(select(Call).where(Call.customer_ref == found.customer_ref))):
         erase_call(session, actor, call, Reason.CUSTOMER_REQUEST)
     for complaint in list(session.scalars(select(Complaint).where(Complaint.customer_ref == found.customer_ref))):
         erase_complaint(session, actor, complaint, Reason.CUSTOMER_REQUEST)
+    for entry in entries:
+        register.forget_customer(session, entry, register.Actor(actor))
     audit.record(session, tenant_id=actor.tenant_id, actor=actor, action="customer.erased",
-                 calls=found.calls, complaints=found.complaints, clips=found.clips)
+                 calls=found.calls, complaints=found.complaints, clips=found.clips, entries=found.entries)
     return found
 
 

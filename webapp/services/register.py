@@ -704,6 +704,42 @@ def forget_item(session: Session, *, call: Call | None = None, complaint: Compla
     _event(session, entry, Actor.machine(), "unlinked", {kind: item.id, "erased": True})
 
 
+#: What a person wrote in an entry about its customer: an erasure of that customer takes it out.
+CUSTOMER_FIELDS = ("customer_ref", "subject", "remedy", "answer_text")
+
+
+def entries_naming(session: Session, customer_ref: str) -> list[RegisterEntry]:
+    """The entries that name the customer with this reference (exact, as the erasure's search): the entries
+    carrying it as their customer reference, those about the customer's calls or written complaints, and those
+    whose subject, remedy or answer writes the reference as a word of its own; by id (two queries)."""
+    linked = set(session.scalars(select(RegisterLink.entry_id).where(or_(
+        RegisterLink.call_id.in_(select(Call.id).where(Call.customer_ref == customer_ref)),
+        RegisterLink.complaint_id.in_(select(Complaint.id).where(Complaint.customer_ref == customer_ref))))))
+    written = listing.contains(customer_ref)
+    candidates = session.scalars(select(RegisterEntry).where(or_(
+        RegisterEntry.customer_ref == customer_ref, RegisterEntry.id.in_(linked),
+        *(column.like(written, escape="\\")
+          for column in (RegisterEntry.subject, RegisterEntry.remedy, RegisterEntry.answer_text))))
+        .order_by(RegisterEntry.id))
+    # LIKE finds "CRM-420" and, on SQLite, "crm-42" too; the reference alone, as typed, names the customer.
+    word = re.compile(rf"(?<![\w-]){re.escape(customer_ref)}(?![\w-])")
+    return [e for e in candidates if e.customer_ref == customer_ref or e.id in linked
+            or any(word.search(text) for text in (e.subject, e.remedy, e.answer_text))]
+
+
+def forget_customer(session: Session, entry: RegisterEntry, actor: Actor) -> list[str]:
+    """The customer the entry names is being erased (webapp/services/erasure.py): the entry stays in the register
+    (its reference, dates, channel, product, reasons, status, outcome and timeline are the company's record of a
+    complaint handled), and loses what people wrote about the customer: :data:`CUSTOMER_FIELDS`. Its timeline and
+    the journal name the fields emptied, never their words. Returns those fields' names."""
+    emptied = [name for name in CUSTOMER_FIELDS if getattr(entry, name)]
+    if emptied:
+        for name in emptied:
+            setattr(entry, name, "")
+        _event(session, entry, actor, "erased", {"fields": emptied})
+    return emptied
+
+
 def get_entry(session: Session, entry_id: int) -> RegisterEntry:
     entry = session.get(RegisterEntry, entry_id)
     if entry is None:
