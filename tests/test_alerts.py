@@ -18,6 +18,7 @@ from webapp import tenancy
 from webapp.models import (
     Alert,
     AlertRule,
+    AuditEvent,
     Call,
     Clip,
     ClipSentiment,
@@ -480,6 +481,46 @@ def test_a_rule_is_edited_and_switched_off(app: Flask, login_as: Any, tenants: d
         assert (rule.name, rule.value, rule.baseline_days, rule.min_count, rule.active) == (
             "Delivery rising", "", 56, 15, False)
         assert alerts.evaluate(session, TODAY) == []  # an inactive rule is not judged
+
+
+def test_rules_created_changed_switched_and_deleted_are_journalled(app: Flask, login_as: Any,
+                                                                  tenants: dict[str, TenantSet]) -> None:
+    client: Client = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    form = {"name": "Unhappy X200", "kind": "threshold", "dimension": "product", "product": "Four X200",
+            "threshold": "40", "window_days": "7", "baseline_days": "28", "min_count": "20"}
+    assert client.post("/alerts/rules", form).status_code == 303
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        rule_id = session.scalars(select(AlertRule.id)).one()
+        session.add(Alert(rule_id=rule_id, key=f"rule:{rule_id}:2026-11-29", kind=RuleKind.THRESHOLD,
+                          dimension=Dimension.PRODUCT, value="Four X200", window_start=date(2026, 11, 23),
+                          window_end=date(2026, 11, 29), detail={"voices": 30, "unhappy": 15, "share": 0.5}))
+    assert client.post(f"/alerts/rules/{rule_id}", {**form, "threshold": "50"}).status_code == 303
+    assert client.post(f"/alerts/rules/{rule_id}", {**form, "threshold": "50"}).status_code == 303  # no change
+    assert client.post(f"/alerts/rules/{rule_id}/active", {"active": "0"}).status_code == 303
+    assert client.post(f"/alerts/rules/{rule_id}/active", {"active": "0"}).status_code == 303  # already off
+    admin: Client = login_as("a", Role.TENANT_ADMIN, locale="en")
+    journal = admin.get("/people/journal")
+    assert "Alert rule switched off" in journal.text and f'href="/alerts/rules/{rule_id}"' in journal.text
+    assert login_as("b", Role.QUALITY_MANAGER).post(f"/alerts/rules/{rule_id}/delete").status_code == 404
+    assert client.post(f"/alerts/rules/{rule_id}/delete").status_code == 303
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        events = [(e.action, e.actor_id, e.target, e.details) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action.startswith("alert_rule.")).order_by(AuditEvent.id))]
+        assert session.get(AlertRule, rule_id) is None
+        assert session.scalars(select(Alert.rule_id)).all() == [None]  # its alert stays listed
+    qm, target = tenants["a"].users[Role.QUALITY_MANAGER].id, f"alert_rule:{rule_id}"
+    assert events == [
+        ("alert_rule.created", qm, target, {"name": "Unhappy X200", "kind": "threshold", "dimension": "product",
+                                            "value": "Four X200", "threshold": 0.4, "window_days": 7,
+                                            "baseline_days": 28, "min_count": 20}),
+        ("alert_rule.changed", qm, target, {"threshold": [0.4, 0.5]}),
+        ("alert_rule.switched_off", qm, target, {}),
+        ("alert_rule.deleted", qm, target, {"name": "Unhappy X200", "kind": "threshold", "dimension": "product",
+                                            "value": "Four X200"}),
+    ]
+    assert "Alert rule deleted" in admin.get("/people/journal").text
+    assert "Rule “Unhappy X200” deleted." in client.get("/alerts/rules").text
+    assert "Unhappy X200" not in client.get("/alerts/rules").text and client.get("/alerts").status_code == 200
 
 
 def test_staff_cannot_reach_alerts(login_as: Any) -> None:

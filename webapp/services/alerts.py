@@ -40,7 +40,7 @@ from typing import Any
 
 from babel.numbers import format_percent
 from flask_babel import format_date, get_locale
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,7 +67,7 @@ from webapp.models import (
     User,
     UserStatus,
 )
-from webapp.services import excerpts, listing, significance, windows
+from webapp.services import audit, excerpts, listing, significance, windows
 
 EVALUATE_ALERTS = "evaluate_alerts"
 ALERT_DIGEST = "alert_digest"
@@ -193,24 +193,55 @@ def _check(session: Session, draft: RuleDraft) -> _Checked:
                     baseline, min_count)
 
 
+def _journal(session: Session, actor: User, rule: AlertRule, action: str, **details: Any) -> None:
+    """One line of the company's journal about a rule (``alert_rule.<action>``): what a rule watches and its
+    settings are the company's own, never a customer's words."""
+    audit.record(session, tenant_id=rule.tenant_id, actor=actor, action=f"alert_rule.{action}",
+                 target=f"alert_rule:{rule.id}", **details)
+
+
 def create_rule(session: Session, actor: User, draft: RuleDraft) -> AlertRule:
-    """Add a rule from a person's form (:class:`UserError` saying what to fix)."""
+    """Add a rule from a person's form (:class:`UserError` saying what to fix); journalled."""
     checked = _check(session, draft)
     rule = AlertRule(created_by_id=actor.id, **checked.__dict__)
     session.add(rule)
     session.flush()
+    _journal(session, actor, rule, "created", **{k: str(v) if isinstance(v, RuleKind | Dimension) else v
+                                                  for k, v in checked.__dict__.items()})
     return rule
 
 
-def update_rule(session: Session, rule: AlertRule, draft: RuleDraft) -> None:
-    """Change a rule; alerts it raised stay as they were, and its next window is judged by the new rule."""
+def update_rule(session: Session, actor: User, rule: AlertRule, draft: RuleDraft) -> bool:
+    """Change a rule; alerts it raised stay as they were, and its next window is judged by the new rule. The
+    journal keeps each setting changed, before and after. False when nothing changed."""
+    changes: dict[str, list[Any]] = {}
     for name, value in _check(session, draft).__dict__.items():
-        setattr(rule, name, value)
+        before = getattr(rule, name)
+        if before != value:
+            changes[name] = [str(v) if isinstance(v, RuleKind | Dimension) else v for v in (before, value)]
+            setattr(rule, name, value)
+    if changes:
+        _journal(session, actor, rule, "changed", **changes)
+    return bool(changes)
 
 
-def set_active(rule: AlertRule, active: bool) -> None:
-    """Switch a rule off (it raises nothing more) or on again."""
-    rule.active = active
+def set_active(session: Session, actor: User, rule: AlertRule, active: bool) -> None:
+    """Switch a rule off (it raises nothing more) or on again; journalled when it changes."""
+    if rule.active != active:
+        rule.active = active
+        _journal(session, actor, rule, "switched_on" if active else "switched_off")
+
+
+def delete_rule(session: Session, actor: User, rule: AlertRule) -> None:
+    """Remove a rule: the alerts it raised stay listed (under their kind of rule), and the journal keeps what
+    it was (its name, kind and what it watched)."""
+    _journal(session, actor, rule, "deleted", name=rule.name, kind=rule.kind.value, dimension=rule.dimension.value,
+             value=rule.value)
+    # The foreign key says SET NULL; said here too, so that the Session's own Alert rows agree.
+    session.execute(update(Alert).where(Alert.rule_id == rule.id).values(rule_id=None)
+                    .execution_options(synchronize_session=False))
+    session.delete(rule)
+    session.flush()
 
 
 def list_rules(session: Session) -> list[AlertRule]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.models import (
+    AlertRule,
     ApiToken,
     AuditEvent,
     Call,
@@ -126,6 +127,8 @@ _NAMERS: dict[str, Callable[[Session, set[int], str], dict[int, str]]] = {
     "register": lambda s, ids, _lc: _named(s.execute(select(RegisterEntry.id, RegisterEntry.reference)
                                                      .where(RegisterEntry.id.in_(ids)))),
     "product": lambda s, ids, _lc: _named(s.execute(select(Product.id, Product.name).where(Product.id.in_(ids)))),
+    "alert_rule": lambda s, ids, _lc: _named(s.execute(select(AlertRule.id, AlertRule.name)
+                                                       .where(AlertRule.id.in_(ids)))),
 }
 
 

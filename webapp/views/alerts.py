@@ -75,7 +75,7 @@ def rule_update(rule_id: int) -> Response:
     session = tenancy.request_session()
     rule = alerts.get_rule(session, rule_id)
     try:
-        alerts.update_rule(session, rule, alerts.RuleDraft.from_form(request.form))
+        alerts.update_rule(session, actor(), rule, alerts.RuleDraft.from_form(request.form))
     except UserError as err:
         return form_error("pages/alerts/edit.html", err, **_edit_context(rule))
     flash(_("Rule “%(name)s” saved.", name=rule.name), "success")
@@ -86,10 +86,23 @@ def rule_update(rule_id: int) -> Response:
 @access(PERSON, roles=READERS)
 def rule_toggle(rule_id: int) -> Response:
     """Switch a rule off (``active=0``) or on again (``active=1``)."""
-    rule = alerts.get_rule(tenancy.request_session(), rule_id)
-    alerts.set_active(rule, request.form.get("active") == "1")
+    session = tenancy.request_session()
+    rule = alerts.get_rule(session, rule_id)
+    alerts.set_active(session, actor(), rule, request.form.get("active") == "1")
     flash(_("Rule “%(name)s” is on.", name=rule.name) if rule.active else
           _("Rule “%(name)s” is off: it raises no more alerts.", name=rule.name), "success")
+    return redirect(url_for("alerts.rule_list"), code=303)
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@access(PERSON, roles=READERS)
+def rule_delete(rule_id: int) -> Response:
+    """Remove a rule; the alerts it raised stay listed."""
+    session = tenancy.request_session()
+    rule = alerts.get_rule(session, rule_id)
+    name = rule.name
+    alerts.delete_rule(session, actor(), rule)
+    flash(_("Rule “%(name)s” deleted. The alerts it raised stay listed.", name=name), "success")
     return redirect(url_for("alerts.rule_list"), code=303)
 
 
