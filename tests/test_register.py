@@ -188,6 +188,45 @@ def test_the_company_rule_set_applies(app: Flask, tenants: dict[str, TenantSet])
                                                                        "acknowledge_days": "0"})
 
 
+def test_a_new_rule_set_recomputes_the_running_deadlines_of_open_entries(app: Flask, login_as: object,
+                                                                         tenants: dict[str, TenantSet]) -> None:
+    """Saving another rule set moves the deadlines still running of open entries, and says how many entries
+    moved; a deadline already met, and an answered entry, keep theirs; each entry moved says so in its timeline,
+    and the journal holds one line for them all."""
+    _set_mediator(app, tenants["a"].id)
+    machine = register.Actor.machine()
+    with bound(app, tenants["a"].id) as session:
+        received = _entry(session, received_on=date(2026, 3, 2))
+        acknowledged = _entry(session, received_on=date(2026, 3, 3))
+        register.transition(session, acknowledged, EntryStatus.ACKNOWLEDGED, machine)
+        answered = _entry(session, received_on=date(2026, 3, 4))
+        register.answer(session, answered, "Nous vous remboursons.", Outcome.UPHELD, machine)
+        ids = [received.id, acknowledged.id, answered.id]
+        before = {e.id: (e.acknowledge_by, e.answer_by) for e in (received, acknowledged, answered)}
+    assert before[ids[0]] == (date(2026, 3, 13), date(2026, 5, 2))  # ACPR
+    admin: Client = login_as("a", Role.TENANT_ADMIN, locale="en")  # type: ignore[operator]
+    custom = {"rule_set": "custom", "days": "calendar", "acknowledge_days": "5", "answer_days": "30",
+              "calendar": "metropolitan", "mediator_name": MEDIATOR}
+    assert admin.post("/settings/company/register", custom).status_code == 303
+    page = admin.get("/settings/company")
+    assert "The new rules apply to open entries too: 2 entries have new due dates." in page.text
+    with bound(app, tenants["a"].id) as session:
+        after = {i: (e.acknowledge_by, e.answer_by) for i in ids if (e := session.get(RegisterEntry, i)) is not None}
+        assert after == {ids[0]: (date(2026, 3, 7), date(2026, 4, 1)),  # both clocks run: both move
+                         ids[1]: (before[ids[1]][0], date(2026, 4, 2)),  # acknowledged: its answer clock only
+                         ids[2]: before[ids[2]]}  # answered: nothing runs
+        moved = session.get(RegisterEntry, ids[0])
+        assert moved is not None
+        assert register.timeline(session, moved)[-1].event.action == "clocks"
+        (journal,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "tenant.settings_changed"))
+        assert journal.details["entries_recomputed"] == 2
+        assert session.scalar(select(AuditEvent).where(AuditEvent.action == "register.clocks")) is None
+    assert "computed its due dates again" in admin.get(f"/register/{ids[0]}").text
+    # The mediator alone: no clock moves, nothing said about entries.
+    assert admin.post("/settings/company/register", {**custom, "mediator_name": "Autre médiateur"}).status_code == 303
+    assert "Settings saved." in (saved := admin.get("/settings/company").text) and "open entries too" not in saved
+
+
 # --- life cycle --------------------------------------------------------------------------------------
 
 

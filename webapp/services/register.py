@@ -193,19 +193,22 @@ def _set_clocks(entry: RegisterEntry, tenant: Tenant) -> None:
 
 
 def _event(session: Session, entry: RegisterEntry, actor: Actor, action: str, detail: dict[str, Any], *,
-           from_status: str | None = None, to_status: str | None = None) -> None:
-    """One line of the entry's timeline and of the audit journal; bumps the entry's version."""
+           from_status: str | None = None, to_status: str | None = None, journal: bool = True) -> None:
+    """One line of the entry's timeline and (unless ``journal`` is false: the caller journals a change of many
+    entries once) of the audit journal; bumps the entry's version."""
     session.add(RegisterEvent(entry_id=entry.id, actor_id=actor.user_id, actor_label=actor.label[:120],
                               action=action, from_status=from_status, to_status=to_status, detail=detail))
     entry.version += 1
     entry.updated_at = utcnow()
-    journal = dict(detail)
+    if not journal:
+        return
+    details = dict(detail)
     if actor.user is None and actor.label:
-        journal["by"] = actor.label[:120]
+        details["by"] = actor.label[:120]
     if from_status or to_status:
-        journal.update({"from": from_status, "to": to_status})
+        details.update({"from": from_status, "to": to_status})
     audit.record(session, tenant_id=entry.tenant_id, actor=actor.user, action=f"register.{action}",
-                 target=f"register:{entry.id}", **journal)
+                 target=f"register:{entry.id}", **details)
 
 
 @dataclass(frozen=True)
@@ -930,11 +933,49 @@ def _count(raw: str, label: str, low: int, high: int, *, required: bool = True) 
     return int(raw)
 
 
-def update_register_settings(session: Session, tenant: Tenant, actor: User, form: Mapping[str, str]) -> bool:
+@dataclass(frozen=True)
+class SettingsSaved:
+    """What saving the register's settings did."""
+
+    changed: bool = False
+    #: The clock rule set changed: open entries' running deadlines were computed again.
+    clocks_changed: bool = False
+    #: How many open entries got a new due date.
+    recomputed: int = 0
+
+
+def recompute_open_clocks(session: Session, tenant: Tenant, actor: Actor) -> int:
+    """Compute again, by the company's rule set, the deadlines still running of its open entries: the due date
+    to acknowledge of those not yet acknowledged, to answer of those not yet answered. A deadline already met
+    (or missed and then done) stays as it was: it is the record of what the rules asked then. Each entry moved
+    gets a timeline line with its new dates (the journal holds one line for them all, from the caller).
+    Returns how many entries moved."""
+    rules = rules_of(tenant)
+    due_on: dict[tuple[date, date | None], tuple[date, date]] = {}
+    moved = 0
+    for entry in session.scalars(select(RegisterEntry).where(RegisterEntry.answered_at.is_(None))
+                                 .order_by(RegisterEntry.id)):
+        key = (entry.received_on, entry.sent_on)
+        if key not in due_on:
+            due = deadlines(entry.received_on, entry.sent_on, rules)
+            due_on[key] = (due.acknowledge_by, due.answer_by)
+        acknowledge_by = entry.acknowledge_by if is_acknowledged(entry) else due_on[key][0]
+        answer_by = due_on[key][1]
+        if (acknowledge_by, answer_by) == (entry.acknowledge_by, entry.answer_by):
+            continue
+        entry.acknowledge_by, entry.answer_by = acknowledge_by, answer_by
+        _event(session, entry, actor, "clocks", {"acknowledge_by": acknowledge_by.isoformat(),
+                                                 "answer_by": answer_by.isoformat()}, journal=False)
+        moved += 1
+    return moved
+
+
+def update_register_settings(session: Session, tenant: Tenant, actor: User, form: Mapping[str, str]) -> SettingsSaved:
     """Change the company's clock rule set (``rule_set``: acpr, ouvres or custom with ``days``,
     ``acknowledge_days``, ``answer_months`` or ``answer_days``; ``calendar``) and its mediator
-    (``mediator_name``, ``mediator_details``). Entries keep the due dates they have: new rules apply to
-    entries received from now on, and to those whose dates are edited. False when nothing changed."""
+    (``mediator_name``, ``mediator_details``). New rules apply to entries received from now on, and to the
+    deadlines still running of open entries (:func:`recompute_open_clocks`); the journal's line says how many
+    entries moved."""
     rule_set = form.get("rule_set", "acpr")
     if rule_set not in RULE_SETS:
         raise UserError(_("Choose a rule set from the list."), "rule_set_invalid")
@@ -962,9 +1003,14 @@ def update_register_settings(session: Session, tenant: Tenant, actor: User, form
            "clock_answer_days": rules.answer_days, "mediator_name": mediator, "mediator_details": details}
     changes = {name: [getattr(tenant, name), value] for name, value in new.items() if getattr(tenant, name) != value}
     if not changes:
-        return False
+        return SettingsSaved()
     for name, (_old, value) in changes.items():
         setattr(tenant, name, value)
+    clocks_changed = any(name.startswith("clock_") for name in changes)
+    moved = recompute_open_clocks(session, tenant, Actor(actor)) if clocks_changed else 0
+    journal: dict[str, Any] = {k: v for k, v in changes.items() if k != "mediator_details"}
+    if clocks_changed:
+        journal["entries_recomputed"] = moved
     audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.settings_changed",
-                 target=f"tenant:{tenant.id}", **{k: v for k, v in changes.items() if k != "mediator_details"})
-    return True
+                 target=f"tenant:{tenant.id}", **journal)
+    return SettingsSaved(True, clocks_changed, moved)

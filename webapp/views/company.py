@@ -11,7 +11,7 @@ from webapp import tenancy
 from webapp.auth import PERSON, access
 from webapp.config import LOCALES
 from webapp.errors import UserError
-from webapp.i18n import _
+from webapp.i18n import _, ngettext
 from webapp.models import Role, StereoLayout, Tenant
 from webapp.services import register, tenants
 from webapp.views.helpers import actor, form_error, render
@@ -56,8 +56,13 @@ def company_update() -> Response:
 def company_register_update() -> Response:
     """The complaint register's clock rule set and the company's mediator (issue #15)."""
     try:
-        changed = register.update_register_settings(tenancy.request_session(), _tenant(), actor(), request.form)
+        saved = register.update_register_settings(tenancy.request_session(), _tenant(), actor(), request.form)
     except UserError as err:
         return form_error("pages/company/settings.html", err, error_in="register", **_context())
-    flash(_("Settings saved.") if changed else _("Nothing to change."), "success")
+    if saved.clocks_changed:
+        flash(ngettext("Settings saved. The new rules apply to open entries too: %(num)d entry has new due dates.",
+                       "Settings saved. The new rules apply to open entries too: %(num)d entries have new due "
+                       "dates.", saved.recomputed), "success")
+    else:
+        flash(_("Settings saved.") if saved.changed else _("Nothing to change."), "success")
     return redirect(url_for("company.company_settings", _anchor="register-settings"), code=303)
