@@ -363,6 +363,32 @@ def test_a_csv_in_french_is_imported_and_imported_again_counts_nothing_twice(
     assert "1 déjà connue" in qm.get("/scorecards").text
 
 
+def test_ratings_without_ids_imported_twice_are_stored_once(app: Flask, tenants: dict[str, TenantSet],
+                                                             login_as: Any) -> None:
+    """Without an id, a rating is known by its product, stars, date and text, counted: the same file twice
+    stores nothing more, two customers' identical ratings are two, and a third one later is one more."""
+    qm = login_as("a", Role.QUALITY_MANAGER)
+    day = (TODAY - timedelta(days=3)).isoformat()
+    rows = (f"product,rating,date,text\n{OVEN},4,{day},Bien\n{OVEN},5,{day},\n{OVEN},5,{day},\n"
+            f"Grille-pain,3,{day},Bien\n")
+    assert _import(qm, rows.encode()).status_code == 303
+    assert _count(app, tenants["a"].id, Rating) == 4
+    assert _import(qm, rows.encode()).status_code == 303
+    assert _count(app, tenants["a"].id, Rating) == 4
+    assert "4 déjà connues" in qm.get("/scorecards").text
+    assert _import(qm, (rows + f"{OVEN},5,{day},\n").encode()).status_code == 303
+    assert _count(app, tenants["a"].id, Rating) == 5
+    with app.app_context():
+        token = factories.make_api_token(tenants["a"].id, TokenScope.INGEST).raw
+    item = {"product": OVEN, "rating": 4, "date": day, "text": "Bien"}
+    again = _post(app, token, [item, {**item, "text": "Bien !"}])
+    assert again.status_code == 201 and [r["duplicate"] for r in again.get_json()["ratings"]] == [True, False]
+    assert _count(app, tenants["a"].id, Rating) == 6
+    with app.app_context():  # another company's identical ratings are its own
+        b_token = factories.make_api_token(tenants["b"].id, TokenScope.INGEST).raw
+    assert _post(app, b_token, [item]).status_code == 201 and _count(app, tenants["b"].id, Rating) == 1
+
+
 def test_a_csv_with_bad_lines_is_refused_whole_with_each_lines_problem(
         app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
     qm = login_as("a", Role.QUALITY_MANAGER)

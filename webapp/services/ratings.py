@@ -5,7 +5,8 @@ Both paths are all or nothing: every line (or item) is checked first, and one ba
 whole file with every line's problem, so that a file fixed and sent again is never half counted.
 An item sent with the sender's own id (``external_id``; the CSV's ``id`` column) is stored once:
 sent again with the same content it is reported as already known, with other content it is a
-:class:`~webapp.errors.Conflict`. After each import the 3/5 rule is evaluated at once
+:class:`~webapp.errors.Conflict`. An item without an id is known by its content (product, stars, date
+and text), counted, so that a file imported twice is stored once. After each import the 3/5 rule is evaluated at once
 (:func:`webapp.services.scorecards.evaluate`).
 """
 
@@ -223,16 +224,45 @@ def _check_known(session: Session, items: Sequence[RatingIn], label: str) -> dic
     return known
 
 
+def _content(item: RatingIn | Rating) -> tuple[str, int, date, str]:
+    """What tells ratings sent without an id apart."""
+    return item.product, item.stars, item.rated_on, item.text
+
+
+def _known_without_id(session: Session, items: Sequence[RatingIn]) -> dict[tuple[str, int, date, str], list[Rating]]:
+    """The ratings stored without an id that have the same product, stars, date and text as items sent without
+    one, by that content (one query per 500 products)."""
+    loose = [item for item in items if not item.external_id]
+    if not loose:
+        return {}
+    products = sorted({item.product for item in loose})
+    first, last = min(item.rated_on for item in loose), max(item.rated_on for item in loose)
+    wanted = {_content(item) for item in loose}
+    found: dict[tuple[str, int, date, str], list[Rating]] = {}
+    for start in range(0, len(products), 500):
+        for rating in session.scalars(select(Rating).where(
+                Rating.external_id.is_(None), Rating.product.in_(products[start:start + 500]),
+                Rating.rated_on.between(first, last)).order_by(Rating.id)):
+            if (key := _content(rating)) in wanted:
+                found.setdefault(key, []).append(rating)
+    return found
+
+
 def store_ratings(session: Session, tenant: Tenant, items: Sequence[RatingIn], source: RatingSource,
                   *, label: str = "item", actor: User | None = None, now: datetime | None = None) -> Imported:
-    """Store checked ratings (those already known by their external id are not stored again), then
-    evaluate the 3/5 rule. Raises :class:`Conflict` (nothing stored) when an external id comes back
-    with other content."""
+    """Store checked ratings, then evaluate the 3/5 rule. Those already known are not stored again: by their
+    external id, or, sent without one, by their product, stars, date and text, counted: a file sent again adds
+    nothing, and two customers' identical ratings in one file are two ratings (the n-th rating of some content
+    is known when n are stored). Raises :class:`Conflict` (nothing stored) when an external id comes back with
+    other content."""
     known = _check_known(session, items, label)
+    unnamed = _known_without_id(session, items)
     done = Imported()
     batch: dict[str, Rating] = {}
     for item in items:
         already = known.get(item.external_id or "") or batch.get(item.external_id or "")
+        if already is None and not item.external_id and unnamed.get(key := _content(item)):
+            already = unnamed[key].pop(0)
         if already is not None:
             done.ratings.append((already, True))
             continue
