@@ -298,6 +298,8 @@ def test_the_voices_behind_a_number_are_its_approved_clips(app: Flask, login_as:
     assert page.status_code == 200
     assert "Livreur en retard" in page.text and "Brouillon" not in page.text  # approved clips only
     assert "30 calls" in page.text and "0 complaints" in page.text
+    selection = page.text.split('id="selection">', 1)[1].split("</p>", 1)[0]
+    assert "Topic Delivery" in selection and "delivery" not in selection  # its label, not its key
     billing = client.get("/insights/voices?topic=billing&passing=main&date_from=2026-11-24&date_to=2026-11-30")
     assert "Livreur en retard" not in billing.text and "6 complaints" in billing.text
     mentions = client.get("/insights/voices?topic=billing&passing=mention&date_from=2026-11-24&date_to=2026-11-30")

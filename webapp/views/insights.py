@@ -12,7 +12,7 @@ from webapp.auth import PERSON, access
 from webapp.db import utcnow
 from webapp.i18n import current_locale, format_number
 from webapp.models import Role
-from webapp.services import insights
+from webapp.services import insights, taxonomy
 from webapp.views.helpers import actor, render
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
@@ -38,5 +38,8 @@ def _links() -> dict[str, str]:
 @access(PERSON, roles=READERS)
 def voices() -> Response:
     selection = insights.Selection.from_args(request.args, utcnow().date())
-    found = insights.voices(tenancy.request_session(), actor(), selection)
-    return render("pages/insights/voices.html", found=found)
+    session = tenancy.request_session()
+    found = insights.voices(session, actor(), selection)
+    # The selection names its topic and reason by their labels, not their keys.
+    names = {(lb.kind.value, lb.key): lb.label(current_locale()) for lb in taxonomy.labels(session)}
+    return render("pages/insights/voices.html", found=found, names=names)
