@@ -189,6 +189,31 @@ def test_admins_get_one_overdue_list_a_day_without_the_customers_words(
     assert len(_to(_run_day(app, smtp, _paris(day + timedelta(days=1))), a.users[Role.TENANT_ADMIN].email)) == 1
 
 
+def test_overdue_improvement_actions_join_the_admins_daily_list(
+        app: Flask, tenants: dict[str, TenantSet], smtp: SmtpSink) -> None:
+    """Issue #16: an action past its due date and not done is listed, with the clock moved; done ones are not."""
+    from webapp.models import ActionStatus, User
+    from webapp.services import actions
+
+    a = tenants["a"]
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        manager = session.get(User, a.users[Role.QUALITY_MANAGER].id)
+        assert manager is not None
+        staff_id = a.users[Role.STAFF].id
+        actions.propose(session, manager, title="Rappeler sous 48 heures", origin="manual", owner_id=staff_id,
+                        due_on=date(2026, 12, 1))
+        actions.propose(session, manager, title="Pas encore due", origin="manual", due_on=date(2026, 12, 20))
+        done = actions.propose(session, manager, title="Déjà faite", origin="manual", due_on=date(2026, 11, 1))
+        done.status = ActionStatus.DONE
+    day = date(2026, 12, 9)
+    (mail,) = _to(_run_day(app, smtp, _paris(day)), a.users[Role.TENANT_ADMIN].email)
+    assert _subject(mail) == "1 action d’amélioration en retard chez Entreprise A"
+    text = body_text(mail)
+    assert "Rappeler sous 48 heures" in text and "8 jours de retard" in text and "/actions?due=overdue" in text
+    assert "Pas encore due" not in text and "Déjà faite" not in text
+    assert _to(_run_day(app, smtp, _paris(date(2026, 11, 30))), a.users[Role.TENANT_ADMIN].email) == []
+
+
 def test_the_reminders_schedule_is_registered(app: Flask) -> None:
     from webapp.services import periodic
 

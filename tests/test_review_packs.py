@@ -151,6 +151,29 @@ def test_pack_gathers_volumes_reasons_register_and_actions(app: Flask, tenants: 
     assert [e.reference for e in pack.actions] == ["REC-1999-000002"]  # upheld; the rejected one is no action
 
 
+def test_a_pack_lists_the_improvement_actions_done_about_its_products(
+        app: Flask, tenants: dict[str, TenantSet], pack_data: dict[str, Any], login_as: Any) -> None:
+    """Issue #16: done and verified actions about the product in the period are "actions taken"; others are not."""
+    from webapp.models import ActionStatus
+    from webapp.services import actions
+
+    a = pack_data["tenant"]
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        manager = session.get(User, a.users[Role.QUALITY_MANAGER].id)
+        assert manager is not None
+        for title, product, status, done in (("Nouveau joint de porte", "Four X", ActionStatus.VERIFIED, "2026-03-02"),
+                                             ("Notice refaite", "Four X", ActionStatus.IN_PROGRESS, None),
+                                             ("Ailleurs", "Plaque", ActionStatus.DONE, "2026-03-02"),
+                                             ("Trop tard", "Four X", ActionStatus.DONE, "2026-07-02")):
+            action = actions.propose(session, manager, title=title, origin="manual", product=product)
+            action.status, action.done_at = status, _at(f"{done}T10:00:00") if done else None
+    url = f"/review-packs?scope=product:{pack_data['product_id']}&period=2026-H1"
+    page = login_as("a", Role.QUALITY_MANAGER).get(url)
+    assert page.status_code == 200
+    assert "Nouveau joint de porte" in page.text
+    assert "Notice refaite" not in page.text and "Ailleurs" not in page.text and "Trop tard" not in page.text
+
+
 def test_a_family_pack_covers_its_products_and_staff_read_only_their_own(
         app: Flask, tenants: dict[str, TenantSet], pack_data: dict[str, Any], login_as: Any) -> None:
     product = f"/review-packs?scope=product:{pack_data['product_id']}&period=2026-H1"

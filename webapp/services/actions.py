@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -461,6 +461,19 @@ def _link_name(session: Session, kind: str, item_id: int) -> str:
         call = session.get(Call, item_id)
         return call.original_filename if call is not None else ""
     return ""
+
+
+def done_for_products(session: Session, products: list[str], start: datetime, end: datetime,
+                      ) -> list[ImprovementAction]:
+    """The actions about one of ``products`` done (or done then verified) between ``start`` and ``end``, in
+    the order they were done (a review pack's "actions taken")."""
+    if not products:
+        return []
+    return list(session.scalars(select(ImprovementAction).where(
+        ImprovementAction.product.in_(products),
+        ImprovementAction.status.in_((ActionStatus.DONE, ActionStatus.VERIFIED)),
+        ImprovementAction.done_at >= start, ImprovementAction.done_at < end)
+        .order_by(ImprovementAction.done_at, ImprovementAction.id)))
 
 
 def actions_linked(session: Session, user: User, **link: int) -> list[ImprovementAction]:

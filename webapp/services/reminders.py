@@ -10,7 +10,8 @@ Once a day per company (a periodic schedule, webapp/services/periodic.py, from 0
   counts forward; an entry that reaches that point late (made the day before its deadline, a worker down)
   is reminded on the next run, up to the deadline itself;
 - the company's admins get one mail listing the overdue entries: reference, subject, owner, which
-  deadline and how many days late. Never the customer's words beyond the subject.
+  deadline and how many days late. Never the customer's words beyond the subject. The same mail lists
+  the improvement actions past their due date and not done (issue #16): title, owner, days late.
 
 Each mail is queued at most once: per entry, deadline and date for an owner, per company and day for
 an admin (the mail job's key, :func:`webapp.mail.queue_mail`'s ``once``), however often the job runs.
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from webapp import jobs, mail
 from webapp.mail import PlainValue
 from webapp.models import EntryStatus, RegisterEntry, Role, Tenant, User, UserStatus
-from webapp.services import register, windows
+from webapp.services import actions, register, windows
 from webapp.services.complaint_clocks import ClockRules, add_days, counts
 
 SEND_REMINDERS = "register_reminders"
@@ -155,11 +156,13 @@ def send_reminders(session: Session, day: date) -> Sent:
 
 def _send_overdue(session: Session, tenant: Tenant, day: date) -> int:
     late = overdue_entries(session, day)
-    if not late:
+    late_actions = actions.overdue_actions(session, day)
+    if not late and not late_actions:
         return 0
     admins = session.scalars(select(User).where(User.role == Role.TENANT_ADMIN, User.status == UserStatus.ACTIVE)
                              .order_by(User.id)).all()
-    owners = _people(session, {o.entry.owner_id for o in late if o.entry.owner_id is not None})
+    owners = _people(session, {o.entry.owner_id for o in late if o.entry.owner_id is not None}
+                     | {a.owner_id for a in late_actions if a.owner_id is not None})
     queued = 0
     for admin in admins:
         locale = _locale(admin, tenant)
@@ -168,8 +171,14 @@ def _send_overdue(session: Session, tenant: Tenant, day: date) -> int:
              "due": format_date(o.due, "medium", locale=locale), "days_late": o.days_late,
              "owner": owners[o.entry.owner_id].display_name if o.entry.owner_id in owners else ""}
             for o in late]
+        action_rows: list[dict[str, PlainValue]] = [
+            {"title": a.title, "action_id": a.id, "due": format_date(a.due_on, "medium", locale=locale),
+             "days_late": (day - a.due_on).days if a.due_on else 0,
+             "owner": owners[a.owner_id].display_name if a.owner_id in owners else ""}
+            for a in late_actions]
         queued += _queue(session, tenant.id, admin.id, ADMIN_TEMPLATE,
-                         {"entries": rows, "count": len(rows), "day": format_date(day, "full", locale=locale)},
+                         {"entries": rows, "count": len(rows), "day": format_date(day, "full", locale=locale),
+                          "actions": action_rows, "action_count": len(action_rows)},
                          day.isoformat())
     return queued
 

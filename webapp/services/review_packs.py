@@ -11,7 +11,7 @@ and shows:
   a call where one exists;
 - the register's open and overdue entries for its products;
 - the actions taken: entries answered or closed in the period and upheld, fully or partly
-  (improvement actions arrive with issue #16).
+  and the improvement actions about the products done in the period, verified or not (issue #16).
 
 The page (webapp/views/review_packs.py) and the PDF share one template; the PDF is made by the
 ``review_pack_pdf`` job (worker/handlers/review_pack_pdf.py, WeasyPrint through webapp/pdf.py), never
@@ -48,6 +48,7 @@ from webapp.models import (
     ClipStatus,
     Complaint,
     EntryStatus,
+    ImprovementAction,
     Label,
     LabelKind,
     Outcome,
@@ -63,6 +64,7 @@ from webapp.models import (
     User,
     UserStatus,
 )
+from webapp.services import actions as improvement_actions
 from webapp.services import excerpts
 
 #: Job kinds: the PDF of a pack someone asked for, and the semi-annual mail to a product's owner.
@@ -290,6 +292,8 @@ class Pack:
     overdue_count: int
     actions: list[EntryLine]
     made_at: datetime
+    #: Improvement actions about the products done in the period (webapp/services/actions.py).
+    improvements: list[ImprovementAction] = field(default_factory=list)
 
     @property
     def calls(self) -> int:
@@ -520,7 +524,8 @@ def build_pack(session: Session, scope: Scope, period: Period, *, locale: str, n
                 reasons=_ranked(session, TagKind.REASON, names, period, locale),
                 topics=_ranked(session, TagKind.TOPIC, names, period, locale),
                 open_entries=open_entries, open_count=open_count, overdue_count=overdue_count, actions=actions,
-                made_at=now)
+                made_at=now, improvements=improvement_actions.done_for_products(
+                    session, names, _moment(period.start), _moment(period.end)))
 
 
 def pack_clip(session: Session, user: User, clip_id: int) -> Clip:
