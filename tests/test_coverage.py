@@ -170,3 +170,48 @@ def test_the_admin_sets_the_goal_on_company_settings(app: Flask, tenants: dict[s
     staff: Client = login_as("a", Role.STAFF)  # type: ignore[operator]
     assert staff.post("/coverage/goal", {"goal": "5"}).status_code == 403
     assert staff.get("/coverage").status_code == 403
+
+
+def _remind(app: Flask, smtp: object, now: datetime, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Move the clock to ``now``: the schedule queues the quarter's job, the worker runs it and sends the mails."""
+    from tests.support.smtpsink import SmtpSink
+    from worker.handlers import Handler, listening_reminders, send_mail
+    from worker.loop import Worker
+
+    assert isinstance(smtp, SmtpSink)
+    smtp.clear()
+    monkeypatch.setattr(listening_reminders, "utcnow", lambda: now)
+    with app.app_context():
+        coverage.schedule_listening_reminders(now)
+        handlers: dict[str, Handler] = {listening_reminders.KIND: listening_reminders.Handler(),
+                                        send_mail.KIND: send_mail.Handler()}
+        Worker(app, handlers, once=True).run()
+    return list(smtp.messages)
+
+
+def test_people_below_the_goal_are_reminded_once_in_the_quarters_last_month(
+        app: Flask, tenants: dict[str, TenantSet], company: dict[str, int], smtp: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.smtpsink import body_text
+
+    assert _remind(app, smtp, _at(5, 31, 12), monkeypatch) == []  # May: not the quarter's last month yet
+    june = _remind(app, smtp, _at(6, 1, 8), monkeypatch)  # 1 June, 10:00 in Paris
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        emails = {u.id: u.email for u in session.query(User)}
+    to = sorted(str(m["To"]) for m in june)  # type: ignore[index]
+    a_people = {emails[company["idle"]], emails[company["boss"]]} | {u.email for u in tenants["a"].users.values()}
+    assert set(to) >= a_people and emails[company["seller"]] not in to and emails[company["loner"]] not in to
+    assert emails[company["newcomer"]] not in to and emails[company["gone"]] not in to
+    (idle,) = [m for m in june if m["To"] == emails[company["idle"]]]  # type: ignore[index]
+    text = body_text(idle)  # type: ignore[arg-type]
+    assert "T2 2026" in text and "20 minutes" in text and "1,0" in text and "/room" in text
+    assert _remind(app, smtp, _at(6, 15), monkeypatch) == []  # once a quarter
+    assert _remind(app, smtp, _at(7, 1), monkeypatch) == []  # the third quarter's last month is September
+
+
+def test_the_listening_reminders_schedule_is_registered() -> None:
+    from webapp.services import periodic
+    from worker.handlers import registry
+
+    (schedule,) = [s for s in periodic.SCHEDULES if s.name == "listening_reminders"]
+    assert schedule.kinds == {coverage.LISTENING_REMINDERS} and coverage.LISTENING_REMINDERS in registry()

@@ -11,6 +11,11 @@ weeks are too few to be held to a quarter's goal; they count from the next one. 
 who never logged in and deactivated people do not count. People without a department are grouped
 under "no department".
 
+**The quarterly reminder.** From the first day of a quarter's last month (in the company's time
+zone), :func:`schedule_listening_reminders` queues one ``listening_reminders`` job per company and
+quarter (keyed by the quarter); the job mails each counted person still below the goal, each once
+a quarter (:func:`send_reminders`, the mail's ``once`` key), with a month left to catch up.
+
 **What is shown.** Per department: people counted, how many reached the goal, the share, and the
 minutes heard in all; managers (``User.is_manager``) counted apart from the others; the reactions
 given in the quarter by the department's people, and the improvement actions that came from
@@ -26,14 +31,18 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from webapp import jobs, mail, tenancy
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import ActionOrigin, ImprovementAction, Listen, Reaction, Tenant, User, UserStatus
-from webapp.services import audit
-from webapp.services.listening import Quarter, zone_of
+from webapp.services import audit, windows
+from webapp.services.listening import Quarter, current_quarter, zone_of
 
 #: The goal a company may set, in minutes a quarter.
 MAX_GOAL_MINUTES = 6000
+#: The job kind of the quarterly reminder, and its mail.
+LISTENING_REMINDERS = "listening_reminders"
+REMINDER_TEMPLATE = "listening_reminder"
 #: Origins of the improvement actions that came from listening.
 LISTENING_ORIGINS = (ActionOrigin.REACTION, ActionOrigin.WORKSHOP)
 
@@ -185,3 +194,41 @@ def set_goal(session: Session, tenant: Tenant, actor: User, minutes: str) -> boo
     audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.settings_changed",
                  target=f"tenant:{tenant.id}", listening_goal_minutes=[old, value])
     return True
+
+
+# --- the quarterly reminder --------------------------------------------------------------------
+
+
+def reminder_quarter(tenant: Tenant, now: datetime) -> Quarter | None:
+    """The quarter whose reminder is due at ``now``: the current one during its last month (company time)."""
+    quarter = current_quarter(tenant, now)
+    return quarter if now.astimezone(zone_of(tenant)).month == quarter.last_month else None
+
+
+def schedule_listening_reminders(now: datetime) -> int:
+    """Queue, in a quarter's last month, one ``listening_reminders`` job per active company, keyed
+    ``listening-reminders:<quarter>`` (once per company and quarter however often it runs); how many were queued."""
+    queued = 0
+    for tenant_id in windows.company_ids():
+        with tenancy.tenant_session(None) as session:  # the tenants table is not tenant data
+            tenant = session.get(Tenant, tenant_id)
+            quarter = reminder_quarter(tenant, now) if tenant is not None and tenant.suspended_at is None else None
+        if quarter is not None:
+            queued += jobs.enqueue_once(tenant_id, kind=LISTENING_REMINDERS,
+                                        idempotency_key=f"listening-reminders:{quarter.key}",
+                                        payload={"quarter": quarter.key})
+    return queued
+
+
+def send_reminders(session: Session, tenant: Tenant, quarter: Quarter, now: datetime) -> int:
+    """Queue the reminder mail of each counted person below the goal in ``quarter``, once each a quarter;
+    nothing once the quarter is over. How many mails were queued now."""
+    if current_quarter(tenant, now) != quarter:
+        return 0
+    queued = 0
+    for person in below_goal(session, tenant, quarter):
+        queued += mail.queue_mail(session, tenant_id=tenant.id, user_id=person.user_id, template=REMINDER_TEMPLATE,
+                                  context={"heard": round(person.seconds / 60, 1),
+                                           "goal": tenant.listening_goal_minutes, "quarter": quarter.number,
+                                           "year": quarter.year}, once=quarter.key)
+    return queued

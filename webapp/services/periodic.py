@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from webapp.config import Settings
 from webapp.db import utcnow
-from webapp.services import alerts, erasure, insight_days, reminders, review_packs, scorecards
+from webapp.services import alerts, coverage, erasure, insight_days, reminders, review_packs, scorecards
 
 log = logging.getLogger("worker.periodic")
 
@@ -60,6 +60,9 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("reminders", timedelta(minutes=15), frozenset({reminders.SEND_REMINDERS}), reminders.schedule_reminders),
     Schedule("rating_rule", timedelta(hours=1), frozenset({scorecards.RATING_RULE}), scorecards.schedule_rating_rule),
     Schedule("alerts", timedelta(hours=1), frozenset({alerts.EVALUATE_ALERTS}), alerts.schedule_evaluations),
+    # In a quarter's last month, people below the listening goal are reminded (once a quarter each).
+    Schedule("listening_reminders", timedelta(hours=6), frozenset({coverage.LISTENING_REMINDERS}),
+             coverage.schedule_listening_reminders),
     # The insight dashboard's daily roll-ups of the days writes have marked (counted live until then).
     Schedule("insight_days", timedelta(minutes=10), frozenset({insight_days.BUILD}), insight_days.schedule_builds),
     Schedule("alert_digests", timedelta(minutes=30), frozenset({alerts.ALERT_DIGEST}), alerts.schedule_digests),
