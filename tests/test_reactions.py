@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests import factories
-from tests.conftest import PASSWORD, Client, TenantSet
+from tests.conftest import PASSWORD, Client, CountQueries, TenantSet
 from webapp import tenancy
 from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
@@ -350,3 +350,23 @@ def test_the_clip_page_counts_reactions_and_shows_comments_newest_first(
     comments = page.text[page.text.index('id="reaction-comments"'):]
     assert comments.index("Former l&#39;équipe") < comments.index("Émouvant")
     assert staff.name in comments
+
+
+def test_the_clip_list_shows_each_clips_reactions_in_the_same_queries_whatever_their_number(
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any, count_queries: CountQueries) -> None:
+    a = tenants["a"]
+    with app.app_context():
+        quiet, loud = approved_clip(a.id, title="Sans réaction"), approved_clip(a.id, title="Très commenté")
+    qm = login_as("a", Role.QUALITY_MANAGER)
+    qm.get("/clips")  # warms what a process reads once
+    with count_queries() as before:
+        assert qm.get("/clips").status_code == 200
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        for ref in (a.users[Role.STAFF], a.users[Role.QUALITY_MANAGER]):
+            for kind in ReactionKind:
+                reactions.record(session, person(session, ref), clip_id=loud, kind=kind)
+    with count_queries() as after:
+        page = qm.get("/clips")
+    assert len(after) == len(before)
+    cells = dict(re.findall(r'<tr id="clip-(\d+)".*?<td class="n">(\d+)</td>', page.text, re.S))
+    assert cells == {str(quiet): "0", str(loud): "6"}

@@ -8,7 +8,7 @@ the call's customer consent to be "yes" (:func:`approval_refusal` says why not, 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
@@ -31,7 +31,7 @@ from webapp.models import (
     Transcript,
     User,
 )
-from webapp.services import audit, listing
+from webapp.services import audit, listing, reactions
 
 RENDER_KIND = "render_clip"
 #: A clip is a moment, not a call: the room plays many voices, each briefly.
@@ -219,14 +219,21 @@ class ClipFilters(listing.Filters):
             yield or_(search.matches(Clip.title_folded, self.q), Clip.call_id.in_(said))
 
 
-ClipPage = listing.Page[Clip, ClipFilters]
+@dataclass(frozen=True)
+class ClipPage(listing.Page[Clip, ClipFilters]):
+    """One page of clips, with how many reactions each received from the room (issue #16)."""
+
+    #: Reactions per clip id (absent: none).
+    reactions: dict[int, int] = field(default_factory=dict)
 
 
 def list_clips(session: Session, filters: ClipFilters) -> ClipPage:
-    """One page of the tenant's clips, newest first, each with its call (two queries)."""
+    """One page of the tenant's clips, newest first, each with its call and its reactions from the room
+    (three queries)."""
     clips, total = listing.fetch(session, select(Clip).join(Clip.call), filters, options=(joinedload(Clip.call),),
                                  order_by=(Clip.created_at.desc(), Clip.id.desc()))
-    return ClipPage(clips, total, filters, has_pending=any(c.render_status == RenderStatus.PENDING for c in clips))
+    return ClipPage(clips, total, filters, has_pending=any(c.render_status == RenderStatus.PENDING for c in clips),
+                    reactions=reactions.counts_by_clip(session, [c.id for c in clips]))
 
 
 def approved_clips(session: Session) -> list[Clip]:
