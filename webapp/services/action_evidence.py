@@ -42,6 +42,8 @@ from webapp.services import excerpts, significance
 
 #: The length of each window, in days, once that much time has passed since the action was done.
 WINDOW_DAYS = 28
+#: The evidence waits until this many days have passed since done: windows of hours say nothing.
+MIN_DAYS = 1
 #: New voices shown, of each kind.
 VOICES_SHOWN = 5
 
@@ -136,13 +138,14 @@ def compare(session: Session, subject: str, key: str, done_at: datetime, days: f
 
 
 def evidence(session: Session, action: ImprovementAction, now: datetime | None = None) -> Evidence | None:
-    """The evidence for a done (or verified) action; None when it was never done or nothing has elapsed."""
+    """The evidence for a done (or verified) action; None when it was never done or less than
+    :data:`MIN_DAYS` have passed since."""
     if action.done_at is None:
         return None
     now = now or utcnow()
     elapsed = (now - action.done_at).total_seconds() / 86400
     days = min(float(WINDOW_DAYS), elapsed)
-    if days <= 0:
+    if days < MIN_DAYS:
         return None
     named = subjects(action)
     comparisons = [compare(session, subject, key, action.done_at, days) for subject, key in named]
