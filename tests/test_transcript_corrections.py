@@ -232,3 +232,25 @@ def test_the_call_transcript_page_corrects_a_passage(app: Flask, tenants: dict[s
     assert staff.post(f"/calls/{call_id}/transcript", data={"word-0-6": "x"}).status_code == 403
     with app.app_context():
         assert "recommanderai" in transcript_of(a, call_id).text
+
+
+def test_personal_data_offsets_follow_the_corrected_text_until_the_tagger_runs_again(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """Excerpts mask by character offsets into the text: a correction before an e-mail address moves it."""
+    from webapp.models import Tag, TagKind
+    from webapp.services import excerpts
+
+    a = tenants["a"].id
+    with app.app_context():
+        call_id = processed_call(a, said="bonjour mon adresse est jean.dupont@exemple.fr merci beaucoup")
+
+        def said_at_offsets() -> list[str]:
+            with tenancy.tenant_session(a) as session:
+                text = excerpts.call_text(session.scalars(select(Transcript)
+                                                          .where(Transcript.call_id == call_id)).one())
+                tags = session.scalars(select(Tag).where(Tag.call_id == call_id, Tag.kind == TagKind.PII))
+                return [text[e[0]:e[1]] for tag in tags for e in tag.evidence]
+
+        assert "jean.dupont@exemple.fr" in said_at_offsets()
+        correct(a, call_id, {"0-1": "voici donc mon", "0-0": "Bonjour madame,"})
+        assert "jean.dupont@exemple.fr" in said_at_offsets()

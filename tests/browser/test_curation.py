@@ -178,6 +178,11 @@ def test_a_quality_manager_cuts_approves_and_programs_a_clip(
     expect(refusal).to_contain_text(fr("The customer's consent to reuse this call is not recorded. Set consent to "
                                        "\"yes\" on the call once the customer has agreed, then approve the clip."))
     page.get_by_role("button", name=fr("Approve for the room")).click()
+    # Approving starts with one last read of the caption; pressing on still says why not.
+    expect(page).to_have_url(re.compile(rf"/clips/{clip_id}/approve$"))
+    expect(page.locator("#approve-captions li").first).to_be_visible()
+    expect(page.locator("#approve-refusal")).to_be_visible()
+    page.get_by_role("button", name=fr("Approve for the room")).click()
     expect(page.locator("#form-error")).to_contain_text(fr("The customer's consent to reuse this call is not "
                                                            "recorded. Set consent to \"yes\" on the call once the "
                                                            "customer has agreed, then approve the clip."))
@@ -192,6 +197,8 @@ def test_a_quality_manager_cuts_approves_and_programs_a_clip(
     expect(page.locator("#flash")).to_contain_text(fr("Consent given"))
     expect(page.locator("#consent-notice")).to_have_count(0)
     page.goto(f"/clips/{clip_id}")
+    page.get_by_role("button", name=fr("Approve for the room")).click()
+    expect(page.locator("#approve-captions li").first).to_be_visible()
     page.get_by_role("button", name=fr("Approve for the room")).click()
     expect(page.locator("#flash")).to_contain_text(fr("Approved: the clip can now be added to the room's playlists."))
     expect(page.locator("[data-clip-status]").first).to_have_text(fr("Approved"))

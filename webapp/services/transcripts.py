@@ -167,12 +167,13 @@ def _tagged_text(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _offsets(words: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Where each word lies in its words joined by spaces (the text the tagger's offsets point into)."""
+    """Where each word lies, without its leading space, in the words joined by spaces (the text the
+    tagger's offsets point into)."""
     out, at = [], 0
     for word in words:
-        length = len(str(word.get("word") or ""))
-        out.append((at, at + length))
-        at += length + 1
+        text = str(word.get("word") or "")
+        out.append((at + len(text) - len(text.lstrip()), at + len(text)))
+        at += len(text) + 1
     return out
 
 
