@@ -530,7 +530,7 @@ def latest_pdf_job(session: Session, user: User, workshop: Workshop, now: dateti
 def qr_svg(url: str) -> Markup:
     """The check-in QR code as inline SVG, large enough to be scanned across a meeting room (segno's own
     markup: safe to put in the page as it is)."""
-    return Markup(segno.make(url, error="m").svg_inline(scale=8, title=None))  # noqa: S704 - no text of ours in it
+    return Markup(segno.make(url, error="m").svg_inline(scale=8, title=None, omitsize=True))  # noqa: S704 - no text of ours in it
 
 
 def pdf_key(tenant_id: int, job_id: int) -> str:
