@@ -238,6 +238,7 @@
     heartbeatSeconds = m.heartbeat_seconds > 0 ? m.heartbeat_seconds : DEFAULT_POLL_S;
     playsPerHeartbeat = m.plays_per_heartbeat > 0 ? m.plays_per_heartbeat : DEFAULT_PLAYS_PER_HEARTBEAT;
     if (m.locale) playerEl.setAttribute("lang", m.locale);
+    applyLook(m.look || {});
     var captioned = clipsOf(m).map(function (clip) {
       var lines = Array.isArray(clip.captions) ? clip.captions.slice() : [];
       lines.sort(function (a, b) { return a.start - b.start; });
@@ -256,19 +257,43 @@
     }
   }
 
+  // The company's look (issue #16, item 8): its accent colour as CSS custom properties (set through
+  // the CSSOM, which the Content-Security-Policy allows, unlike a style attribute) and its logo.
+  function applyLook(look) {
+    var root = document.documentElement.style;
+    if (look.accent) {
+      root.setProperty("--accent", look.accent);
+      root.setProperty("--accent-text", look.accent_text || "#fff");
+    } else {
+      root.removeProperty("--accent");
+      root.removeProperty("--accent-text");
+    }
+    document.querySelectorAll("img.company-logo").forEach(function (img) {
+      if (look.logo) { if (img.getAttribute("src") !== look.logo) img.setAttribute("src", look.logo); }
+      else img.removeAttribute("src");
+      img.hidden = !look.logo;
+    });
+    body.dataset.look = look.accent || look.logo ? "company" : "default";
+  }
+
+  // Files the screen needs besides the clips' audio: the logo (kept for offline like a clip).
+  function extrasOf(m) {
+    return m && m.look && m.look.logo ? [m.look.logo] : [];
+  }
+
   // Bring the cache in line with the manifest: every clip of it stored (the next ones first),
   // every clip no longer in it deleted, the page and its assets present for an offline start.
   async function store(m, gen) {
     var cache;
     try { cache = await openCache(); } catch (e) { return; }
-    var wanted = upcomingClips(m).map(function (clip) { return clip.audio; });
+    var wanted = upcomingClips(m).map(function (clip) { return clip.audio; }).concat(extrasOf(m));
     var keep = new Set(wanted.map(pathOf));
     var keys = await cache.keys();
     var have = new Set(keys.map(function (r) { return pathOf(r.url); }));
     var shell = await shellAssets(cache);
     for (var i = 0; i < keys.length; i++) {
       var path = pathOf(keys[i].url);
-      var isMedia = path.indexOf("/kiosk/media/") === 0;
+      var isMedia = path.indexOf("/kiosk/media/") === 0 || path.indexOf("/kiosk/look/") === 0;
       var isAsset = /^\/kiosk\/(player\.js|kiosk\.css)\?/.test(path);
       if ((isMedia && !keep.has(path)) || (isAsset && !shell.has(path))) {
         await cache.delete(keys[i]);
@@ -630,7 +655,16 @@
     });
   }
 
+  // A short crossfade between clips: the new clip's words fade in (kiosk.css, .is-fading), restarted
+  // on each clip; the sound is not delayed.
+  function fade() {
+    playerEl.classList.remove("is-fading");
+    void playerEl.offsetWidth;  // a reflow, so that the animation starts again
+    playerEl.classList.add("is-fading");
+  }
+
   function showClip(clip) {
+    fade();
     playerEl.dataset.clipId = String(clip.id);
     playerEl.dataset.sentiment = clip.sentiment || "";
     var sentiment = $("sentiment");

@@ -63,7 +63,8 @@ TOKEN_ROUTES = {"/api/v1/calls", "/api/v1/calls/<int:call_id>", "/api/v1/complai
 KIOSK_PUBLIC = {"/kiosk", "/kiosk/", '/kiosk/<any("player.js", "kiosk.css", "sw.js"):name>', "/kiosk/pairings",
                 "/kiosk/pairings/<code>/qr.svg", "/kiosk/pairings/claim"}
 #: A paired screen: its device token (@access(KIOSK)), never a login.
-KIOSK_ROUTES = {"/kiosk/manifest.json", "/kiosk/media/<int:clip_id>-<sha256>.webm", "/kiosk/heartbeat"}
+KIOSK_ROUTES = {"/kiosk/manifest.json", "/kiosk/media/<int:clip_id>-<sha256>.webm", "/kiosk/heartbeat",
+                "/kiosk/look/<name>"}
 
 
 @pytest.mark.parametrize("role", list(Role))

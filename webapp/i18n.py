@@ -153,6 +153,7 @@ AUDIT_LABELS = {
     "kiosk.edited": _l("Screen changed"),
     "kiosk.revoked": _l("Screen unpaired"),
     "kiosk.scheduled": _l("Screen's opening hours changed"),
+    "tenant.look_changed": _l("Logo or accent colour of the screens changed"),
     "plays.exported": _l("Proof of play downloaded"),
     "product.updated": _l("Product's family, department or owner changed"),
     "product.modified": _l("Product marked as modified"),

@@ -586,6 +586,7 @@ def test_a_screen_goes_idle_outside_its_opening_hours_offline_too(
     kiosk.clock.set_system_time(datetime(2026, 12, 7, 18, 30, tzinfo=PARIS))
     expect(kiosk.locator("body")).to_have_attribute("data-screen", "idle", timeout=10_000)
     expect(kiosk.locator("#idle h1")).to_be_visible()
+    assert accessibility(kiosk) == []
     assert kiosk.evaluate(f"() => {CURRENT_AUDIO}.paused")
     eventually(lambda: kiosk_row(app, tone_room).state == "idle", 10, "the heartbeat saying 'idle'")
 

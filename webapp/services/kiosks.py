@@ -28,7 +28,7 @@ from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, _l, force_locale
 from webapp.models import AuditEvent, Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
-from webapp.services import audit, playlists, proof_of_play
+from webapp.services import audit, look, playlists, proof_of_play
 
 #: No 0/O, 1/I/L: read from across a room and typed by a person.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -211,7 +211,7 @@ def cached_manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str
     answered "not modified", and they need only its version.
     """
     key = (kiosk.tenant_id, kiosk.id, kiosk.token_hash, kiosk.name, kiosk.playlist_id,
-           json.dumps(kiosk.schedule or {}, sort_keys=True))
+           json.dumps(kiosk.schedule or {}, sort_keys=True))  # (the look reaches screens within the cache's 10 s)
     now = time.monotonic()
     hit = _manifests.get(key)
     if hit is not None and hit[0] > now:
@@ -249,6 +249,7 @@ def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
         # When the screen plays (issue #16, item 8): it applies this itself, offline too.
         "schedule": kiosk.schedule or {},
         "timezone": tenant.timezone if tenant is not None and tenant.timezone else "Europe/Paris",
+        "look": look.kiosk_look(tenant),  # the company's logo and accent colour
         "clips": [{"id": c.id, "title": c.title, "sentiment": str(c.sentiment),
                    "sentiment_label": labels[str(c.sentiment)], "topic": topics.get(c.topic, ""),
                    "product": c.call.product, "duration": round(c.duration_s, 2), "audio": media_url(c),

@@ -18,13 +18,13 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk import FILES
-from webapp import tenancy
+from webapp import storage, tenancy
 from webapp.auth import ANONYMOUS, KIOSK, KIOSK_COOKIE, access
 from webapp.context import current_context
 from webapp.errors import ApiError
 from webapp.i18n import _
 from webapp.principals import current_kiosk
-from webapp.services import kiosks, throttle
+from webapp.services import kiosks, look, throttle
 from webapp.views.helpers import client_ip, settings
 from webapp.views.media import audio_response
 
@@ -145,6 +145,18 @@ def kiosk_media(clip_id: int, sha256: str) -> Response:
     clip = kiosks.media(tenancy.request_session(), current_kiosk(), clip_id, sha256)
     resp = audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)
     resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # the name holds the content hash
+    return resp
+
+
+@bp.get("/look/<name>")
+@access(KIOSK)
+def kiosk_logo(name: str) -> Response:
+    """The company's logo (issue #16, item 8): its name holds its SHA-256, so it never changes."""
+    session = tenancy.request_session()
+    key, content_type = look.logo_object(look.tenant_of_kiosk(session, current_kiosk()), name)
+    store = storage.get_storage(settings())
+    resp = Response(b"".join(store.read_range(key)), mimetype=content_type)
+    resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return resp
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from webapp import exports, tenancy
+from webapp import exports, storage, tenancy
 from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Role
-from webapp.services import kiosks, playlists, proof_of_play
-from webapp.views.helpers import actor, form_error, is_htmx, render
+from webapp.services import kiosks, look, playlists, proof_of_play
+from webapp.views.helpers import actor, form_error, is_htmx, render, settings
 
 bp = Blueprint("kiosks", __name__, url_prefix="/settings/kiosks")
 
@@ -116,3 +116,25 @@ def kiosk_plays() -> Response:
 @access(PERSON, roles=[Role.TENANT_ADMIN])
 def kiosk_plays_export(fmt: str) -> Response:
     return _download(proof_of_play.export(tenancy.request_session(), actor(), _period(), fmt=fmt))
+
+
+# --- the company's look on the screens (issue #16, item 8; the form is on the company settings page) ---
+
+
+@bp.post("/look")
+@access(PERSON, roles=[Role.TENANT_ADMIN])
+def kiosk_look() -> Response:
+    """The logo and accent colour the room's screens show; a refusal is told on the settings page."""
+    upload = request.files.get("logo")
+    data = upload.stream.read(look.MAX_LOGO_BYTES + 1) if upload is not None and upload.filename else None
+    session = tenancy.request_session()
+    try:
+        change = look.update_look(session, storage.get_storage(settings()), look.tenant_of(session, actor()), actor(),
+                                  accent=request.form.get("accent_color", ""), logo=data,
+                                  remove_logo=request.form.get("remove_logo") == "1")
+    except UserError as err:
+        flash(str(err.message), "error")
+    else:
+        flash(_("Saved. The screens show it within a minute.") if change.changed else _("Nothing to change."),
+              "success")
+    return redirect(url_for("company.company_settings", _anchor="look-settings"), code=303)
