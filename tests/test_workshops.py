@@ -294,3 +294,20 @@ def test_the_summary_pdf_is_made_by_the_worker(app: Flask, tenants: dict[str, Te
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Atelier PDF" in text and "Staff" in text
+
+
+def test_the_check_in_address_asks_for_a_login_and_another_companys_code_looks_wrong(
+        app: Flask, tenants: dict[str, TenantSet], client: Client, login_as: Any) -> None:
+    with app.app_context():
+        workshop_id = make_workshop(tenants["a"], clips=1)
+        with tenancy.tenant_session(tenants["a"].id) as session:
+            code = _workshop(session, workshop_id).checkin_code
+    anonymous = client.get(f"/workshops/check-in/{code}")
+    assert anonymous.status_code == 302 and f"next=/workshops/check-in/{code}" in anonymous.headers["Location"]
+    stranger: Client = login_as("b", Role.STAFF)
+    theirs, wrong = stranger.get(f"/workshops/check-in/{code}"), stranger.get("/workshops/check-in/not-a-code")
+    assert theirs.status_code == wrong.status_code == 404
+    assert theirs.text.replace(code, "CODE") == wrong.text.replace("not-a-code", "CODE")
+    assert stranger.get(f"/workshops/{workshop_id}/phone").status_code == 404
+    with app.app_context(), tenancy.all_tenants_session() as session:
+        assert session.scalar(select(func.count()).select_from(WorkshopAttendance)) == 0
