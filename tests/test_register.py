@@ -575,6 +575,8 @@ def test_the_product_filter_offers_the_company_s_products(app: Flask, login_as: 
     with app.app_context():
         factories.make_product(tenants["a"].id, name="Grille-pain")
         factories.make_product(tenants["b"].id, name="Autre société")
+    with bound(app, tenants["b"].id) as session:
+        _entry(session, subject="other company's", product="Cafetière B")
     with bound(app, tenants["a"].id) as session:
         _entry(session, subject="oven", product="Four X2")
         _entry(session, subject="kettle", product="bouilloire")

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, false, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, false, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -830,12 +830,24 @@ def _reference_starts(typed: str) -> ColumnElement[bool]:
     return and_(RegisterEntry.year == year, or_(*ranges)) if ranges else false()
 
 
+def entry_products_query() -> Select[str]:
+    """The product names the company's entries use: a skip scan of the ``(tenant_id, product)`` index, a recursive
+    query asking for the first name after the last one found, one index probe per product, where ``SELECT
+    DISTINCT`` would read every entry (50-120 ms at 100,000 entries on PostgreSQL, on every page of the register:
+    benchmarks/register.py)."""
+    found = select(func.min(RegisterEntry.product).label("name")).where(RegisterEntry.product > "") \
+        .cte("names", recursive=True)
+    after = select(func.min(RegisterEntry.product)).where(RegisterEntry.product > found.c.name).scalar_subquery()
+    found = found.union_all(select(after).where(found.c.name.is_not(None)))
+    return select(found.c.name).where(found.c.name.is_not(None))
+
+
 def product_choices(session: Session) -> list[listing.Option]:
     """The products the register's filter offers: the company's products and every product its entries name,
     by name (two queries)."""
     # One query per table, not a UNION: the tenancy guard scopes each plain SELECT it sees.
     names = {name for name in session.scalars(select(Product.name)) if name}
-    names.update(name for name in session.scalars(select(RegisterEntry.product).distinct()) if name)
+    names.update(name for name in session.scalars(entry_products_query()) if name)
     return [listing.Option(name, name) for name in sorted(names, key=lambda name: (name.casefold(), name))]
 
 
@@ -874,8 +886,8 @@ class RegisterFilters(listing.Filters):
         elif self.owner.isdigit():
             yield RegisterEntry.owner_id == int(self.owner)
         if self.product:
-            # The exact name, chosen from a list: an equality is leakproof and may use an index under row-level
-            # security, where a "contains" ILIKE read every entry (benchmarks/register.py).
+            # The exact name, chosen from a list: an equality is leakproof, so it may use the (tenant_id, product)
+            # index under row-level security, where a "contains" ILIKE read every entry (benchmarks/register.py).
             yield RegisterEntry.product == self.product
         if self.reason:
             yield cast(RegisterEntry.reasons, String).like(listing.contains(f'"{self.reason}"'), escape="\\")
