@@ -17,6 +17,7 @@ from flask_babel import (
     get_locale,
     gettext,
     lazy_gettext,
+    lazy_pgettext,
     ngettext,
 )
 from flask_login import current_user
@@ -251,13 +252,13 @@ OUTCOME_LABELS = {
     "rejected": _l("Rejected"),
 }
 #: Improvement actions (webapp/services/actions.py): an action's status, where it started, the list's due filter.
-ACTION_STATUS_LABELS = {
-    "proposed": _l("Proposed"),
-    "accepted": _l("Accepted"),
-    "in_progress": _l("In progress"),
-    "done": _l("Done"),
-    "verified": _l("Verified"),
-    "rejected": _l("Rejected"),
+ACTION_STATUS_LABELS = {  # in context: an action is feminine in French, its "done" is not a clock's
+    "proposed": lazy_pgettext("action status", "Proposed"),
+    "accepted": lazy_pgettext("action status", "Accepted"),
+    "in_progress": lazy_pgettext("action status", "In progress"),
+    "done": lazy_pgettext("action status", "Done"),
+    "verified": lazy_pgettext("action status", "Verified"),
+    "rejected": lazy_pgettext("action status", "Rejected"),
 }
 ACTION_ORIGIN_LABELS = {
     "manual": _l("Written by hand"),
