@@ -239,6 +239,7 @@
     playsPerHeartbeat = m.plays_per_heartbeat > 0 ? m.plays_per_heartbeat : DEFAULT_PLAYS_PER_HEARTBEAT;
     if (m.locale) playerEl.setAttribute("lang", m.locale);
     applyLook(m.look || {});
+    showImage($("checkin-qr"), m.check_in_qr || "");
     var captioned = clipsOf(m).map(function (clip) {
       var lines = Array.isArray(clip.captions) ? clip.captions.slice() : [];
       lines.sort(function (a, b) { return a.start - b.start; });
@@ -277,8 +278,18 @@
   }
 
   // Files the screen needs besides the clips' audio: the logo (kept for offline like a clip).
+  // and the QR codes: one beside each clip (react from a phone) and the room's check-in (issue #16).
   function extrasOf(m) {
-    return m && m.look && m.look.logo ? [m.look.logo] : [];
+    var urls = m && m.look && m.look.logo ? [m.look.logo] : [];
+    if (m && m.check_in_qr) urls.push(m.check_in_qr);
+    clipsOf(m).forEach(function (clip) { if (clip.qr) urls.push(clip.qr); });
+    return urls;
+  }
+
+  function showImage(img, url) {
+    if (url) { if (img.getAttribute("src") !== url) img.setAttribute("src", url); }
+    else img.removeAttribute("src");
+    img.hidden = !url;
   }
 
   // Bring the cache in line with the manifest: every clip of it stored (the next ones first),
@@ -293,7 +304,7 @@
     var shell = await shellAssets(cache);
     for (var i = 0; i < keys.length; i++) {
       var path = pathOf(keys[i].url);
-      var isMedia = path.indexOf("/kiosk/media/") === 0 || path.indexOf("/kiosk/look/") === 0;
+      var isMedia = /^\/kiosk\/(media|look|qr)\//.test(path);
       var isAsset = /^\/kiosk\/(player\.js|kiosk\.css)\?/.test(path);
       if ((isMedia && !keep.has(path)) || (isAsset && !shell.has(path))) {
         await cache.delete(keys[i]);
@@ -673,6 +684,7 @@
       : clip.sentiment === "unhappy" ? body.dataset.labelUnhappy : "";
     $("sentiment-label").textContent = clip.sentiment_label || fallback || "";
     $("clip-title").textContent = clip.title || "";
+    showImage($("react-qr"), clip.qr || "");
     $("clip-product").textContent = clip.product || "";
     $("clip-topic").textContent = clip.topic || "";
     captionEl.textContent = "";

@@ -55,8 +55,8 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(request, SHELL_URL));
   } else if (url.pathname === MANIFEST_URL) {
     event.respondWith(networkFirst(request, MANIFEST_URL));
-  } else if (url.pathname.indexOf("/kiosk/look/") === 0) {
-    event.respondWith(cacheFirst(request));  // the logo: its name holds its hash
+  } else if (url.pathname.indexOf("/kiosk/look/") === 0 || url.pathname.indexOf("/kiosk/qr/") === 0) {
+    event.respondWith(cacheFirst(request));  // the logo (its name holds its hash) and the QR codes
   } else if (url.pathname.indexOf("/kiosk/media/") === 0) {
     event.respondWith(media(request));
   } else if (url.pathname === "/kiosk/player.js" || url.pathname === "/kiosk/kiosk.css") {

@@ -407,3 +407,24 @@ def test_a_clip_that_left_the_playlist_counts_until_the_screen_was_told(
     beat = kiosk.raw.post("/kiosk/heartbeat", json={"plays": [{"clip_id": room["s1"], "at": before},
                                                               {"clip_id": room["s1"], "at": after}]})
     assert beat.json == {"accepted": 1, "dropped": 1}
+
+
+def test_each_clip_has_a_qr_code_to_react_and_the_room_one_to_check_in(
+        app: Flask, tenants: dict[str, TenantSet], room: dict[str, int]) -> None:
+    """Issue #16, item 3: the manifest names a QR code per clip and the room's check-in code; each encodes
+    the absolute address a phone opens (reaction page for that clip beside this screen, check-in), and
+    only this screen's own clips have one."""
+    ref, kiosk = _kiosk(app, tenants["a"].id, room["playlist"])
+    manifest = kiosk.get("/kiosk/manifest.json").json
+    assert manifest is not None and manifest["check_in_qr"] == "/kiosk/qr/check-in.svg"
+    clip = next(c for c in manifest["clips"] if c["id"] == room["s1"])
+    assert clip["qr"] == f"/kiosk/qr/react-{room['s1']}.svg"
+    base = app.config["ECOUTE"].base_url or "http://localhost"
+    react = kiosk.get(clip["qr"])
+    assert react.status_code == 200 and react.mimetype == "image/svg+xml"
+    assert react.data == kiosk_service.qr_svg(f"{base}/react/{room['s1']}?screen={ref.id}")
+    check_in = kiosk.get("/kiosk/qr/check-in.svg")
+    assert check_in.data == kiosk_service.qr_svg(f"{base}/room/check-in?screen={ref.id}")
+    for other in (room["other"], room["theirs"]):  # not in its playlist; another company's
+        assert kiosk.get(f"/kiosk/qr/react-{other}.svg").status_code == 404
+    assert Client(app.test_client()).get("/kiosk/qr/check-in.svg").status_code == 401

@@ -64,7 +64,7 @@ KIOSK_PUBLIC = {"/kiosk", "/kiosk/", '/kiosk/<any("player.js", "kiosk.css", "sw.
                 "/kiosk/pairings/<code>/qr.svg", "/kiosk/pairings/claim"}
 #: A paired screen: its device token (@access(KIOSK)), never a login.
 KIOSK_ROUTES = {"/kiosk/manifest.json", "/kiosk/media/<int:clip_id>-<sha256>.webm", "/kiosk/heartbeat",
-                "/kiosk/look/<name>"}
+                "/kiosk/look/<name>", "/kiosk/qr/react-<int:clip_id>.svg", "/kiosk/qr/check-in.svg"}
 
 
 @pytest.mark.parametrize("role", list(Role))

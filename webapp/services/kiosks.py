@@ -12,6 +12,7 @@ tenant (principals.authenticate_kiosk binds the request to the tenant; this modu
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import secrets
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import segno
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -253,13 +255,48 @@ def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
         "clips": [{"id": c.id, "title": c.title, "sentiment": str(c.sentiment),
                    "sentiment_label": labels[str(c.sentiment)], "topic": topics.get(c.topic, ""),
                    "product": c.call.product, "duration": round(c.duration_s, 2), "audio": media_url(c),
-                   "captions": c.captions} for c in clips],
+                   "captions": c.captions, "qr": react_qr_url(c)} for c in clips],
+        "check_in_qr": CHECK_IN_QR_URL,  # the room's check-in (issue #16, item 3)
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     body["version"] = version  # also when there is no playlist: "nothing to play" is a version too
     if body["playlist"] is not None:
         body["playlist"]["version"] = version
     return body, version
+
+
+def react_qr_url(clip: Clip) -> str:
+    """Where the kiosk gets the QR code shown beside ``clip`` (issue #16, item 3)."""
+    return f"/kiosk/qr/react-{clip.id}.svg"
+
+
+CHECK_IN_QR_URL = "/kiosk/qr/check-in.svg"
+
+
+def react_target(base: str, clip_id: int, kiosk_id: int) -> str:
+    """What a phone opens from a clip's QR code: the reaction page for that clip beside that screen."""
+    return f"{base}/react/{clip_id}?screen={kiosk_id}"
+
+
+def check_in_target(base: str, kiosk_id: int) -> str:
+    """What a phone opens from the room's check-in QR code."""
+    return f"{base}/room/check-in?screen={kiosk_id}"
+
+
+def qr_svg(target: str) -> bytes:
+    """A QR code of ``target`` as a whole SVG document (loaded by the kiosk as an image)."""
+    svg = io.BytesIO()
+    segno.make(target, error="m").save(svg, kind="svg", scale=8, border=2, dark="#000", light="#fff")
+    return svg.getvalue()
+
+
+def playable_clip(session: Session, kiosk: Kiosk, clip_id: int) -> Clip:
+    """A clip of the kiosk's own playlist that plays now; NotFound for any other."""
+    playlist = _playlist_of(session, kiosk)
+    for clip in playlists.playable(playlist) if playlist is not None else []:
+        if clip.id == clip_id:
+            return clip
+    raise NotFound()
 
 
 def media(session: Session, kiosk: Kiosk, clip_id: int, sha256: str) -> Clip:

@@ -148,6 +148,32 @@ def kiosk_media(clip_id: int, sha256: str) -> Response:
     return resp
 
 
+def _qr(target: str) -> Response:
+    # Kept by the screen for offline use (sw.js); the address it encodes never changes for a screen.
+    return Response(kiosks.qr_svg(target), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+def _base() -> str:
+    return settings().base_url or request.host_url.rstrip("/")
+
+
+@bp.get("/qr/react-<int:clip_id>.svg")
+@access(KIOSK)
+def kiosk_react_qr(clip_id: int) -> Response:
+    """The QR code beside a clip: a phone opens the reaction page for it, beside this screen (issue #16)."""
+    kiosk = current_kiosk()
+    clip = kiosks.playable_clip(tenancy.request_session(), kiosk, clip_id)
+    return _qr(kiosks.react_target(_base(), clip.id, kiosk.id))
+
+
+@bp.get("/qr/check-in.svg")
+@access(KIOSK)
+def kiosk_check_in_qr() -> Response:
+    """The room's check-in QR code: a phone checks its owner in beside this screen."""
+    return _qr(kiosks.check_in_target(_base(), current_kiosk().id))
+
+
 @bp.get("/look/<name>")
 @access(KIOSK)
 def kiosk_logo(name: str) -> Response:
