@@ -61,23 +61,24 @@ def test_the_page_plays_the_playlist_most_screens_play(room: dict[str, int], log
     staff: Client = login_as("a", Role.STAFF)  # type: ignore[operator]
     page = staff.get("/room")
     assert page.status_code == 200
-    assert "Premier" in page.text and f"/room/audio/{room['one']}-" in page.text
+    assert "Premier" in page.text and f"/room/clips/{room['one']}/audio/" in page.text
     assert "Hors écran" not in page.text  # no screen plays its playlist
     assert 'id="listen-total" data-seconds="0.0"' in page.text
     chosen = staff.get(f"/room?playlist={room['side']}")
-    assert f"/room/audio/{room['other']}-" in chosen.text and f"/room/audio/{room['one']}-" not in chosen.text
+    assert f"/room/clips/{room['other']}/audio/" in chosen.text
+    assert f"/room/clips/{room['one']}/audio/" not in chosen.text
 
 
 def test_staff_reach_approved_clips_of_the_screens_only_never_call_audio(
         app: Flask, tenants: dict[str, TenantSet], room: dict[str, int], login_as: object) -> None:
     staff: Client = login_as("a", Role.STAFF)  # type: ignore[operator]
     a = tenants["a"].id
-    heard = staff.get(f"/room/audio/{room['one']}-{_sha(app, a, room['one'])}.webm")
+    heard = staff.get(f"/room/clips/{room['one']}/audio/{_sha(app, a, room['one'])}")
     assert heard.status_code == 200 and heard.mimetype == "audio/webm" and len(heard.data) > 100
     for name in ("hidden", "draft"):
-        assert staff.get(f"/room/audio/{room[name]}-{_sha(app, a, room[name])}.webm").status_code == 404, name
-    assert staff.get(f"/room/audio/{room['one']}-{'0' * 64}.webm").status_code == 404
-    theirs = f"/room/audio/{room['theirs']}-{_sha(app, tenants['b'].id, room['theirs'])}.webm"
+        assert staff.get(f"/room/clips/{room[name]}/audio/{_sha(app, a, room[name])}").status_code == 404, name
+    assert staff.get(f"/room/clips/{room['one']}/audio/{'0' * 64}").status_code == 404
+    theirs = f"/room/clips/{room['theirs']}/audio/{_sha(app, tenants['b'].id, room['theirs'])}"
     assert staff.get(theirs).status_code == 404
     # A call's audio and a clip's curation audio stay the quality team's.
     assert staff.get(f"/calls/{room['call']}/audio").status_code == 403

@@ -133,7 +133,7 @@ def audio_clip(session: Session, clip_id: int, sha256: str) -> Clip:
 
 
 def audio_url(clip: Clip) -> str:
-    return f"/room/audio/{clip.id}-{clip.audio_sha256}.webm"
+    return f"/room/clips/{clip.id}/audio/{clip.audio_sha256}"
 
 
 def tracks(session: Session, playlist: Playlist, locale: str) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ def room_index() -> Response:
                   mine=_my_time())
 
 
-@bp.get("/audio/<int:clip_id>-<sha256>.webm")
+@bp.get("/clips/<int:clip_id>/audio/<sha256>")
 @access(PERSON, roles=PEOPLE)
 def room_audio(clip_id: int, sha256: str) -> Response:
     """A playable clip of a playlist the screens play (never a call's audio)."""
