@@ -417,6 +417,7 @@
   function state() {
     var screen = body.dataset.screen;
     if (screen === "touch" || screen === "empty" || screen === "idle") return screen;
+    if (screen === "card") return "playing";
     return playing() && current.readyState > 2 ? "playing" : "waiting";
   }
 
@@ -724,7 +725,42 @@
     save(KEYS.position, {clipId: currentClip.id, time: current.currentTime || 0});
   }
 
+  // Written complaints' cards (issue #16, item 7): those after the voice that just ended are shown,
+  // one by one, each for its own time, before the next voice. They come with the manifest, so they
+  // show offline too.
+  var cardTimer = null;
+
+  function cardsAfter(m, clipId) {
+    var cards = m && Array.isArray(m.cards) ? m.cards : [];
+    return cards.filter(function (card) { return card.after === clipId && card.text; });
+  }
+
+  function showCards(cards, gen, done) {
+    if (!cards.length || gen !== generation || !isOpen(newest(), new Date())) { done(); return; }
+    var card = cards[0];
+    endedAt = null;  // the pause is the card's, not a gap between voices
+    $("card-text").textContent = card.text;
+    $("card").dataset.cardId = card.id;
+    show("card");
+    clearTimeout(cardTimer);
+    cardTimer = setTimeout(function () {
+      if (gen !== generation) return;
+      showCards(cards.slice(1), gen, done);
+    }, Math.max(1, card.seconds || 6) * 1000);
+  }
+
   function advance() {
+    var ended = currentClip;
+    var cards = ended ? cardsAfter(manifest, ended.id) : [];
+    if (cards.length) {
+      var gen = generation;
+      showCards(cards, gen, function () { if (gen === generation && currentClip === ended) nextVoice(); });
+      return;
+    }
+    nextVoice();
+  }
+
+  function nextVoice() {
     var gen = generation;
     var then = following();
     if (then.manifest !== manifest) {

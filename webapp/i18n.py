@@ -150,6 +150,8 @@ AUDIT_LABELS = {
     "playlist.clip_added": _l("Clip added to a playlist"),
     "playlist.clip_removed": _l("Clip removed from a playlist"),
     "playlist.reordered": _l("Playlist reordered"),
+    "playlist.card_added": _l("Written complaint added to a playlist as a card"),
+    "playlist.card_removed": _l("Written complaint's card removed from a playlist"),
     "kiosk.paired": _l("Screen paired"),
     "kiosk.edited": _l("Screen changed"),
     "kiosk.revoked": _l("Screen unpaired"),

@@ -605,3 +605,62 @@ def test_a_screen_goes_idle_outside_its_opening_hours_offline_too(
     expect(kiosk.locator("body")).to_have_attribute("data-screen", "player", timeout=10_000)
     wait_for_plays(kiosk, made + 1, timeout_s=15)
     assert_audio_advances(kiosk)
+
+
+# --- a written complaint's card (issue #16, item 7) ----------------------------------------
+
+#: Records what the screen shows in turn: each voice (its clip id) and each card (its id).
+SCREENS_SCRIPT = """
+window.__shown = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const note = () => {
+    const screen = document.body.dataset.screen, shown = window.__shown;
+    const what = screen === "card" ? document.getElementById("card").dataset.cardId
+      : screen === "player" ? document.getElementById("player").dataset.clipId : "";
+    if (what && shown[shown.length - 1] !== what) shown.push(what);
+  };
+  new MutationObserver(note).observe(document.body, {attributes: true, attributeFilter: ["data-screen"]});
+  new MutationObserver(note).observe(document.getElementById("player"),
+                                     {attributes: true, attributeFilter: ["data-clip-id"]});
+});
+"""
+
+
+def test_a_complaint_card_plays_between_two_clips(
+        app: Flask, tenants: dict[str, TenantSet], tone_room: Room, new_page: OpenPage) -> None:
+    """A quality manager adds a written complaint (consent "yes") to the playlist as a card, shortened;
+    the screen shows it, masked, after the last voice and before the next round's first."""
+    from webapp.models import Complaint, Consent, Playlist
+
+    fr = translator(app, "fr")
+    with app.app_context():
+        complaint_id = factories.make_complaint(tone_room.tenant_id, text="Mon four est tombé en panne. Inadmissible.")
+        with tenancy.tenant_session(tone_room.tenant_id) as session:
+            complaint = session.get(Complaint, complaint_id)
+            assert complaint is not None
+            complaint.consent = Consent.YES
+            playlist_id = session.scalars(select(Playlist.id).where(Playlist.name == tone_room.playlist_name)).one()
+    manager = new_page()
+    log_in(manager, fr, tenants["a"].users[Role.QUALITY_MANAGER].email, PASSWORD)
+    manager.goto(f"/playlists/{playlist_id}")
+    manager.get_by_label(fr("Complaint number"), exact=True).fill(str(complaint_id))
+    manager.get_by_label(fr("Shortened excerpt (optional)"), exact=True).fill("Mon four est tombé en panne.")
+    manager.get_by_role("button", name=fr("Add the card"), exact=True).click()
+    expect(manager.locator(f"#card-{complaint_id} q")).to_have_text("Mon four est tombé en panne.…")
+    assert accessibility(manager) == []
+
+    kiosk = new_page(viewport={"width": 1920, "height": 1080})
+    kiosk.add_init_script(SCREENS_SCRIPT)
+    kiosk.goto("/kiosk/")
+    code = kiosk.locator("#pairing-code")
+    expect(code).to_have_text(CODE)
+    pair_in_settings(new_page, app, tenants, code.inner_text(), tone_room.playlist_name).close()
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "card", timeout=30_000)
+    expect(kiosk.locator("#card-text")).to_have_text("Mon four est tombé en panne.…")
+    assert accessibility(kiosk) == []
+    expect(kiosk.locator("body")).to_have_attribute("data-screen", "player", timeout=15_000)
+    kiosk.wait_for_function("() => window.__shown.length >= 4", timeout=15_000)
+    shown = kiosk.evaluate("() => window.__shown")
+    voices = [str(clip_id) for clip_id in tone_room.clips]
+    at = shown.index(f"card-{complaint_id}")
+    assert 0 < at < len(shown) - 1 and shown[at - 1] == voices[-1] and shown[at + 1] == voices[0], shown

@@ -30,7 +30,7 @@ from webapp.db import utcnow
 from webapp.errors import NotFound, UserError
 from webapp.i18n import _, _l, force_locale
 from webapp.models import AuditEvent, Clip, Kiosk, KioskPairing, Label, LabelKind, Playlist, Tenant, User
-from webapp.services import audit, look, playlists, proof_of_play
+from webapp.services import audit, cards, look, playlists, proof_of_play
 
 #: No 0/O, 1/I/L: read from across a room and typed by a person.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -257,6 +257,8 @@ def manifest(session: Session, kiosk: Kiosk) -> tuple[dict[str, Any], str]:
                    "product": c.call.product, "duration": round(c.duration_s, 2), "audio": media_url(c),
                    "captions": c.captions, "qr": react_qr_url(c)} for c in clips],
         "check_in_qr": CHECK_IN_QR_URL,  # the room's check-in (issue #16, item 3)
+        # Written complaints' cards, each after the voice it follows (issue #16, item 7).
+        "cards": cards.room_cards(playlist, clips) if playlist is not None else [],
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     body["version"] = version  # also when there is no playlist: "nothing to play" is a version too

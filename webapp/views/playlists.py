@@ -16,7 +16,7 @@ from webapp.auth import PERSON, access
 from webapp.errors import UserError
 from webapp.i18n import _
 from webapp.models import Playlist, PlaylistMode, Role
-from webapp.services import clips, playlists
+from webapp.services import cards, clips, playlists
 from webapp.services.validation import parse_id
 from webapp.views.helpers import actor, form_error, is_htmx, render
 
@@ -124,6 +124,31 @@ def playlist_remove_clip(playlist_id: int) -> Response:
     session = tenancy.request_session()
     playlist = playlists.get_playlist(session, playlist_id)
     return _items_changed(playlist, lambda: playlists.remove_clip(session, actor(), playlist, _clip_id()))
+
+
+@bp.post("/<int:playlist_id>/cards")
+@access(PERSON, roles=CURATORS)
+def playlist_add_card(playlist_id: int) -> Response:
+    """A written complaint as a card (issue #16, item 7): its masked excerpt, or a passage of it."""
+    session = tenancy.request_session()
+    playlist = playlists.get_playlist(session, playlist_id)
+    return _items_changed(playlist, lambda: cards.add_card(
+        session, actor(), playlist, cards.get_complaint(session, _complaint_id()), request.form.get("text", "")))
+
+
+@bp.post("/<int:playlist_id>/cards/remove")
+@access(PERSON, roles=CURATORS)
+def playlist_remove_card(playlist_id: int) -> Response:
+    session = tenancy.request_session()
+    playlist = playlists.get_playlist(session, playlist_id)
+    return _items_changed(playlist, lambda: cards.remove_card(session, actor(), playlist, _complaint_id()))
+
+
+def _complaint_id() -> int:
+    try:
+        return parse_id(request.form.get("complaint_id"))
+    except ValueError:
+        raise UserError(_("Give the complaint's number."), "card_complaint") from None
 
 
 # Last on purpose: the isolation test's positive control posts to every route of one playlist in turn.
