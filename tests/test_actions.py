@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -113,6 +113,12 @@ def test_the_life_cycle_runs_from_proposed_to_verified_and_reopens(app: Flask, t
             _move(a, Role.STAFF, action_id, to)  # the owner moves their own action
         with pytest.raises(actions.TransitionRefused):
             _move(a, Role.STAFF, action_id, "verified")
+        with pytest.raises(actions.TransitionRefused):  # no evidence yet: it was done a moment ago
+            _move(a, Role.QUALITY_MANAGER, action_id, "verified")
+        with tenancy.tenant_session(a.id) as session:
+            action = session.get(ImprovementAction, action_id)
+            assert action is not None and action.done_at is not None
+            action.done_at -= timedelta(days=2)
         _move(a, Role.QUALITY_MANAGER, action_id, "verified")
         with tenancy.tenant_session(a.id) as session:
             action = session.get(ImprovementAction, action_id)

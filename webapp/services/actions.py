@@ -13,8 +13,9 @@ changed in between.
 - Quality managers and company admins manage actions: they see all of them, propose, edit, assign an
   owner and a due date, move any action along its life cycle, reject, verify and reopen.
 - The owner (any role) sees their action and moves it through accepted, in progress and done, and
-  comments on it. Verifying (which needs the evidence read by a quality manager or admin), rejecting,
-  reopening and reassigning stay with the managers.
+  comments on it. Verifying, rejecting, reopening and reassigning stay with the managers. Verifying
+  needs the evidence: it is refused until a day has passed since the action was done
+  (:func:`evidence_ready`), and the button is on the evidence panel, under what customers said.
 - Staff propose actions (from a reaction in the room, or from a workshop's decisions, through
   :func:`propose`) and see the actions they proposed or own, and comment on them.
 - Platform admins work in no company's actions.
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -305,6 +306,9 @@ def move(session: Session, actor: User, action: ImprovementAction, to: ActionSta
                                       "reading its evidence."))
         raise TransitionRefused(_("Only a quality manager or an admin can make this change; as its owner, you "
                                   "can accept the action, start it and mark it done."))
+    if target is ActionStatus.VERIFIED and not evidence_ready(action):
+        raise TransitionRefused(_("Its evidence is not there yet: confirm it verified once a day has passed since "
+                                  "it was done, after reading what customers said."))
     reason = _block(reason, str(_("Reason")))
     if target is ActionStatus.REJECTED and not reason:
         raise TransitionRefused(_("Say why the action is rejected."))
@@ -329,6 +333,13 @@ def move(session: Session, actor: User, action: ImprovementAction, to: ActionSta
     _notify(session, action, actor, {action.owner_id, action.created_by_id}, STATUS_TEMPLATE,
             status=target.value, previous=was.value)
     session.flush()
+
+
+def evidence_ready(action: ImprovementAction) -> bool:
+    """Whether the action was done long enough ago for its evidence to show (webapp/services/action_evidence.py)."""
+    from webapp.services.action_evidence import MIN_DAYS  # the evidence module reads actions, not the reverse
+
+    return action.done_at is not None and utcnow() - action.done_at >= timedelta(days=MIN_DAYS)
 
 
 def owners(session: Session) -> list[User]:
