@@ -1,7 +1,8 @@
-"""A reaction from a phone beside a screen (issue #16, item 3), in Debian's Chromium: a person opens the
-reaction page a kiosk's QR code names, logs in, says « Il faut agir » with a comment; in another browser
-a quality manager sees it counted on the clip's page. Then a check-in beside the screen. Each page fits
-a phone, spaces its French punctuation, and has no WCAG 2 A/AA violation that axe-core finds."""
+"""A reaction from a phone beside a screen (issue #16, item 3), in Debian's Chromium: a paired screen plays
+a clip with its QR code; a phone opens the address that code holds, logs in, says « Il faut agir » with a
+comment; in another browser a quality manager sees it counted on the clip's page. Then a check-in beside
+the screen. Each phone page fits a phone, spaces its French punctuation, and has no WCAG 2 A/AA violation
+that axe-core finds."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from tests.browser.conftest import OpenPage
 from tests.browser.test_layout import DESKTOP, PHONE, accessibility, french_punctuation, overflow
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
-from tests.test_reactions import approved_clip
+from webapp.auth import KIOSK_COOKIE
+from webapp.config import Settings
 from webapp.models import Role
+from webapp.services import kiosks
 
 
 def looks_right(page: Page) -> None:
@@ -27,16 +30,37 @@ def looks_right(page: Page) -> None:
     assert french_punctuation(page.locator("body").inner_text()) == [], page.url
 
 
-def test_a_reaction_from_a_phone_reaches_the_clip_page(app: Flask, tenants: dict[str, TenantSet],
+def qr_target(kiosk: Page, img: str, candidates: list[str]) -> str:
+    """The address the screen's QR code ``img`` holds, among ``candidates`` (the image is compared
+    with the QR code of each: no QR decoder in the test's dependencies)."""
+    expect(kiosk.locator(img)).to_have_attribute("src", re.compile(r"/kiosk/qr/"))
+    drawn = kiosk.request.get(str(kiosk.locator(img).get_attribute("src"))).body()
+    held = [target for target in candidates if kiosks.qr_svg(target) == drawn]
+    assert len(held) == 1, (img, candidates)
+    return held[0]
+
+
+def test_a_reaction_from_a_phone_reaches_the_clip_page(app: Flask, settings: Settings, tenants: dict[str, TenantSet],
                                                        new_page: OpenPage) -> None:
     fr = translator(app, "fr")
     a = tenants["a"]
     with app.app_context():
-        clip_id = approved_clip(a.id, title="Attente au téléphone")
-        screen = factories.make_kiosk(a.id, name="Salle client Lyon")
+        call_id = factories.make_ready_call(a.id, seconds=3.0)
+        clip_id = factories.make_clip(a.id, call_id, start=0.0, end=2.5, title="Attente au téléphone", render=True,
+                                      approve=True)
+        screen = factories.make_kiosk(a.id, factories.make_playlist(a.id, [clip_id]), name="Salle client Lyon")
+
+    kiosk = new_page(viewport={"width": 1920, "height": 1080})  # the paired screen in the room
+    # Paired as test_kiosk.py pairs it through the UI: the device cookie, and the page's note that it has one.
+    kiosk.context.add_cookies([{"name": KIOSK_COOKIE, "value": screen.token, "url": f"{settings.base_url}/kiosk/"}])
+    kiosk.add_init_script(f"localStorage.setItem('ecoute-kiosk.paired', '{{\"id\": {screen.id}}}')")
+    kiosk.goto("/kiosk/")
+    base = settings.base_url
+    react_url = qr_target(kiosk, "#react-qr", [f"{base}/react/{clip_id}?screen={screen.id}"])
+    check_in_url = qr_target(kiosk, "#checkin-qr", [f"{base}/room/check-in?screen={screen.id}"])
 
     phone = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
-    phone.goto(f"/react/{clip_id}?screen={screen.id}")  # what the kiosk's QR code names
+    phone.goto(react_url)
     expect(phone).to_have_url(re.compile(r"/login\?next="))
     phone.get_by_label(fr("E-mail"), exact=True).fill(a.users[Role.STAFF].email)
     phone.get_by_label(fr("Password"), exact=True).fill(PASSWORD)
@@ -51,7 +75,7 @@ def test_a_reaction_from_a_phone_reaches_the_clip_page(app: Flask, tenants: dict
     expect(phone.locator("#react-action")).to_be_visible()
     looks_right(phone)
 
-    phone.goto(f"/room/check-in?screen={screen.id}")  # the screen's other code: checking in
+    phone.goto(check_in_url)  # the screen's other code: checking in
     expect(phone.get_by_text("Salle client Lyon")).to_be_visible()
     looks_right(phone)
     phone.get_by_role("button", name=fr("Check in"), exact=True).click()
