@@ -49,7 +49,7 @@ def test_an_action_goes_from_a_complaint_to_verified(app: Flask, tenants: dict[s
     form.get_by_label(fr("Owner"), exact=True).select_option(str(a.users[Role.STAFF].id))
     form.get_by_role("button", name=fr("Propose the action"), exact=True).click()
     expect(manager.get_by_role("heading", level=1)).to_have_text("Prévenir les clients des retards de livraison")
-    expect(manager.locator("#action-status")).to_have_text(fr("Proposed"))
+    expect(manager.locator("#action-status")).to_have_text(fr("Proposed", "action status"))
     expect(manager.locator(f'#action-links a[href="/complaints/{complaint_id}"]')).to_be_visible()
     action_path = manager.url.split("#")[0].removeprefix(manager.url.split("/actions")[0])
     assert accessibility(manager) == []
@@ -59,8 +59,9 @@ def test_an_action_goes_from_a_complaint_to_verified(app: Flask, tenants: dict[s
     log_in(owner, fr, a.users[Role.STAFF].email, PASSWORD)
     owner.goto(action_path)
     for status in ("Accepted", "In progress", "Done"):
-        owner.get_by_role("button", name=fr("Mark as “%(status)s”", status=fr(status)), exact=True).click()
-        expect(owner.locator("#action-status")).to_have_text(fr(status))
+        name = fr(status, "action status")
+        owner.get_by_role("button", name=fr("Mark as “%(status)s”", status=name), exact=True).click()
+        expect(owner.locator("#action-status")).to_have_text(name)
     expect(owner.locator("#to-verified")).to_have_count(0)  # verifying is the quality manager's
 
     # Three weeks later: fewer voices on the topic than before, and a new one.
@@ -80,6 +81,6 @@ def test_an_action_goes_from_a_complaint_to_verified(app: Flask, tenants: dict[s
     expect(evidence.locator("#evidence-voices")).to_contain_text("prévenu cette fois")
     assert accessibility(manager) == []
     evidence.get_by_role("button", name=fr("Confirm it verified"), exact=True).click()
-    expect(manager.locator("#action-status")).to_have_text(fr("Verified"))
+    expect(manager.locator("#action-status")).to_have_text(fr("Verified", "action status"))
     expect(manager.locator("#action-timeline li")).to_have_count(5)
     assert accessibility(manager) == []
