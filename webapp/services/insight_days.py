@@ -2,11 +2,11 @@
 them, reading them, and building them (the ``insight_days`` job, queued by a periodic schedule).
 
 A dashboard's days (its period and baseline) split in two (:func:`plan`): the days that are over (before
-today, UTC) and unmarked are read from the roll-ups (:func:`read`, two aggregate queries over a few
-hundred rows a day, whatever the number of voices); today, the days after it and every marked day are
-counted live from the calls, complaints and tags, as before (webapp/services/insights.py). The two add up
-to what the live queries alone give: the roll-ups hold the same counts, made by the same conditions
-(:func:`build`; tests/test_insights_rollups.py compares them on both engines).
+today, UTC) and unmarked are read from the roll-ups (:func:`read`, three aggregate queries over a few
+hundred rows per day or whole month, whatever the number of voices); today, the days after it and every
+marked day are counted live from the calls, complaints and tags, as before (webapp/services/insights.py).
+The two add up to what the live queries alone give: the roll-ups hold the same counts, made by the
+same conditions (:func:`build`; tests/test_insights_rollups.py compares them on both engines).
 
 The marks are written by the one hook in webapp/models/insight_days.py, whatever service writes voices or
 tags. :func:`schedule_builds` queues, every 10 minutes, a build for each company with marked days that are

@@ -14,6 +14,8 @@ baseline. Periods of different lengths are compared as rates per day. A change i
 two-proportion test for shares, a minimum count, Benjamini-Hochberg across each ranked list).
 
 Every figure is an aggregate query (GROUP BY, one per voice table and dimension); nothing loads the rows.
+The days that are over and unmarked are read from daily roll-ups instead (webapp/services/insight_days.py);
+today and the days written since the last build are counted live, and the two add up to the same counts.
 Every figure carries its :class:`Selection`, which the page turns into links to the calls list, the
 complaints list and the voices behind it (the approved clips of that selection).
 
