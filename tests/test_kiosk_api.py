@@ -114,7 +114,7 @@ def test_the_manifest_alternates_masks_nothing_private_and_changes_with_the_play
     assert body["clips"][0]["sentiment_label"] == "Client satisfait"  # company A speaks French
     clip = body["clips"][0]
     assert set(clip) == {"id", "title", "sentiment", "sentiment_label", "topic", "product", "duration", "audio",
-                         "captions"}
+                         "captions", "qr"}  # qr: the address of its QR code image (issue #16, item 3)
     assert clip["captions"] and all(0 <= c["start"] <= c["end"] <= clip["duration"] + 0.05 for c in clip["captions"])
     assert re.fullmatch(rf"/kiosk/media/{clip['id']}-[0-9a-f]{{64}}\.webm", clip["audio"])
     assert kiosk.get("/kiosk/manifest.json", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
