@@ -13,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, func, insert, select, update
+from sqlalchemy import create_engine, delete, func, insert, literal, select, update
 
 from tests.conftest import TenantSet
 from tests.test_insights import END, _at, _seed, _voice
@@ -273,3 +273,23 @@ def test_the_rollup_tables_match_their_migration(database: Any) -> None:
         engine.dispose()
     ours = [d for d in diff if "insight_" in repr(d)]
     assert ours == []
+
+
+def test_bulk_deletes_mark_their_days_and_an_insert_the_hook_cannot_read_is_refused(
+        app: Flask, tenants: dict[str, TenantSet], seeded: dict[str, int]) -> None:
+    from webapp.models.insight_days import UnmarkableStatement
+
+    a = tenants["a"]
+    older = END - timedelta(days=40)
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        _voice(session, Complaint, older, product="Oven", tags=((TagKind.REASON, "late", False),))
+    _build(app, a.id)
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        session.execute(delete(Complaint).where(Complaint.received_at >= _at(older, 0),
+                                                Complaint.received_at < _at(older, 23)))
+    assert older in _marked(app, a.id)
+    _assert_fresh(app, a, ends=(END,))
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        copy = select(Tag.tenant_id, Tag.call_id, Tag.kind, literal("billing")).where(Tag.call_id.is_not(None))
+        with pytest.raises(UnmarkableStatement):
+            session.execute(insert(Tag).from_select(["tenant_id", "call_id", "kind", "value"], copy))
