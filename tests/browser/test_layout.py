@@ -60,7 +60,8 @@ def room(app: Flask, tenants: dict[str, TenantSet]) -> Room:
 def admin_pages(room: Room) -> list[str]:
     return ["/people", "/people/journal", "/calls", "/calls/upload", f"/calls/{room.call_id}",
             f"/calls/{room.call_id}/erase", "/complaints", f"/complaints/{room.complaint_id}",
-            f"/complaints/{room.complaint_id}/erase", "/room", "/clips", f"/clips/{room.clip_id}", "/playlists",
+            f"/complaints/{room.complaint_id}/erase", "/room", "/clips", f"/clips/{room.clip_id}",
+            f"/clips/{room.clip_id}/approve", f"/calls/{room.call_id}/transcript", "/playlists",
             f"/playlists/{room.playlist_id}", "/settings/kiosks", "/settings/api-tokens", "/settings/taxonomy",
             "/settings/privacy", "/settings/company", "/account"]
 
