@@ -487,17 +487,6 @@ def done_for_products(session: Session, products: list[str], start: datetime, en
         .order_by(ImprovementAction.done_at, ImprovementAction.id)))
 
 
-def actions_linked(session: Session, user: User, **link: int) -> list[ImprovementAction]:
-    """The actions ``user`` may see linked to one item (``clip_id=4``), newest first."""
-    (column, item_id), = link.items()
-    stmt = (select(ImprovementAction).join(ActionLink, ActionLink.action_id == ImprovementAction.id)
-            .where(getattr(ActionLink, column) == item_id).order_by(ImprovementAction.id.desc()))
-    condition = visible_condition(user)
-    if condition is not None:
-        stmt = stmt.where(condition)
-    return list(session.scalars(stmt).unique())
-
-
 # --- the list ----------------------------------------------------------------------------------------------
 
 
