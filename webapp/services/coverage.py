@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from webapp import jobs, mail, tenancy
@@ -118,20 +118,31 @@ def _seconds_by_person(session: Session, start: datetime, end: datetime) -> dict
 
 
 def compute(session: Session, tenant: Tenant, quarter: Quarter) -> Coverage:
-    """Coverage of ``quarter`` per department (see the module's docstring for who counts)."""
+    """Coverage of ``quarter`` per department (see the module's docstring for who counts).
+
+    One query adds up the quarter's seconds per person and groups the people by department and
+    manager or not in the database: a few dozen rows come back, whatever the company's size.
+    """
     start, end, last_month = _bounds(tenant, quarter)
     goal = tenant.listening_goal_minutes * 60.0
-    heard = _seconds_by_person(session, start, end)
     by_department: dict[str, DepartmentCoverage] = {}
 
     def row(name: str) -> DepartmentCoverage:
         return by_department.setdefault(name, DepartmentCoverage(name))
 
-    people = session.execute(select(User.id, User.department, User.is_manager)
-                             .where(User.status == UserStatus.ACTIVE, User.created_at < last_month))
-    for user_id, department, is_manager in people:
+    heard_q = (select(Listen.user_id, func.sum(Listen.seconds).label("seconds"))
+               .where(Listen.at >= start, Listen.at < end).group_by(Listen.user_id).subquery())
+    seconds = func.coalesce(heard_q.c.seconds, 0.0)
+    groups = session.execute(
+        select(User.department, User.is_manager, func.count(User.id),
+               func.sum(case((seconds >= goal, 1), else_=0)), func.sum(seconds))
+        .outerjoin(heard_q, heard_q.c.user_id == User.id)
+        .where(User.status == UserStatus.ACTIVE, User.created_at < last_month)
+        .group_by(User.department, User.is_manager))
+    for department, is_manager, people, reached, total in groups:
         dept = row(department)
-        (dept.managers if is_manager else dept.staff).add(heard.get(user_id, 0.0), goal)
+        target = dept.managers if is_manager else dept.staff
+        target.people, target.reached, target.seconds = int(people), int(reached or 0), float(total or 0.0)
     reactions = session.execute(select(User.department, func.count(Reaction.id)).join(User, Reaction.user_id == User.id)
                                 .where(Reaction.created_at >= start, Reaction.created_at < end)
                                 .group_by(User.department))
