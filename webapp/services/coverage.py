@@ -98,12 +98,6 @@ class PersonCoverage:
     reached: bool
 
 
-def _counted(session: Session, last_month_start: datetime) -> list[User]:
-    return list(session.scalars(select(User).where(User.status == UserStatus.ACTIVE,
-                                                   User.created_at < last_month_start)
-                                .order_by(User.department, User.name, User.email)))
-
-
 def _bounds(tenant: Tenant, quarter: Quarter) -> tuple[datetime, datetime, datetime]:
     zone = zone_of(tenant)
     start, end = quarter.bounds(zone)
@@ -171,9 +165,11 @@ def per_person(session: Session, tenant: Tenant, quarter: Quarter) -> list[Perso
     start, end, last_month = _bounds(tenant, quarter)
     goal = tenant.listening_goal_minutes * 60.0
     heard = _seconds_by_person(session, start, end)
-    return [PersonCoverage(u.id, u.name, u.email, u.department, u.is_manager, heard.get(u.id, 0.0),
-                           heard.get(u.id, 0.0) >= goal)
-            for u in _counted(session, last_month)]
+    people = session.execute(select(User.id, User.name, User.email, User.department, User.is_manager)
+                             .where(User.status == UserStatus.ACTIVE, User.created_at < last_month)
+                             .order_by(User.department, User.name, User.email))
+    return [PersonCoverage(uid, name, email, department, is_manager, heard.get(uid, 0.0), heard.get(uid, 0.0) >= goal)
+            for uid, name, email, department, is_manager in people]
 
 
 def below_goal(session: Session, tenant: Tenant, quarter: Quarter) -> list[PersonCoverage]:
