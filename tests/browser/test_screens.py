@@ -1,9 +1,11 @@
 """The admin's side of the customer room's screens in Debian's Chromium (issue #16, item 8): the proof-of-play
-report reached from the screens page, its range and its download; each page passes axe-core."""
+report reached from the screens page, its range and its download; the company's look (logo and accent
+colour) on the company settings page; each page passes axe-core."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
 from playwright.sync_api import expect
@@ -14,7 +16,7 @@ from tests.browser.test_layout import accessibility
 from tests.browser.test_onboarding import log_in, translator
 from tests.conftest import PASSWORD, TenantSet
 from webapp import tenancy
-from webapp.models import Kiosk, Role
+from webapp.models import Kiosk, Role, Tenant
 from webapp.services import proof_of_play
 
 
@@ -44,3 +46,25 @@ def test_the_admin_reads_the_proof_of_play(app: Flask, tenants: dict[str, Tenant
     expect(page.locator(".downloads a").first).to_have_attribute(
         "href", "/settings/kiosks/plays.csv?start=2026-11-01&end=2026-11-30")
     assert accessibility(page) == []
+
+
+def test_the_admin_gives_the_screens_the_companys_look(app: Flask, tenants: dict[str, TenantSet],
+                                                       new_page: OpenPage, tmp_path: Path) -> None:
+    from tests.test_kiosk_look import png
+
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(png(4, 4))
+    fr = translator(app, "fr")
+    page = new_page()
+    log_in(page, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    page.goto("/settings/company#look-settings")
+    page.get_by_label(fr("Accent colour"), exact=True).fill("#1d4ed8")
+    page.get_by_label(fr("Logo (PNG or JPEG, 512 KB at most)"), exact=True).set_input_files(str(logo))
+    page.get_by_role("button", name=fr("Save the screens' look"), exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(fr("Saved. The screens show it within a minute."))
+    expect(page.locator("#logo-state")).to_be_visible()
+    expect(page.get_by_label(fr("Accent colour"), exact=True)).to_have_value("#1d4ed8")
+    assert accessibility(page) == []
+    with app.app_context(), tenancy.all_tenants_session() as session:
+        tenant = session.get(Tenant, tenants["a"].id)
+        assert tenant is not None and tenant.accent_color == "#1d4ed8" and tenant.logo_key.endswith(".png")
