@@ -444,7 +444,8 @@ def _curation_urls(clip_id: int, playlist_id: int, call_id: int) -> list[tuple[s
             ("POST", f"/playlists/{playlist_id}/clips"), ("POST", f"/playlists/{playlist_id}/move"),
             ("POST", f"/playlists/{playlist_id}/remove"), ("GET", f"/calls/{call_id}/peaks.json"),
             ("GET", f"/calls/{call_id}/clips"), ("POST", f"/calls/{call_id}/clips"),
-            ("POST", f"/calls/{call_id}/consent"), ("POST", f"/playlists/{playlist_id}/delete")]
+            ("POST", f"/calls/{call_id}/consent"), ("POST", f"/playlists/{playlist_id}/delete"),
+            ("POST", f"/playlists/{playlist_id}/cards"), ("POST", f"/playlists/{playlist_id}/cards/remove")]
 
 
 def test_the_urls_above_are_every_curation_route(app: Flask) -> None:

@@ -107,11 +107,12 @@ def workshop_run(workshop_id: int) -> Response:
 @access(PERSON, roles=MANAGERS)
 def workshop_position(workshop_id: int) -> Response:
     """The screen's script says which clip is on (its place in the play order), for the phones."""
+    workshop = _load(workshop_id)  # another company's workshop is NotFound before the body is read
     body = request.get_json(silent=True)
     raw = body.get("position") if isinstance(body, dict) else request.form.get("position")
     if not isinstance(raw, int | str) or not str(raw).isdigit():
         raise BadRequest(_("Say which clip is playing."), "position")
-    clip = workshops.advance(tenancy.request_session(), _load(workshop_id), int(raw))
+    clip = workshops.advance(tenancy.request_session(), workshop, int(raw))
     return jsonify({"clip_id": clip.id if clip is not None else None})
 
 
@@ -119,10 +120,10 @@ def workshop_position(workshop_id: int) -> Response:
 @access(PERSON, roles=MANAGERS)
 def workshop_audio(workshop_id: int) -> Response:
     """A clip the workshop plays (``?clip=<id>``), for the facilitator screen."""
-    raw = request.args.get("clip", "")
+    workshop, raw = _load(workshop_id), request.args.get("clip", "")
     if not raw.isdigit():
         raise BadRequest(_("Say which clip to play."), "clip")
-    clip = workshops.playable_clip(tenancy.request_session(), _load(workshop_id), int(raw))
+    clip = workshops.playable_clip(tenancy.request_session(), workshop, int(raw))
     return audio_response(settings(), clip.audio_key, "audio/webm", clip.audio_size)
 
 
