@@ -296,6 +296,29 @@ def test_the_summary_pdf_is_made_by_the_worker(app: Flask, tenants: dict[str, Te
     assert "Atelier PDF" in text and "Staff" in text
 
 
+def test_the_summary_pdf_is_purged_a_day_after_it_was_made(app: Flask, tenants: dict[str, TenantSet]) -> None:
+    from webapp import storage
+    from webapp.db import utcnow
+    from worker.handlers import JobContext, review_pack_purge
+
+    a, settings = tenants["a"], app.config["ECOUTE"]
+    store = storage.get_storage(settings)
+    with app.app_context(), tenancy.tenant_session(a.id) as session:
+        job = jobs.enqueue(session, kind=workshops.WORKSHOP_PDF, idempotency_key="pdf-purge-test", payload={})
+        session.flush()
+        job.status, job.finished_at = jobs.JobStatus.DONE, utcnow()
+        key = workshops.pdf_key(a.id, job.id)
+    store.write(key, io.BytesIO(b"%PDF-1.7 summary"), content_type="application/pdf")
+    purge = {"kind": review_pack_purge.KIND, "tenant_id": a.id, "attempt": 1, "max_attempts": 1,
+             "settings": settings}
+    with app.app_context():
+        review_pack_purge.Handler().run(JobContext(job_id=0, payload={"at": utcnow().isoformat()}, **purge))
+        assert store.exists(key)  # made just now: still offered
+        later = utcnow() + workshops.PDF_KEEP + timedelta(hours=1)
+        review_pack_purge.Handler().run(JobContext(job_id=0, payload={"at": later.isoformat()}, **purge))
+    assert not store.exists(key)
+
+
 def test_the_check_in_address_asks_for_a_login_and_another_companys_code_looks_wrong(
         app: Flask, tenants: dict[str, TenantSet], client: Client, login_as: Any) -> None:
     with app.app_context():

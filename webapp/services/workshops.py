@@ -538,6 +538,15 @@ def pdf_key(tenant_id: int, job_id: int) -> str:
     return storage.key_for(tenant_id, "workshops", f"{job_id}.pdf")
 
 
+def expired_pdf_keys(session: Session, now: datetime) -> list[str]:
+    """The storage keys of the company's summary PDFs made more than :data:`PDF_KEEP` ago, within a month
+    back: the daily ``review_pack_purge`` deletes them (a summary names attendees and quotes their comments)."""
+    old = session.execute(select(jobs.Job.id, jobs.Job.tenant_id).where(
+        jobs.Job.kind == WORKSHOP_PDF, jobs.Job.finished_at < now - PDF_KEEP,
+        jobs.Job.finished_at >= now - PDF_KEEP - timedelta(days=30)))
+    return [pdf_key(tenant_id, job_id) for job_id, tenant_id in old]
+
+
 def pdf_name(workshop: Workshop) -> str:
     """The PDF's file name: ``workshop-<title>-<date>.pdf``, the title reduced to safe characters."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", workshop.title).strip("-").lower()[:40] or "workshop"
