@@ -158,6 +158,14 @@ def enqueue_once(tenant_id: int, *, kind: str, idempotency_key: str, payload: di
     return is_new
 
 
+def finished_between(session: Session, kind: str, after: datetime, before: datetime) -> list[tuple[int, int]]:
+    """``(job id, tenant id)`` of the Session's ``kind`` jobs that finished in ``[after, before)``: the files
+    a job made and that are past their time (review packs' and workshops' PDFs) are named by them."""
+    rows = session.execute(select(Job.id, Job.tenant_id).where(Job.kind == kind, Job.finished_at >= after,
+                                                               Job.finished_at < before))
+    return [(job_id, tenant_id) for job_id, tenant_id in rows]
+
+
 def forget(session: Session, *, kind: str, field: str, ids: Collection[int]) -> int:
     """Delete the jobs of ``kind`` whose payload's ``field`` is one of ``ids``: those of erased rows.
 

@@ -570,9 +570,7 @@ def pdf_job(session: Session, user: User, job_id: int, now: datetime | None = No
 
 def expired_pdf_keys(session: Session, now: datetime) -> list[str]:
     """The storage keys of the company's PDFs made more than :data:`PDF_KEEP` ago (within the purge's look-back)."""
-    old = session.execute(select(jobs.Job.id, jobs.Job.tenant_id).where(
-        jobs.Job.kind == REVIEW_PACK_PDF, jobs.Job.finished_at < now - PDF_KEEP,
-        jobs.Job.finished_at >= now - PDF_KEEP - PURGE_LOOKBACK))
+    old = jobs.finished_between(session, REVIEW_PACK_PDF, now - PDF_KEEP - PURGE_LOOKBACK, now - PDF_KEEP)
     return [pdf_key(tenant_id, job_id) for job_id, tenant_id in old]
 
 

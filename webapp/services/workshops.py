@@ -81,6 +81,8 @@ PAUSE_MIN, PAUSE_MAX = 0, 600
 INVITES_MAX = 500
 #: A PDF job's file is offered for this long (as review packs').
 PDF_KEEP = timedelta(days=1)
+#: How far back the daily purge looks for PDFs past their time (as review packs').
+PURGE_LOOKBACK = timedelta(days=30)
 #: The three reactions, as the phone's buttons and the summary's columns name them.
 REACTION_LABELS = {ReactionKind.UNDERSTAND: _l("I understand"), ReactionKind.TOUCHED: _l("It moves me"),
                    ReactionKind.ACT: _l("We must act")}
@@ -541,9 +543,7 @@ def pdf_key(tenant_id: int, job_id: int) -> str:
 def expired_pdf_keys(session: Session, now: datetime) -> list[str]:
     """The storage keys of the company's summary PDFs made more than :data:`PDF_KEEP` ago, within a month
     back: the daily ``review_pack_purge`` deletes them (a summary names attendees and quotes their comments)."""
-    old = session.execute(select(jobs.Job.id, jobs.Job.tenant_id).where(
-        jobs.Job.kind == WORKSHOP_PDF, jobs.Job.finished_at < now - PDF_KEEP,
-        jobs.Job.finished_at >= now - PDF_KEEP - timedelta(days=30)))
+    old = jobs.finished_between(session, WORKSHOP_PDF, now - PDF_KEEP - PURGE_LOOKBACK, now - PDF_KEEP)
     return [pdf_key(tenant_id, job_id) for job_id, tenant_id in old]
 
 
