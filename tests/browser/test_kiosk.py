@@ -657,6 +657,8 @@ def test_a_complaint_card_plays_between_two_clips(
     pair_in_settings(new_page, app, tenants, code.inner_text(), tone_room.playlist_name).close()
     expect(kiosk.locator("body")).to_have_attribute("data-screen", "card", timeout=30_000)
     expect(kiosk.locator("#card-text")).to_have_text("Mon four est tombé en panne.…")
+    # axe reads colours as drawn: half-way through the card's 0.6 s fade-in its text is half transparent
+    kiosk.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')", timeout=5_000)
     assert accessibility(kiosk) == []
     expect(kiosk.locator("body")).to_have_attribute("data-screen", "player", timeout=15_000)
     kiosk.wait_for_function("() => window.__shown.length >= 4", timeout=15_000)
