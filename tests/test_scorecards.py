@@ -35,6 +35,14 @@ from webapp.models import (
 from webapp.services import products, ratings, scorecards
 
 TODAY = utcnow().date()
+
+
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """Today is read when each test starts, not when the module is collected: a run that crosses midnight
+    would otherwise date its ratings and windows a day behind the code under test."""
+    global TODAY  # noqa: PLW0603 - the module's helpers read it
+    TODAY = utcnow().date()
 OVEN = "Four X2"
 
 
