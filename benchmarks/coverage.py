@@ -88,11 +88,13 @@ def seed(app: Any, tenant_id: int, *, people: int, listens: int, reactions: int,
                      "seconds": rng.uniform(10, 180)} for _ in range(start, min(listens, start + BATCH))]
             with tenancy.tenant_session(tenant_id) as session:
                 session.execute(insert(Listen), rows)
+        drawn = [{"tenant_id": tenant_id, "clip_id": clip_id, "user_id": rng.choice(user_ids),
+                  "kind": rng.choice(["understand", "touched", "act"]), "comment": "",
+                  "created_at": now - timedelta(seconds=rng.uniform(0, 365 * 86400))} for _ in range(reactions)]
+        # Once per person, kind and day (migration 0019's unique index): a few draws fall on the same day.
+        once = {(r["user_id"], r["kind"], r["created_at"].date()): r for r in drawn}  # type: ignore[attr-defined]
         with tenancy.tenant_session(tenant_id) as session:
-            session.execute(insert(Reaction), [
-                {"tenant_id": tenant_id, "clip_id": clip_id, "user_id": rng.choice(user_ids),
-                 "kind": rng.choice(["understand", "touched", "act"]), "comment": "",
-                 "created_at": now - timedelta(seconds=rng.uniform(0, 365 * 86400))} for _ in range(reactions)])
+            session.execute(insert(Reaction), list(once.values()))
             session.execute(insert(ImprovementAction), [
                 {"tenant_id": tenant_id, "title": f"Action {i}", "problem": "", "status": "proposed",
                  "rejection_reason": "", "origin": rng.choice(["reaction", "workshop", "manual", "clip"]),

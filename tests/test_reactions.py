@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import column, create_engine, insert, select, table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from tests import factories
-from tests.conftest import PASSWORD, Client, CountQueries, TenantSet
-from webapp import tenancy
-from webapp.db import utcnow
+from tests.conftest import PASSWORD, Client, CountQueries, DatabaseUnderTest, TenantSet
+from webapp import migrate, tenancy
+from webapp.config import Settings
+from webapp.db import Base, UTCDateTime, utcnow
 from webapp.errors import NotFound, UserError
 from webapp.models import (
     ActionLink,
     ActionOrigin,
     ActionStatus,
     AuditEvent,
+    Call,
     Clip,
     ClipStatus,
+    ImprovementAction,
     Kiosk,
     Listen,
     ListenSource,
     Reaction,
     ReactionKind,
     Role,
+    Tenant,
     User,
     Workshop,
 )
@@ -87,12 +96,70 @@ def test_a_repeat_the_same_day_updates_the_comment_instead_of_counting_twice(
             assert reactions.counts_by_clip(session, [clip_id]) == {clip_id: 3}
             assert len(list(session.scalars(select(AuditEvent).where(AuditEvent.action == "reaction.recorded")))) == 3
             first.created_at -= timedelta(days=1)  # yesterday's reaction: today's is another one
+            first.day -= timedelta(days=1)
             session.flush()
             assert reactions.record(session, me, clip_id=clip_id, kind=ReactionKind.ACT).id != first.id
             clip = session.get(Clip, clip_id)
             assert clip is not None
             assert reactions.of_clip(session, clip, with_names=False).counts == {
                 ReactionKind.UNDERSTAND: 1, ReactionKind.TOUCHED: 0, ReactionKind.ACT: 3}
+
+
+def test_a_twin_recorded_at_the_same_moment_updates_the_first_instead_of_counting_twice(
+        app: Flask, tenants: dict[str, TenantSet], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two requests for the same reaction at once: both look, find none, insert. The unique index refuses
+    the second insert and the service updates the first reaction instead (no duplicate, no error)."""
+    a = tenants["a"]
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            first_id = reactions.record(session, person(session, a.users[Role.STAFF]), clip_id=clip_id,
+                                        kind="touched", comment="Premier").id
+        looked = reactions._of_the_day
+
+        def before_the_other_committed(*args: Any) -> Reaction | None:  # the first look only
+            monkeypatch.setattr(reactions, "_of_the_day", looked)
+            return None
+
+        monkeypatch.setattr(reactions, "_of_the_day", before_the_other_committed)
+        with tenancy.tenant_session(a.id) as session:
+            twin = reactions.record(session, person(session, a.users[Role.STAFF]), clip_id=clip_id, kind="touched",
+                                    comment="Second")
+            assert twin.id == first_id and twin.comment == "Second"
+            assert reactions.counts_by_clip(session, [clip_id]) == {clip_id: 1}
+        with tenancy.tenant_session(a.id) as session:
+            assert [(r.id, r.comment) for r in session.scalars(select(Reaction))] == [(first_id, "Second")]
+            assert len(list(session.scalars(select(AuditEvent).where(AuditEvent.action == "reaction.recorded")))) == 1
+
+
+def test_the_database_refuses_a_second_reaction_of_a_kind_the_same_day_in_the_same_place(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """The unique indexes of migration 0019: once in the room and once in each workshop per person, clip,
+    kind and company day; another day, another place, or an erased person's reactions are not twins."""
+    a = tenants["a"]
+    today = utcnow().date()
+    with app.app_context():
+        clip_id = approved_clip(a.id)
+        with tenancy.tenant_session(a.id) as session:
+            one, two = (Workshop(title=f"Atelier {n}", starts_at=utcnow(), checkin_code=f"code-twin-{n}")
+                        for n in (1, 2))
+            session.add_all([one, two])
+            session.flush()
+            workshop_ids = (one.id, two.id)
+        me = a.users[Role.STAFF].id
+
+        def reaction(**given: Any) -> Reaction:
+            return Reaction(**{"clip_id": clip_id, "user_id": me, "kind": ReactionKind.ACT, "day": today, **given})
+
+        with tenancy.tenant_session(a.id) as session:
+            session.add_all([reaction(), reaction(day=today - timedelta(days=1)), reaction(kind=ReactionKind.TOUCHED),
+                             reaction(workshop_id=workshop_ids[0]), reaction(workshop_id=workshop_ids[1]),
+                             reaction(user_id=None), reaction(user_id=None)])
+        for twin in (reaction(), reaction(workshop_id=workshop_ids[0])):
+            with pytest.raises(IntegrityError), tenancy.tenant_session(a.id) as session:
+                session.add(twin)
+        with tenancy.tenant_session(a.id) as session:
+            assert reactions.counts_by_clip(session, [clip_id]) == {clip_id: 7}
 
 
 def test_only_an_approved_clip_of_the_persons_company_can_be_reacted_to(
@@ -370,3 +437,97 @@ def test_the_clip_list_shows_each_clips_reactions_in_the_same_queries_whatever_t
     assert len(after) == len(before)
     cells = dict(re.findall(r'<tr id="clip-(\d+)".*?<td class="n">(\d+)</td>', page.text, re.S))
     assert cells == {str(quiet): "0", str(loud): "6"}
+
+
+def _fresh_database(database: DatabaseUnderTest, tmp_path: Path) -> tuple[str, str]:
+    """An empty database of the run's engine: (owner URL for migrating, superuser URL for seeding and reading)."""
+    if database.engine_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'reactions-0019.sqlite3'}"
+        return url, url
+    owner = make_url(database.owner_url)
+    admin = owner.set(username="postgres", database="postgres")
+    engine = create_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS ecoute_reactions_0019"))
+        conn.execute(text(f"CREATE DATABASE ecoute_reactions_0019 OWNER {owner.username}"))
+    engine.dispose()
+    return (owner.set(database="ecoute_reactions_0019").render_as_string(hide_password=False),
+            admin.set(database="ecoute_reactions_0019").render_as_string(hide_password=False))
+
+
+def test_migration_0019_dates_the_reactions_in_the_companys_zone_and_merges_the_twins(
+        database: DatabaseUnderTest, tmp_path: Path) -> None:
+    """Reactions stored before 0019 get their company day (Tokyo's, and Paris's for a company naming no
+    valid zone); the twins are merged into the first, with the latest comment, the first screen and
+    the improvement-action links of all; then the unique indexes hold and row-level security is back."""
+    owner_url, admin_url = _fresh_database(database, tmp_path)
+    settings = Settings(data_dir=tmp_path, database_url=owner_url, database_owner_url=owner_url, secret_key="x")
+    migrate.upgrade(settings, "0018")
+    old_reactions = table("reactions", column("id"), column("tenant_id"), column("clip_id"), column("user_id"),
+                          column("kind"), column("comment"), column("kiosk_id"), column("workshop_id"),
+                          column("created_at", UTCDateTime()))
+    engine = create_engine(admin_url)
+    late = datetime(2026, 3, 10, 16, 30, tzinfo=UTC)  # 01:30 on the 11th in Tokyo, 17:30 on the 10th in Paris
+    with engine.begin() as conn:
+        conn.execute(insert(Tenant), [
+            {"id": 1, "slug": "tokyo", "name": "Tokyo", "timezone": "Asia/Tokyo"},
+            {"id": 2, "slug": "nowhere", "name": "Nowhere", "timezone": "Mars/Base"}])
+        conn.execute(insert(User), [{"id": t, "tenant_id": t, "email": f"p{t}@example.test", "name": "P",
+                                               "role": "staff", "status": "active"} for t in (1, 2)])
+        conn.execute(insert(Call), [{"id": t, "tenant_id": t, "received_at": late, "channel": "phone",
+                                               "original_filename": "c.wav", "storage_key": f"k{t}",
+                                               "content_type": "audio/wav", "size_bytes": 1, "sha256": "ab",
+                                               "duration_seconds": 3.0}
+                                              for t in (1, 2)])
+        conn.execute(insert(Clip), [{"id": t, "tenant_id": t, "call_id": t, "start_s": 0, "end_s": 2,
+                                               "title": "Clip", "status": "approved", "sentiment": "unhappy"}
+                                              for t in (1, 2)])
+        conn.execute(insert(Workshop).values(id=1, tenant_id=1, title="Atelier", starts_at=late,
+                                                       checkin_code="c-0019"))
+        room = {"tenant_id": 1, "clip_id": 1, "user_id": 1, "kind": "act", "kiosk_id": None, "workshop_id": None}
+        conn.execute(insert(old_reactions), [
+            {**room, "id": 1, "comment": "", "created_at": late},
+            {**room, "id": 2, "comment": "Rappeler", "kiosk_id": 7, "created_at": late + timedelta(minutes=1)},
+            {**room, "id": 3, "comment": "Rappeler sous 24 h", "kiosk_id": 8, "created_at": late + timedelta(hours=2)},
+            {**room, "id": 4, "comment": "", "created_at": late + timedelta(hours=3)},  # a double tap, no comment
+            {**room, "id": 5, "comment": "Autre jour", "created_at": late - timedelta(hours=8)},  # the 10th in Tokyo
+            {**room, "id": 6, "comment": "", "workshop_id": 1, "created_at": late},  # a workshop's: apart
+            {**room, "id": 7, "comment": "", "kind": "touched", "created_at": late},
+            {**room, "id": 8, "comment": "", "user_id": None, "created_at": late},  # erased people: never twins
+            {**room, "id": 9, "comment": "", "user_id": None, "created_at": late},
+            {**room, "id": 10, "comment": "", "tenant_id": 2, "clip_id": 2, "user_id": 2, "created_at": late},
+            {**room, "id": 11, "comment": "Bis", "tenant_id": 2, "clip_id": 2, "user_id": 2,
+             "created_at": late + timedelta(minutes=5)},
+        ])
+        conn.execute(insert(ImprovementAction), [{"id": n, "tenant_id": 1, "title": f"Action {n}",
+                                                            "origin": "reaction"} for n in (1, 2)])
+        conn.execute(insert(ActionLink), [{"tenant_id": 1, "action_id": 1, "reaction_id": 1},
+                                                    {"tenant_id": 1, "action_id": 2, "reaction_id": 3}])
+    migrate.upgrade(settings)
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, day, comment, kiosk_id FROM reactions ORDER BY id")).all()
+        assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [
+            (1, "2026-03-11", "Rappeler sous 24 h", 7), (5, "2026-03-10", "Autre jour", None),
+            (6, "2026-03-11", "", None), (7, "2026-03-11", "", None), (8, "2026-03-11", "", None),
+            (9, "2026-03-11", "", None), (10, "2026-03-10", "Bis", None)]
+        assert conn.execute(text("SELECT action_id, reaction_id FROM action_links ORDER BY action_id")).all() == [
+            (1, 1), (2, 1)]
+        with pytest.raises(IntegrityError), conn.begin_nested():  # the index holds
+            conn.execute(text("INSERT INTO reactions (tenant_id, clip_id, user_id, kind, comment, created_at, day) "
+                              "VALUES (1, 1, 1, 'act', '', :at, :day)"), {"at": late, "day": date(2026, 3, 11)})
+        if database.engine_name == "postgresql":  # the backfill left row-level security as it was
+            forced = conn.execute(text("SELECT relname FROM pg_class WHERE relforcerowsecurity AND relname IN "
+                                       "('reactions', 'action_links') ORDER BY relname")).scalars().all()
+            assert forced == ["action_links", "reactions"]
+    engine.dispose()
+
+
+def test_the_reactions_table_matches_its_migration(database: DatabaseUnderTest) -> None:
+    """The migrated database and the model agree on reactions (the day column, the unique indexes)."""
+    engine = create_engine(database.owner_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    finally:
+        engine.dispose()
+    assert [d for d in diff if "reactions" in repr(d)] == []

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from webapp import jobs, mail, tenancy
 from webapp.errors import NotFound, UserError
 from webapp.models import (
     ActionOrigin,
+    AuditEvent,
     Clip,
     ClipStatus,
     ImprovementAction,
@@ -139,6 +141,30 @@ def test_check_in_is_idempotent_and_another_companys_person_cannot_check_in(
         with tenancy.tenant_session(a.id) as session:
             rows = list(session.scalars(select(WorkshopAttendance)))
             assert [(r.workshop_id, r.user_id) for r in rows] == [(workshop_id, a.users[Role.STAFF].id)]
+
+
+def test_two_check_ins_at_the_same_moment_record_one_attendance(
+        app: Flask, tenants: dict[str, TenantSet], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both scans look, find no attendance, insert: the unique constraint refuses the second insert, and
+    that scan answers as a second scan does (no error, one attendance, one journal line)."""
+    a = tenants["a"]
+    with app.app_context():
+        workshop_id = make_workshop(a)
+        with tenancy.tenant_session(a.id) as session:
+            code = _workshop(session, workshop_id).checkin_code
+            workshops.check_in(session, _user(session, a, Role.STAFF), code)
+        looked = workshops.has_attended
+
+        def before_the_other_committed(*args: Any) -> bool:  # the first look only
+            monkeypatch.setattr(workshops, "has_attended", looked)
+            return False
+
+        monkeypatch.setattr(workshops, "has_attended", before_the_other_committed)
+        with tenancy.tenant_session(a.id) as session:
+            assert workshops.check_in(session, _user(session, a, Role.STAFF), code).id == workshop_id
+        with tenancy.tenant_session(a.id) as session:
+            assert len(list(session.scalars(select(WorkshopAttendance)))) == 1
+            assert len(list(session.scalars(select(AuditEvent).where(AuditEvent.action == "workshop.checked_in")))) == 1
 
 
 def test_reactions_and_decisions_during_the_workshop_and_listens_written_once(

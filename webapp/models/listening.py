@@ -4,7 +4,8 @@
   own device, from a workshop they attended, or from a check-in in the customer room. Listening
   coverage (webapp/services/coverage.py) adds these up per person and quarter.
 - :class:`Reaction`: what a person in the room felt about a clip (*Je comprends*, *Ça me touche*,
-  *Il faut agir*), with an optional comment.
+  *Il faut agir*), with an optional comment; once per person, clip, kind and company day, in the room
+  and in each workshop (two unique indexes, migration 0019).
 - :class:`PlayTally`: proof of play, plays per clip, per screen and per day. It holds ids and
   counts only, no personal data, and no foreign key: it outlives the clip's retirement and erasure.
 """
@@ -12,9 +13,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, enum_values, utcnow
@@ -53,8 +55,30 @@ class Listen(TenantScoped, Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+def _day_of_creation(context: ExecutionContext) -> date:
+    """A reaction's ``day`` when none is given: the UTC day of its ``created_at`` (rows seeded directly;
+    webapp/services/reactions.py always gives the company's day)."""
+    at = context.get_current_parameters().get("created_at")  # type: ignore[attr-defined]
+    return (at if isinstance(at, datetime) else utcnow()).astimezone(UTC).date()
+
+
+#: Where a reaction was given, for its unique indexes: in the room (no workshop), or in a workshop.
+IN_THE_ROOM, IN_A_WORKSHOP = text("workshop_id IS NULL"), text("workshop_id IS NOT NULL")
+
+
 class Reaction(TenantScoped, Base):
+    """One per person, clip, kind and company day in the room, and the same in each workshop: a repeat
+    updates the comment (webapp/services/reactions.py). The database enforces it, so that two requests
+    at the same moment cannot both insert one (migration 0019). A reaction whose person was erased
+    (``user_id`` NULL) is never a duplicate of another."""
+
     __tablename__ = "reactions"
+    __table_args__ = (
+        Index("uq_reactions_room_day", "tenant_id", "user_id", "clip_id", "kind", "day", unique=True,
+              postgresql_where=IN_THE_ROOM, sqlite_where=IN_THE_ROOM),
+        Index("uq_reactions_workshop_day", "tenant_id", "user_id", "clip_id", "kind", "day", "workshop_id",
+              unique=True, postgresql_where=IN_A_WORKSHOP, sqlite_where=IN_A_WORKSHOP),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
@@ -66,6 +90,8 @@ class Reaction(TenantScoped, Base):
     workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id", ondelete="SET NULL"), default=None,
                                                     index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The day it was given, in the company's time zone (the day a repeat counts once in).
+    day: Mapped[date] = mapped_column(Date, default=_day_of_creation)
 
 
 class PlayTally(TenantScoped, Base):

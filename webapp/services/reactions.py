@@ -5,9 +5,11 @@ they felt: *Je comprends*, *Ça me touche* or *Il faut agir*, with an optional c
 approved clip of the person's own company can be reacted to; anything else is :class:`NotFound`,
 the same answer as a missing clip. One reaction of each kind per person, clip and day (in the
 company's time zone) is enough: a repeat (a double tap, a second scan) updates the comment of the
-first instead of counting twice. Reactions in a workshop are kept apart from those in the room:
-the workshop's summary lists its own. Each new reaction is journalled (``reaction.recorded``,
-on the clip) with its kind and where it was given, never its comment, which is the person's own words.
+first instead of counting twice; the database holds it to that (a unique index per place, migration
+0019), so two requests at the same moment record one reaction too. Reactions in a workshop are kept
+apart from those in the room: the workshop's summary lists its own. Each new reaction is journalled
+(``reaction.recorded``, on the clip) with its kind and where it was given, never its comment, which is
+the person's own words.
 *Il faut agir* proposes an improvement action linked to the clip and the reaction (:func:`act_on`).
 
 **Room check-ins** credit listening time in the customer room as a :class:`Listen` with
@@ -24,10 +26,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
@@ -68,17 +71,14 @@ VISIT_CAP = timedelta(minutes=60)
 VISIT_OPEN_FOR = timedelta(hours=12)
 
 
-def _company_day(session: Session, tenant_id: int, at: datetime) -> tuple[datetime, datetime]:
-    """The start and end (UTC) of the company's day that contains ``at``."""
+def _company_day(session: Session, tenant_id: int, at: datetime) -> date:
+    """The day ``at`` falls on in the company's time zone (Europe/Paris when it names none that exists)."""
     tenant = session.get(Tenant, tenant_id)
     try:
         zone = ZoneInfo(tenant.timezone if tenant is not None and tenant.timezone else "Europe/Paris")
     except (ValueError, KeyError):
         zone = ZoneInfo("Europe/Paris")
-    local = at.astimezone(zone)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # a DST day lasts 23 or 25 hours
-    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+    return at.astimezone(zone).date()
 
 
 class NotReactable(NotFound):
@@ -146,25 +146,38 @@ def record(session: Session, user: User, *, clip_id: int, kind: ReactionKind | s
         if workshop is None or workshop.tenant_id != user.tenant_id:
             raise NotFound()
     screen = screen_of(session, user, kiosk_id)
-    day_start, day_end = _company_day(session, user.tenant_id, utcnow())
-    same = (select(Reaction).where(Reaction.clip_id == clip.id, Reaction.user_id == user.id, Reaction.kind == kind,
-                                   Reaction.created_at >= day_start, Reaction.created_at < day_end)
-            .order_by(Reaction.id).limit(1))
-    same = same.where(Reaction.workshop_id.is_(None) if workshop_id is None else Reaction.workshop_id == workshop_id)
-    reaction = session.scalar(same)
-    if reaction is not None:
-        if comment:
-            reaction.comment = comment
-        if reaction.kiosk_id is None and screen is not None:
-            reaction.kiosk_id = screen.id
-        return reaction
-    reaction = Reaction(clip_id=clip.id, user_id=user.id, kind=kind, comment=comment,
-                        kiosk_id=screen.id if screen is not None else None, workshop_id=workshop_id)
-    session.add(reaction)
-    session.flush()
-    audit.record(session, tenant_id=user.tenant_id, actor=user, action="reaction.recorded", target=f"clip:{clip.id}",
-                 reaction=reaction.id, kind=str(kind), kiosk=reaction.kiosk_id, workshop=workshop_id)
+    day = _company_day(session, user.tenant_id, utcnow())
+    reaction = _of_the_day(session, user, clip, kind, day, workshop_id)
+    if reaction is None:
+        reaction = Reaction(clip_id=clip.id, user_id=user.id, kind=kind, comment=comment, day=day,
+                            kiosk_id=screen.id if screen is not None else None, workshop_id=workshop_id)
+        try:
+            with session.begin_nested():  # the unique index turns a simultaneous twin into an error here
+                session.add(reaction)
+        except IntegrityError:
+            # Another request recorded it since we looked (and has committed): update that one instead.
+            reaction = _of_the_day(session, user, clip, kind, day, workshop_id)
+            if reaction is None:
+                raise
+        else:
+            audit.record(session, tenant_id=user.tenant_id, actor=user, action="reaction.recorded",
+                         target=f"clip:{clip.id}", reaction=reaction.id, kind=str(kind), kiosk=reaction.kiosk_id,
+                         workshop=workshop_id)
+            return reaction
+    if comment:
+        reaction.comment = comment
+    if reaction.kiosk_id is None and screen is not None:
+        reaction.kiosk_id = screen.id
     return reaction
+
+
+def _of_the_day(session: Session, user: User, clip: Clip, kind: ReactionKind, day: date,
+                workshop_id: int | None) -> Reaction | None:
+    """``user``'s reaction of ``kind`` to ``clip`` on the company day ``day``, in the room or in the
+    workshop ``workshop_id`` (at most one: the unique indexes of migration 0019)."""
+    return session.scalar(select(Reaction).where(
+        Reaction.clip_id == clip.id, Reaction.user_id == user.id, Reaction.kind == kind, Reaction.day == day,
+        Reaction.workshop_id.is_(None) if workshop_id is None else Reaction.workshop_id == workshop_id).limit(1))
 
 
 def action_of(session: Session, reaction: Reaction) -> ImprovementAction | None:

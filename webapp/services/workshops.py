@@ -38,6 +38,7 @@ import segno
 from babel.dates import format_datetime
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -362,8 +363,13 @@ def check_in(session: Session, user: User, code: str) -> Workshop:
         raise UserError(_("This workshop has ended: checking in is closed."), "workshop_ended")
     if has_attended(session, user, workshop):
         return workshop
-    session.add(WorkshopAttendance(workshop_id=workshop.id, user_id=user.id))
-    session.flush()
+    try:
+        with session.begin_nested():  # a second scan at the same moment meets the unique constraint here
+            session.add(WorkshopAttendance(workshop_id=workshop.id, user_id=user.id))
+    except IntegrityError:
+        if has_attended(session, user, workshop):  # the other scan checked them in (and is journalled)
+            return workshop
+        raise
     audit.record(session, tenant_id=user.tenant_id, actor=user, action="workshop.checked_in",
                  target=f"workshop:{workshop.id}")
     return workshop
@@ -433,6 +439,10 @@ def end(session: Session, actor: User, workshop: Workshop) -> int:
     """End a running workshop (``ended_at`` now) and credit each attendee's listening time; returns how
     many listens were written. Ending it again changes nothing; :class:`UserError` for one never started.
     Journals ``workshop.ended``."""
+    # Two clicks on "end" at the same moment: the second waits for the first and sees it ended, so
+    # attendees are credited once (credit_attendance reads what is already written).
+    session.flush()
+    session.refresh(workshop, with_for_update=True)
     if workshop.status == WorkshopStatus.ENDED:
         return credit_attendance(session, workshop)
     if workshop.status != WorkshopStatus.RUNNING:
