@@ -99,6 +99,21 @@ def _workshop(t: dict[str, TenantSet]) -> None:
         workshops.check_in(session, staff, workshop.checkin_code)
 
 
+def _counted_person(t: dict[str, TenantSet]) -> None:
+    # Someone who joined long ago and listened this quarter: the page reads their minutes in one query.
+    from datetime import UTC, datetime
+
+    from webapp.db import utcnow
+    from webapp.models import Listen, ListenSource, User
+
+    ref = factories.make_user(t["a"].id, role=Role.STAFF)
+    with tenancy.tenant_session(t["a"].id) as session:
+        user = session.get(User, ref.id)
+        assert user is not None
+        user.created_at, user.department = datetime(2020, 1, 6, tzinfo=UTC), "Ventes"
+        session.add(Listen(user_id=ref.id, source=ListenSource.OWN, at=utcnow(), seconds=90.0))
+
+
 #: URL, who reads it, and how to add one row to it.
 PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "calls": ("/calls", ("a", Role.QUALITY_MANAGER), _call),
@@ -117,6 +132,7 @@ PAGES: dict[str, tuple[str, tuple[str, Role], Seed]] = {
     "actions": ("/actions", ("a", Role.QUALITY_MANAGER), _action),
     "actions, staff": ("/actions", ("a", Role.STAFF), _action),
     "workshops": ("/workshops", ("a", Role.QUALITY_MANAGER), _workshop),
+    "coverage people": ("/coverage/people", ("a", Role.TENANT_ADMIN), _counted_person),
 }
 
 

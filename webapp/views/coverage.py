@@ -4,6 +4,7 @@ and each person's figure, for the company admin only (webapp/services/coverage.p
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
@@ -13,6 +14,7 @@ from webapp.i18n import _
 from webapp.models import Role, Tenant
 from webapp.services import coverage, listening
 from webapp.views.helpers import actor, form_error, render
+from webapp.views.listing import ListView
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 
@@ -41,14 +43,20 @@ def coverage_page() -> Response:
                   offered=offered, is_admin=actor().role == Role.TENANT_ADMIN)
 
 
+def _people(session: Session, filters: coverage.PeopleFilters) -> coverage.PeoplePage:
+    return coverage.list_people(session, _tenant(), filters)
+
+
+PEOPLE_LIST = ListView(coverage.PeopleFilters, _people, endpoint="coverage.coverage_people", area="coverage/people",
+                       item="person")
+
+
 @bp.get("/people")
 @access(PERSON, roles=[Role.TENANT_ADMIN])
 def coverage_people() -> Response:
-    """Each person's minutes: the company admin's only (a person sees their own on their listening page)."""
-    tenant = _tenant()
-    quarter, offered = _quarter(tenant)
-    return render("pages/coverage/people.html", quarter=quarter, offered=offered, goal=tenant.listening_goal_minutes,
-                  people=coverage.per_person(tenancy.request_session(), tenant, quarter))
+    """Each person's minutes, a page at a time: the company admin's only (a person sees their own on their
+    listening page)."""
+    return PEOPLE_LIST.respond()
 
 
 @bp.post("/goal")
