@@ -75,6 +75,15 @@ def test_the_coverage_pages_and_the_goal_setting_pass_axe(
         log_in(viewer, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
         check_pages(viewer, ["/coverage?quarter=2026-Q2", "/coverage/people?quarter=2026-Q2"], label, findings)
         check_pages(viewer, ["/settings/company"], label, settings)  # its French is other sections' too
+    # The admin narrows the per-person table to a department, then types a name nobody has: htmx swaps it.
+    viewer.goto("/coverage/people?quarter=2026-Q2")
+    viewer.get_by_label(fr("Department"), exact=True).select_option("Ventes")
+    expect(viewer.locator("#person-rows tr")).to_have_count(3)
+    expect(viewer).to_have_url(re.compile(r"department=Ventes"))
+    viewer.get_by_label(fr("Name or e-mail"), exact=True).press_sequentially("personne-inconnue")
+    expect(viewer.locator("#person-results")).to_contain_text(fr("Nobody matches these filters"))
+    check_pages(viewer, ["/coverage/people?quarter=2026-Q2&department=Ventes&q=personne-inconnue"], "filtered",
+                findings)
     assert not findings.wide + settings.wide, "pages wider than the screen:\n" + "\n".join(findings.wide)
     assert not findings.accessibility + settings.accessibility, "axe-core, WCAG 2 A/AA:\n" + "\n".join(
         findings.accessibility + settings.accessibility)
