@@ -163,7 +163,8 @@ def compute(session: Session, tenant: Tenant, quarter: Quarter) -> Coverage:
 
 
 def per_person(session: Session, tenant: Tenant, quarter: Quarter) -> list[PersonCoverage]:
-    """Each counted person's seconds in ``quarter``: for the company admin only (the view checks)."""
+    """Each counted person's seconds in ``quarter``, everyone at once (the quarterly reminder's list; the
+    admin's page reads them a page at a time, :func:`list_people`)."""
     start, end, last_month = _bounds(tenant, quarter)
     goal = tenant.listening_goal_minutes * 60.0
     heard = _seconds_by_person(session, start, end)
