@@ -10,15 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 
 from tests.conftest import TenantSet
+from tests.support.migrations import differences
 from tests.test_insights import END, _at, _seed, _voice
 from webapp import tenancy
-from webapp.db import Base, utcnow
+from webapp.db import utcnow
 from webapp.models import (
     Call,
     Channel,
@@ -273,14 +272,7 @@ def test_the_build_is_queued_once_per_window_and_runs_idempotently(
 
 def test_the_rollup_tables_match_their_migration(database: Any) -> None:
     """The migrated database and the models agree on the roll-up tables (columns, types, indexes)."""
-    engine = create_engine(database.owner_url)
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-    finally:
-        engine.dispose()
-    ours = [d for d in diff if "insight_" in repr(d)]
-    assert ours == []
+    assert differences(database.owner_url, "insight_") == []
 
 
 def test_bulk_deletes_mark_their_days_and_an_insert_the_hook_cannot_read_is_refused(

@@ -8,18 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import column, create_engine, insert, select, table, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from tests import factories
 from tests.conftest import PASSWORD, Client, CountQueries, DatabaseUnderTest, TenantSet
+from tests.support.migrations import differences, fresh_database
 from webapp import migrate, tenancy
 from webapp.config import Settings
-from webapp.db import Base, UTCDateTime, utcnow
+from webapp.db import UTCDateTime, utcnow
 from webapp.errors import NotFound, UserError
 from webapp.models import (
     ActionLink,
@@ -439,28 +437,12 @@ def test_the_clip_list_shows_each_clips_reactions_in_the_same_queries_whatever_t
     assert cells == {str(quiet): "0", str(loud): "6"}
 
 
-def _fresh_database(database: DatabaseUnderTest, tmp_path: Path) -> tuple[str, str]:
-    """An empty database of the run's engine: (owner URL for migrating, superuser URL for seeding and reading)."""
-    if database.engine_name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'reactions-0019.sqlite3'}"
-        return url, url
-    owner = make_url(database.owner_url)
-    admin = owner.set(username="postgres", database="postgres")
-    engine = create_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS ecoute_reactions_0019"))
-        conn.execute(text(f"CREATE DATABASE ecoute_reactions_0019 OWNER {owner.username}"))
-    engine.dispose()
-    return (owner.set(database="ecoute_reactions_0019").render_as_string(hide_password=False),
-            admin.set(database="ecoute_reactions_0019").render_as_string(hide_password=False))
-
-
 def test_migration_0019_dates_the_reactions_in_the_companys_zone_and_merges_the_twins(
         database: DatabaseUnderTest, tmp_path: Path) -> None:
     """Reactions stored before 0019 get their company day (Tokyo's, and Paris's for a company naming no
     valid zone); the twins are merged into the first, with the latest comment, the first screen and
     the improvement-action links of all; then the unique indexes hold and row-level security is back."""
-    owner_url, admin_url = _fresh_database(database, tmp_path)
+    owner_url, admin_url = fresh_database(database.engine_name, database.owner_url, tmp_path, "ecoute_reactions_0019")
     settings = Settings(data_dir=tmp_path, database_url=owner_url, database_owner_url=owner_url, secret_key="x")
     migrate.upgrade(settings, "0018")
     old_reactions = table("reactions", column("id"), column("tenant_id"), column("clip_id"), column("user_id"),
@@ -524,10 +506,4 @@ def test_migration_0019_dates_the_reactions_in_the_companys_zone_and_merges_the_
 
 def test_the_reactions_table_matches_its_migration(database: DatabaseUnderTest) -> None:
     """The migrated database and the model agree on reactions (the day column, the unique indexes)."""
-    engine = create_engine(database.owner_url)
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-    finally:
-        engine.dispose()
-    assert [d for d in diff if "reactions" in repr(d)] == []
+    assert differences(database.owner_url, "reactions") == []

@@ -14,10 +14,10 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests import factories
 from tests.conftest import DatabaseUnderTest, TenantSet
+from tests.support.migrations import fresh_database
 from webapp import migrate, tenancy
 from webapp.config import Settings
 from webapp.models import Call, CallStatus, Role, Transcript
@@ -89,24 +89,8 @@ def test_folded_search_keeps_wildcards_literal_and_follows_edits(app: Flask, log
     assert _ids(login_as("b", Role.QUALITY_MANAGER).get("/calls?q=deception").text, "calls") == set()
 
 
-def _fresh_database(database: DatabaseUnderTest, tmp_path: Path) -> tuple[str, str]:
-    """An empty database of the same engine as the run's: (owner URL, superuser URL for inspecting)."""
-    if database.engine_name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'backfill.sqlite3'}"
-        return url, url
-    owner = make_url(database.owner_url)
-    admin = owner.set(username="postgres", database="postgres")
-    engine = create_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS ecoute_backfill"))
-        conn.execute(text(f"CREATE DATABASE ecoute_backfill OWNER {owner.username}"))
-    engine.dispose()
-    return (owner.set(database="ecoute_backfill").render_as_string(hide_password=False),
-            admin.set(database="ecoute_backfill").render_as_string(hide_password=False))
-
-
 def test_migration_0010_folds_the_words_already_stored(database: DatabaseUnderTest, tmp_path: Path) -> None:
-    owner_url, admin_url = _fresh_database(database, tmp_path)
+    owner_url, admin_url = fresh_database(database.engine_name, database.owner_url, tmp_path, "ecoute_backfill")
     settings = Settings(data_dir=tmp_path, database_url=owner_url, database_owner_url=owner_url, secret_key="x")
     migrate.upgrade(settings, "0009")
     engine = create_engine(admin_url)
