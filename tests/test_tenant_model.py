@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -323,9 +322,10 @@ def test_a_topic_is_added_when_likely_and_removed_only_when_very_unlikely(
     assert blend(LEXICON, prediction, topics_known=TOPICS) == (NEUTRAL, 0.9, expected)
 
 
-# --- speed ------------------------------------------------------------------------------------
+# --- size ------------------------------------------------------------------------------------
 
-def test_training_on_500_corrections_and_tagging_are_fast() -> None:
+def test_a_model_learnt_from_500_corrections_is_small_and_predicts() -> None:
+    """How fast it learns and predicts is measured by benchmarks/tenant_model.py, not asserted here."""
     rows = benchmark_rows()
     pick = random.Random(0)  # noqa: S311 - a fixed sample for the test
     corrections = []
@@ -333,20 +333,10 @@ def test_training_on_500_corrections_and_tagging_are_fast() -> None:
         first, second = pick.choice(rows), pick.choice(rows)
         text = f"{first['text']} {second['text']}" if index % 2 else first["text"]
         corrections.append(Example(text, first["sentiment"], frozenset(first["topics"])))
-    train(TELECOM)  # imports scikit-learn
-
-    started = time.perf_counter()
     payload = train(corrections)
-    trained = time.perf_counter() - started
     assert payload is not None
     model = TenantModel.load(payload)
     texts = [row["text"] for row in rows]
-    started = time.perf_counter()
-    for text in texts:
-        model.predict(text)
-    per_text = (time.perf_counter() - started) / len(texts)
 
-    assert trained < 5.0
-    assert per_text < 0.005
     assert len(payload) < 1_000_000
     assert np.isfinite(list(model.predict(texts[0]).topics.values())).all()
