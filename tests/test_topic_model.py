@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.tagging import features, rules, topic_model
+from worker.tagging import embeddings, features, rules, topic_model
 from worker.tagging.tagger import tag
 
 
@@ -95,6 +95,12 @@ def test_decide_keeps_main_what_the_model_is_sure_of_and_makes_the_rest_mentions
         ("delivery", "billing", "staff"), ())
     # the model calls nothing main: the rules' main topics stay
     assert model.decide(reading, low, topic_model.TOPICS) == (("delivery",), ("staff",))
+    # with a second stage, by rank: the rules' topics that are not main are mentions, nothing is kept
+    about = topic_model.About(*([None] * 4), floor=0.3, second=0.7)  # type: ignore[arg-type]
+    ranked = topic_model.Model((), (), (), topic_model.TOPICS, (0.5,) * len(topic_model.TOPICS), 0.8, about)
+    assert ranked.decide(reading, {**low, "staff": 0.9, "delivery": 0.5}, topic_model.TOPICS) == (
+        ("staff",), ("delivery",))
+    assert ranked.decide(reading, low, topic_model.TOPICS) == ((), ("delivery", "staff"))
     # a company's own topic is the rules'
     assert model.decide(reading, {**low, "delivery": 0.9}, ("delivery", "energy")) == (("delivery",), ())
 
@@ -112,3 +118,85 @@ def test_the_arrays_file_round_trips_byte_for_byte(tmp_path: Path) -> None:
     features.save(arrays, first)
     features.save(topic_model.load(first), second)
     assert first.read_bytes() == second.read_bytes()
+
+
+# --- the second stage: what a text is about ----------------------------------------------------
+
+def test_the_second_stage_matches_scikit_learn() -> None:
+    """The NumPy probabilities of the second stage are those of the fitted logistic regressions."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    data = topic_model.examples(topic_model.load_rows()[:300])
+    first = [topic_model.model().predict_reading(e.reading, e.text) for e in data]
+    matrix = topic_model._about_matrix(data, topic_model.corpus_vectors(data), first)
+    about = topic_model._about(topic_model._fit_about(matrix, data))
+    standard = (matrix - matrix.mean(axis=0)) / np.where(matrix.std(axis=0) < 1e-9, 1.0, matrix.std(axis=0))
+    for topic in topic_model.TOPICS[:3]:
+        weights = [1.0 if e.calibrates else topic_model.TEACHING_WEIGHT for e in data]
+        reference = LogisticRegression(C=topic_model.ABOUT_C, solver="lbfgs", max_iter=2000, random_state=0)
+        reference.fit(standard, [int(topic in e.topics) for e in data], sample_weight=weights)
+        expected = reference.predict_proba(standard[:20])[:, 1]
+        for row, probability in zip(matrix[:20], expected, strict=True):
+            assert about.probabilities(row, topic_model.TOPICS)[topic] == pytest.approx(probability, abs=1e-6)
+
+
+def test_the_shipped_model_has_its_second_stage() -> None:
+    model = topic_model.model()
+    assert model.about is not None
+    assert 0 < model.about.floor <= model.about.second < 1
+    assert model.about.coef.shape == (len(topic_model.TOPICS), embeddings.DIM + 10 * len(topic_model.TOPICS)
+                                      + len(topic_model.TOPICS))
+
+
+def test_arrays_fitted_on_another_encoder_are_refused() -> None:
+    import numpy as np
+
+    arrays = {**topic_model.load(), "encoder": np.array(["some other encoder"], dtype=np.str_)}
+    with pytest.raises(ValueError, match="some other encoder"):
+        topic_model.from_arrays(arrays)
+
+
+def test_rank_decision_says_at_most_two_main_topics() -> None:
+    p = dict.fromkeys(topic_model.TOPICS, 0.05)
+    decide = topic_model.rank_decision
+    assert decide({**p, "product": 0.4}, topic_model.TOPICS, 0.3, 0.7) == ["product"]
+    assert decide({**p, "product": 0.2}, topic_model.TOPICS, 0.3, 0.7) == []  # under the floor: nothing
+    assert decide({**p, "product": 0.9, "billing": 0.6}, topic_model.TOPICS, 0.3, 0.7) == ["product"]
+    assert decide({**p, "product": 0.9, "billing": 0.8, "staff": 0.75}, topic_model.TOPICS, 0.3, 0.7) == [
+        "product", "billing"]
+    # among the company's known topics only
+    assert decide({**p, "product": 0.9, "billing": 0.8}, ("billing", "staff"), 0.3, 0.7) == ["billing"]
+
+
+def test_the_second_stage_finds_a_topic_no_keyword_names() -> None:
+    """Forty-five minutes of music before anyone answers is a wait, though no word of the rules says so."""
+    text = "quarante-cinq minutes de musique avant qu'on me réponde"
+    reading = rules.read(text, "fr")
+    assert reading.topics == () and reading.mentions == ()
+    assert tag(text, "fr").topics == ("waiting",)
+
+
+def test_embeddings_are_stable_and_read_meaning_across_languages() -> None:
+    import numpy as np
+
+    texts = ["mon colis n'est jamais arrivé", "my parcel never arrived", "la facture est fausse", ""]
+    first = embeddings.embed(texts)
+    assert first.shape == (4, embeddings.DIM)
+    assert np.array_equal(first, embeddings.embed(texts))  # the same text, the same vector
+    assert np.allclose(np.linalg.norm(first[:3], axis=1), 1.0, atol=1e-4)
+    assert not first[3].any()  # no text, no direction
+    assert first[0] @ first[1] > first[0] @ first[2]  # the parcel in English is nearer than the invoice
+
+
+def test_embeddings_from_several_threads_are_those_of_one() -> None:
+    """The C engine is not thread-safe: a lock serialises calls (a web process may tag from threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    texts = [f"le colis numéro {n} est arrivé abîmé" for n in range(12)]
+    alone = embeddings.embed(texts)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda t: embeddings.embed([t])[0], texts))
+    assert np.allclose(np.stack(together), alone, atol=1e-5)

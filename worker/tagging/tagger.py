@@ -5,7 +5,8 @@ sentiment model (:mod:`worker.tagging.sentiment_model`) and the learned topic mo
 The sentiment model overrides a neutral (a factual complaint without emotional words) and, when
 sure, a feeling the lexicon misread. The topic model decides which of the default topics are main
 and which are named in passing: a topic the rules found that it does not call main is a mention, and
-one it is sure of is main even when the rules missed it; a company's own topics are the rules'.
+one it is sure of is main even when the rules missed it (it reads the text's sentence embedding
+too); a company's own topics are the rules'.
 Evidence is the lexicon's. Both models read the same n-grams, counted once.
 """
 
@@ -35,7 +36,7 @@ def tag(text: str, lang: str | None = None, taxonomy: Sequence[Topic] = DEFAULT_
     known = [topic.id for topic in taxonomy]
     model = topic_model.model()
     if any(topic in model.topics for topic in known):
-        topics, mentions = model.decide(reading, model.predict_reading(reading, text, grams), known)
+        topics, mentions = model.decide(reading, model.main_probabilities(reading, text, grams), known)
         added = [topic for topic in topics if topic not in evidence and topic in reading.topic_cues]
         if added:  # a topic the rules saw only by weak keywords beside stronger ones
             evidence = {**evidence, **{topic: sorted({(a, b) for _, a, b in reading.topic_cues[topic]})
