@@ -190,6 +190,9 @@ def test_the_owners_mails_render_with_the_title_and_statuses_only(app: Flask, lo
                                       title="Raccourcir l'attente", action_id=7, due="2026-12-24",
                                       tenant_name="Acme", base_url="https://ecoute.test")
         assert "Raccourcir" in str(assigned["Subject"]) and "/actions/7" in assigned.get_content()
+        # the due day in words, in the owner's language (it was "2026-12-24")
+        due = {"fr": "jeudi 24 décembre 2026", "en": "Thursday, December 24, 2026"}[locale]
+        assert due in assigned.get_content().replace("\u202f", " ") and "2026-12-24" not in assigned.get_content()
         moved = mail.build_message(settings, "x@example.test", actions.STATUS_TEMPLATE, locale, title="Agir",
                                    action_id=7, status="done", previous="in_progress", tenant_name="Acme",
                                    base_url="https://ecoute.test")

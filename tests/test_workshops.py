@@ -100,8 +100,11 @@ def test_planning_stores_the_local_time_and_invites_people_and_departments_once(
             context = {**invitations[0].payload["context"], "tenant_name": "Entreprise A", "base_url": "https://x.test"}
             message = mail.build_message(app.config["ECOUTE"], "staff@a.test", workshops.INVITATION, "fr", **context)
             subject = message["Subject"].replace("\u00a0", " ").replace("\u202f", " ")
-            assert subject == "Invitation : atelier d'écoute « Atelier écoute » le 2026-12-10 à 14:00"
+            # the day in words, in the recipient's language (it was "2026-12-10")
+            assert subject == "Invitation : atelier d'écoute « Atelier écoute » le jeudi 10 décembre 2026 à 14:00"
             assert f"https://x.test/workshops/{workshop_id}/phone" in message.get_content()
+            english = mail.build_message(app.config["ECOUTE"], "staff@a.test", workshops.INVITATION, "en", **context)
+            assert "on Thursday, December 10, 2026 at 14:00" in english["Subject"]
 
 
 def test_planning_refuses_a_missing_title_or_playlist(app: Flask, tenants: dict[str, TenantSet]) -> None:

@@ -3,7 +3,7 @@ Accept-Language, else English) and `_`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from babel.numbers import format_decimal
 from babel.numbers import format_percent as babel_percent
@@ -362,6 +362,13 @@ def format_received(value: datetime) -> str:
     return str(format_datetime(value, "short"))
 
 
+def format_day(value: date | str) -> str:
+    """A day in full, in the reader's language ("jeudi 10 décembre 2026", "Thursday, December 10, 2026");
+    an ISO string too, as mails carry their days (they are rendered in the recipient's language when sent)."""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return str(format_date(day, "full"))
+
+
 def format_loudness(lufs: float) -> str:
     """An integrated loudness: "-16,0 LUFS" (the unit's name is the same in every language)."""
     return f"{format_number(lufs, 1)}\u00a0LUFS"
@@ -404,6 +411,7 @@ def init_app(app: Flask) -> None:
         duration=duration,
         format_datetime=lambda value: format_datetime(value, "short"),
         format_date=lambda value: format_date(value, "medium"),
+        format_day=format_day,
         format_size=format_size,
         format_seconds=format_seconds,
         format_minutes=format_minutes,
