@@ -448,6 +448,10 @@ def test_migration_0019_dates_the_reactions_in_the_companys_zone_and_merges_the_
     old_reactions = table("reactions", column("id"), column("tenant_id"), column("clip_id"), column("user_id"),
                           column("kind"), column("comment"), column("kiosk_id"), column("workshop_id"),
                           column("created_at", UTCDateTime()))
+    # the workshops table as it was at 0018 (the model has grown since: run_kept, migration 0020)
+    old_workshops = table("workshops", column("id"), column("tenant_id"), column("title"),
+                          column("starts_at", UTCDateTime()), column("checkin_code"), column("pause_seconds"),
+                          column("status"), column("created_at", UTCDateTime()), column("position"))
     engine = create_engine(admin_url)
     late = datetime(2026, 3, 10, 16, 30, tzinfo=UTC)  # 01:30 on the 11th in Tokyo, 17:30 on the 10th in Paris
     with engine.begin() as conn:
@@ -464,8 +468,9 @@ def test_migration_0019_dates_the_reactions_in_the_companys_zone_and_merges_the_
         conn.execute(insert(Clip), [{"id": t, "tenant_id": t, "call_id": t, "start_s": 0, "end_s": 2,
                                                "title": "Clip", "status": "approved", "sentiment": "unhappy"}
                                               for t in (1, 2)])
-        conn.execute(insert(Workshop).values(id=1, tenant_id=1, title="Atelier", starts_at=late,
-                                                       checkin_code="c-0019"))
+        conn.execute(insert(old_workshops).values(id=1, tenant_id=1, title="Atelier", starts_at=late,
+                                                  checkin_code="c-0019", pause_seconds=15, status="planned",
+                                                  created_at=late, position=0))
         room = {"tenant_id": 1, "clip_id": 1, "user_id": 1, "kind": "act", "kiosk_id": None, "workshop_id": None}
         conn.execute(insert(old_reactions), [
             {**room, "id": 1, "comment": "", "created_at": late},

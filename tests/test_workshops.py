@@ -232,6 +232,43 @@ def test_time_credited_is_capped_by_how_long_the_workshop_ran(app: Flask, tenant
             assert session.scalar(select(Listen.seconds)) == workshops.listened_seconds(session, workshop)
 
 
+def test_editing_the_playlist_of_a_started_workshop_changes_neither_its_run_nor_its_summary(
+        app: Flask, tenants: dict[str, TenantSet]) -> None:
+    """The run is kept when the workshop starts: a clip removed from the playlist during the workshop
+    still plays and is in the summary, one added is not, and the time credited is that of the clips heard
+    (it followed the playlist as it was when read)."""
+    from webapp.models import Playlist
+    from webapp.services import clips, playlists
+
+    a = tenants["a"]
+    with app.app_context():
+        workshop_id = make_workshop(a, clips=2)
+        newcomer = playable_clip(a.id, title="Voix ajoutée après", seconds=90.0)
+        with tenancy.tenant_session(a.id) as session:
+            workshop, manager = _workshop(session, workshop_id), _user(session, a, Role.QUALITY_MANAGER)
+            workshops.start(session, manager, workshop)
+            workshops.start(session, manager, workshop)  # a second start keeps the one run
+            heard = [c.title for c in workshops.clips_of(session, workshop)]
+            assert heard == ["Voix 1", "Voix 2"]
+            playlist = session.get(Playlist, workshop.playlist_id)
+            assert playlist is not None
+            first = workshops.clips_of(session, workshop)[0]
+            playlists.remove_clip(session, manager, playlist, first.id)
+            playlists.add_clip(session, manager, playlist, clips.get_clip(session, newcomer))
+        with tenancy.tenant_session(a.id) as session:
+            workshop, manager = _workshop(session, workshop_id), _user(session, a, Role.QUALITY_MANAGER)
+            assert [c.title for c in workshops.clips_of(session, workshop)] == heard
+            assert workshops.advance(session, workshop, 1) is not None
+            assert workshops.advance(session, workshop, 2) is None  # the clip added later is not in the run
+            workshops.check_in(session, manager, workshop.checkin_code)
+            workshops.end(session, manager, workshop)
+        with tenancy.tenant_session(a.id) as session:
+            workshop = _workshop(session, workshop_id)
+            summary = workshops.summary(session, workshop, "fr")
+            assert [c.clip.title for c in summary.clips] == heard
+            assert all(c.clip.id != newcomer for c in summary.clips)
+
+
 def test_a_reaction_needs_a_check_in_and_a_running_workshop(app: Flask, tenants: dict[str, TenantSet]) -> None:
     a = tenants["a"]
     with app.app_context():

@@ -18,7 +18,7 @@ from webapp.models.taxonomy import Label, LabelKind, TaggerModel
 from webapp.models.tenants import StereoLayout, Tenant
 from webapp.models.transcripts import Transcript
 from webapp.models.users import Role, User, UserStatus
-from webapp.models.workshops import Workshop, WorkshopAttendance, WorkshopInvite, WorkshopStatus
+from webapp.models.workshops import Workshop, WorkshopAttendance, WorkshopClip, WorkshopInvite, WorkshopStatus
 
 __all__ = ["ActionEvent", "ActionLink", "ActionOrigin", "ActionStatus", "Alert", "AlertRule", "ApiToken", "AuditEvent",
            "Call", "CallStatus", "Channel", "Clip", "ClipSentiment", "ClipStatus", "Complaint", "Consent", "Dimension",
@@ -28,4 +28,4 @@ __all__ = ["ActionEvent", "ActionLink", "ActionOrigin", "ActionStatus", "Alert",
            "Product", "Rating", "RatingSource", "Reaction", "ReactionKind", "RegisterEntry", "RegisterEvent",
            "RegisterLink", "RenderStatus", "Role", "RuleKind", "Sentiment", "Source", "StereoLayout", "Tag", "TagKind",
            "TagOrigin", "TaggerModel", "Tenant", "TokenScope", "Transcript", "User", "UserStatus", "UserToken",
-           "Workshop", "WorkshopAttendance", "WorkshopInvite", "WorkshopStatus"]
+           "Workshop", "WorkshopAttendance", "WorkshopClip", "WorkshopInvite", "WorkshopStatus"]

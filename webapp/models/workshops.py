@@ -43,6 +43,9 @@ class Workshop(TenantScoped, Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     #: The clip the facilitator screen is on (its index in the playlist's play order).
     position: Mapped[int] = mapped_column(default=0)
+    #: whether its clips were kept when it started (:class:`WorkshopClip`); False for one not started
+    #: yet, and for those started before migration 0020, which read their playlist
+    run_kept: Mapped[bool] = mapped_column(default=False)
 
 
 class WorkshopInvite(TenantScoped, Base):
@@ -64,3 +67,17 @@ class WorkshopAttendance(TenantScoped, Base):
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     checked_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkshopClip(TenantScoped, Base):
+    """A clip of a started workshop, at its place in the run: the playlist's playable clips as they were
+    when the workshop started, so that editing the playlist (or its shuffle) later changes neither what
+    the facilitator screen plays nor the summary and the time credited. An erased clip leaves the run."""
+
+    __tablename__ = "workshop_clips"
+    __table_args__ = (UniqueConstraint("tenant_id", "workshop_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"), index=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()

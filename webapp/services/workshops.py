@@ -5,15 +5,17 @@ in the company's time zone (``Tenant.timezone``), a playlist, the pause between 
 invitees by person and by department. Each invited person (named, or active in an invited
 department) is sent an invitation mail, queued in the same transaction (``workshop_invitation``).
 
-**During.** The facilitator screen plays the playlist's playable clips one by one with the pause
-between them; its script tells the server which clip is on (:func:`advance`), so that the phones
-show it. The screen shows a QR code of the workshop's check-in address, which holds
-``Workshop.checkin_code``: a logged-in person of the same company who opens it is checked in
-(:func:`check_in`, once: a second scan changes nothing) and reacts from their phone to the clip
-now playing (webapp/services/reactions.py ``record`` with the workshop's id). The facilitator
-records decisions (:func:`decide`); each one is an improvement action proposed with
-``origin=workshop`` (webapp/services/actions.py ``propose``). An *Il faut agir* from a phone in a
-workshop is a reaction like the others: the workshop's decisions are the facilitator's to record.
+**During.** Starting it (:func:`start`) keeps its run: the playlist's playable clips in play order
+(:class:`WorkshopClip`), so that editing the playlist afterwards changes neither what is played nor the
+summary. The facilitator screen plays the run's clips one by one with the pause between them; its script
+tells the server which clip is on (:func:`advance`), so that the phones show it. The screen shows a QR
+code of the workshop's check-in address, which holds ``Workshop.checkin_code``: a logged-in person of
+the same company who opens it is checked in (:func:`check_in`, once: a second scan changes nothing) and
+reacts from their phone to the clip now playing (webapp/services/reactions.py ``record`` with the
+workshop's id). The facilitator records decisions (:func:`decide`); each one is an improvement action
+proposed with ``origin=workshop`` (webapp/services/actions.py ``propose``). An *Il faut agir* from a
+phone in a workshop is a reaction like the others: the workshop's decisions are the facilitator's to
+record.
 
 **After.** Ending (:func:`end`) credits each attendee's listening time, once, as a
 :class:`Listen` with ``source=workshop``: the length of the clips played (every clip up to the
@@ -61,6 +63,7 @@ from webapp.models import (
     UserStatus,
     Workshop,
     WorkshopAttendance,
+    WorkshopClip,
     WorkshopInvite,
     WorkshopStatus,
 )
@@ -289,7 +292,15 @@ def invitees(session: Session, workshop: Workshop) -> Invitees:
 
 
 def clips_of(session: Session, workshop: Workshop) -> list[Clip]:
-    """The clips the workshop plays, in play order: its playlist's playable ones (none without a playlist)."""
+    """The clips the workshop plays, in play order. Once started, its run (:class:`WorkshopClip`: the
+    playlist's playable clips when it started), less any that may no longer play (consent withdrawn,
+    retired) or were erased: editing the playlist changes nothing. Before it starts, and for a
+    workshop started before runs were kept (``run_kept``), its playlist's playable clips (none
+    without a playlist)."""
+    if workshop.run_kept:
+        run = session.scalars(select(Clip).join(WorkshopClip, WorkshopClip.clip_id == Clip.id)
+                              .where(WorkshopClip.workshop_id == workshop.id).order_by(WorkshopClip.position))
+        return [clip for clip in run if clip.is_playable]
     playlist = session.get(Playlist, workshop.playlist_id) if workshop.playlist_id is not None else None
     return playlists.playable(playlist) if playlist is not None else []
 
@@ -333,6 +344,9 @@ def start(session: Session, actor: User, workshop: Workshop) -> None:
         return
     if workshop.status == WorkshopStatus.ENDED:
         raise UserError(_("This workshop has ended: its summary is ready."), "workshop_ended")
+    session.add_all([WorkshopClip(workshop_id=workshop.id, clip_id=clip.id, position=position)
+                     for position, clip in enumerate(clips_of(session, workshop))])
+    workshop.run_kept = True
     workshop.status = WorkshopStatus.RUNNING
     workshop.started_at = utcnow()
     workshop.position = 0
