@@ -235,30 +235,33 @@ def test_filters_and_search_by_words(app: Flask, tenants: dict[str, TenantSet], 
 
 
 def test_one_companys_corrections_train_only_its_own_model(app: Flask, tenants: dict[str, TenantSet]) -> None:
-    """Company A says that "la box clignote" means an unhappy customer with a product problem;
-    A's own model learns it, B's tagging of the same words does not change."""
+    """Company A says that "ça clignote" means an unhappy customer with a product problem (its people
+    tag six such calls product, and six others billing); A's own model learns it, where the default
+    tagger sees no topic; B's tagging of the same words does not change."""
     from worker.tagging import company as company_tags
 
     a, b = tenants["a"].id, tenants["b"].id
-    jargon = ["la box clignote encore depuis ce matin", "ma box clignote orange", "la box clignote toute la nuit",
-              "depuis hier la box clignote", "encore la box qui clignote", "la box clignote en rouge"]
-    plain = ["je voudrais connaître vos horaires d'ouverture", "pouvez-vous m'envoyer mon contrat",
-             "je souhaite changer de forfait", "quelle est l'adresse de la boutique",
-             "je voudrais un duplicata de facture", "comment modifier mon adresse"]
+    jargon = ["ça clignote encore depuis ce matin", "ça clignote orange chez moi", "ça clignote toute la nuit",
+              "depuis hier ça clignote", "encore un truc qui clignote", "ça clignote en rouge maintenant"]
+    plain = ["je voudrais connaître le montant de mon forfait", "pouvez-vous m'envoyer mon échéancier",
+             "je souhaite changer de forfait", "quel est le tarif de l'option",
+             "je voudrais un duplicata de facture", "comment modifier mon moyen de paiement"]
+    probe = "ça clignote orange depuis lundi"
     with app.app_context():
         with tenancy.tenant_session(b) as session:
-            before_b = company_tags.for_company(session).tag("la box clignote depuis lundi", "fr")
-        for text, sentiment in [(t, "unhappy") for t in jargon] + [(t, "neutral") for t in plain]:
+            before_b = company_tags.for_company(session).tag(probe, "fr")
+        assert "product" not in before_b.topics  # the default tagger does not know the jargon
+        for text, sentiment, topic in ([(t, "unhappy", "product") for t in jargon]
+                                       + [(t, "neutral", "billing") for t in plain]):
             call_id = _transcribed_call(a, text, seconds=0.3)
             with tenancy.tenant_session(a) as session:
                 session.add(Tag(call_id=call_id, kind=TagKind.SENTIMENT, value=sentiment, origin=TagOrigin.HUMAN))
-                if sentiment == "unhappy":
-                    session.add(Tag(call_id=call_id, kind=TagKind.TOPIC, value="product", origin=TagOrigin.HUMAN))
+                session.add(Tag(call_id=call_id, kind=TagKind.TOPIC, value=topic, origin=TagOrigin.HUMAN))
         _run(retrain_tagger.Handler(), RETRAIN_KIND, a)
         with tenancy.tenant_session(a) as session:
-            after_a = company_tags.for_company(session).tag("la box clignote depuis lundi", "fr")
+            after_a = company_tags.for_company(session).tag(probe, "fr")
         with tenancy.tenant_session(b) as session:
-            after_b = company_tags.for_company(session).tag("la box clignote depuis lundi", "fr")
+            after_b = company_tags.for_company(session).tag(probe, "fr")
             assert session.scalars(select(Tag)).all() == []
     assert (after_a.sentiment, "product" in after_a.topics) == ("unhappy", True)
     assert after_b == before_b
@@ -284,7 +287,9 @@ def test_ecoute_tag_reads_json_lines_and_writes_one_line_each(tmp_path) -> None:
     assert out[0]["sentiment"] == "unhappy" and "delivery" in out[0]["topics"]
     [phone] = out[0]["pii"]
     assert phone["type"] == "phone" and lines[0]["text"][phone["start"]:phone["end"]] == "06 12 34 56 78"
-    assert out[1]["sentiment"] == "satisfied" and "staff" in out[1]["topics"] and out[1]["pii"] == []
+    # the helpful technician who fixed the boiler: staff, main or named (after-sales may be the main topic)
+    assert out[1]["sentiment"] == "satisfied" and "staff" in out[1]["topics"] + out[1]["mentions"]
+    assert out[1]["pii"] == []
     assert "error" in out[2] and "error" in out[3]
     assert "06 12 34 56 78" not in done.stderr
 
