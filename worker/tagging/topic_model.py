@@ -272,8 +272,7 @@ def from_arrays(arrays: Mapping[str, NDArray[Any]]) -> Model:
         encoder = str(arrays["encoder"][0])
         if encoder != embeddings.ENCODER:
             raise ValueError(f"the fitted arrays read {encoder} vectors, not {embeddings.ENCODER}: {FIT_COMMAND}")
-        about = About(arrays["about_mean"], arrays["about_scale"], arrays["about_coef"], arrays["about_intercept"],
-                      float(arrays["about_bars"][0]), float(arrays["about_bars"][1]))
+        about = _about(arrays, float(arrays["about_bars"][0]), float(arrays["about_bars"][1]))
     return Model(features.blocks_from_arrays(arrays, BLOCKS), tuple(tuple(c) for c in arrays["dense_coef"].tolist()),
                  tuple(arrays["intercept"].tolist()), topics, tuple(arrays["thresholds"].tolist()),
                  float(arrays["bar"][0]), about)
@@ -339,13 +338,19 @@ def _with_thresholds(arrays: dict[str, NDArray[Any]], thresholds: Sequence[float
     return from_arrays(arrays)
 
 
+def _fold(size: int, fold: int, folds: int = FOLDS) -> tuple[list[int], list[int]]:
+    """The examples ``fold`` holds out (every fold cuts the same shuffle, fixed seed) and the others, in order."""
+    held = np.random.default_rng(RANDOM_STATE).permutation(size)[fold::folds].tolist()
+    out = set(held)
+    return held, [i for i in range(size) if i not in out]
+
+
 def out_of_fold(data: Sequence[Example], c: float = C, folds: int = FOLDS) -> list[dict[str, float]]:
-    """Each example's probabilities from a model fitted on the other folds (shuffled, fixed seed)."""
-    order = np.random.default_rng(RANDOM_STATE).permutation(len(data))
+    """Each example's probabilities from a model fitted on the other folds (:func:`_fold`)."""
     result: list[dict[str, float]] = [{} for _ in data]
     for fold in range(folds):
-        held = set(order[fold::folds].tolist())
-        arrays, _, _ = _fit_logistic([e for i, e in enumerate(data) if i not in held], c)
+        held, inside = _fold(len(data), fold, folds)
+        arrays, _, _ = _fit_logistic([data[i] for i in inside], c)
         model = _with_thresholds(arrays, [0.5] * len(TOPICS), 1.0)
         for i in held:
             result[i] = model.predict_reading(data[i].reading, data[i].text)
@@ -452,13 +457,11 @@ def about_out_of_fold(data: Sequence[Example], matrix: NDArray[np.float64], c: f
                       folds: int = FOLDS) -> list[dict[str, float]]:
     """Each example's second-stage probabilities from a model fitted on the other folds (the folds of
     :func:`out_of_fold`)."""
-    order = np.random.default_rng(RANDOM_STATE).permutation(len(data))
     result: list[dict[str, float]] = [{} for _ in data]
     for fold in range(folds):
-        held = order[fold::folds]
-        inside = np.setdiff1d(np.arange(len(data)), held)
+        held, inside = _fold(len(data), fold, folds)
         about = _about(_fit_about(matrix[inside], [data[i] for i in inside], c))
-        for i in held.tolist():
+        for i in held:
             result[i] = about.probabilities(matrix[i], TOPICS)
     return result
 
@@ -486,6 +489,14 @@ def choose_bars(data: Sequence[Example], probabilities: Sequence[Mapping[str, fl
     return best[2], best[3]
 
 
+def choose_calibrated_bars(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]],
+                           among: Sequence[int] | None = None) -> tuple[float, float]:
+    """:func:`choose_bars` on the examples that set the bars (none of :data:`TEACHING_ONLY`), of ``among``
+    (indices; all by default)."""
+    chosen = [i for i in (range(len(data)) if among is None else among) if data[i].calibrates]
+    return choose_bars([data[i] for i in chosen], [probabilities[i] for i in chosen])
+
+
 def fit(data: Sequence[Example], c: float = C, vectors: NDArray[np.float32] | None = None) -> dict[str, NDArray[Any]]:
     """Fit on labelled examples (and, for the second stage, their sentence embeddings); its arrays.
 
@@ -505,9 +516,7 @@ def fit(data: Sequence[Example], c: float = C, vectors: NDArray[np.float32] | No
     arrays["bar"] = np.asarray([bar], dtype=np.float64)
     if vectors is not None:
         matrix = _about_matrix(data, vectors, first_stage)
-        probabilities = about_out_of_fold(data, matrix)
-        calibrating = [i for i, e in enumerate(data) if e.calibrates]
-        floor, second = choose_bars([data[i] for i in calibrating], [probabilities[i] for i in calibrating])
+        floor, second = choose_calibrated_bars(data, about_out_of_fold(data, matrix))
         arrays.update(_fit_about(matrix, data))
         arrays["about_bars"] = np.asarray([floor, second], dtype=np.float64)
         arrays["encoder"] = np.array([embeddings.ENCODER], dtype=np.str_)
@@ -571,8 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = np.sum([_nested_rank(data, about, fold) for fold in range(FOLDS)], axis=0).tolist()
         print(f"second stage (C {args.about_c}), bars chosen on the other folds: {_line(_scores(*counts[:3]))}; "
               f"texts of {', '.join(sorted(TEACHING_ONLY))} given a topic: {counts[3]:.0f} of {counts[4]:.0f}")
+        floor, second = choose_calibrated_bars(data, about)
         calibrating = [i for i, e in enumerate(data) if e.calibrates]
-        floor, second = choose_bars([data[i] for i in calibrating], [about[i] for i in calibrating])
         print(f"second stage, bars chosen on all: "
               f"{_line(score_rank([data[i] for i in calibrating], [about[i] for i in calibrating], floor, second))}; "
               f"floor {floor}, second {second}")
@@ -587,9 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _nested(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]], fold: int) -> list[float]:
     """(tp, fp, fn) of one fold with the thresholds chosen on the others."""
-    order = np.random.default_rng(RANDOM_STATE).permutation(len(data))
-    held = set(order[fold::FOLDS].tolist())
-    inside = [i for i in range(len(data)) if i not in held]
+    held, inside = _fold(len(data), fold)
     thresholds, bar = choose_thresholds([data[i] for i in inside], [probabilities[i] for i in inside])
     scores = score([data[i] for i in held], [probabilities[i] for i in held], thresholds, bar)
     return [scores["tp"], scores["fp"], scores["fn"]]
@@ -597,10 +604,8 @@ def _nested(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]
 
 def _nested_rank(data: Sequence[Example], probabilities: Sequence[Mapping[str, float]], fold: int) -> list[float]:
     """(tp, fp, fn) of one fold with the second stage's bars chosen on the others."""
-    order = np.random.default_rng(RANDOM_STATE).permutation(len(data))
-    held = set(order[fold::FOLDS].tolist())
-    inside = [i for i in range(len(data)) if i not in held and data[i].calibrates]
-    floor, second = choose_bars([data[i] for i in inside], [probabilities[i] for i in inside])
+    held, inside = _fold(len(data), fold)
+    floor, second = choose_calibrated_bars(data, probabilities, inside)
     scored = [i for i in held if data[i].calibrates]
     scores = score_rank([data[i] for i in scored], [probabilities[i] for i in scored], floor, second)
     teaching = [i for i in held if not data[i].calibrates]
