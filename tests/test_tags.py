@@ -235,18 +235,20 @@ def test_filters_and_search_by_words(app: Flask, tenants: dict[str, TenantSet], 
 
 
 def test_one_companys_corrections_train_only_its_own_model(app: Flask, tenants: dict[str, TenantSet]) -> None:
-    """Company A says that "ça clignote" means an unhappy customer with a product problem (its people
-    tag six such calls product, and six others billing); A's own model learns it, where the default
-    tagger sees no topic; B's tagging of the same words does not change."""
+    """Company A says that "le zorglub" (the name its customers give its set-top box) means an unhappy
+    customer with a product problem (its people tag six such calls product, and six others billing);
+    A's own model learns it, where the default tagger sees no topic; B's tagging of the same words
+    does not change. (The jargon was "ça clignote" until the default tagger learnt that a blinking
+    light is a product problem.)"""
     from worker.tagging import company as company_tags
 
     a, b = tenants["a"].id, tenants["b"].id
-    jargon = ["ça clignote encore depuis ce matin", "ça clignote orange chez moi", "ça clignote toute la nuit",
-              "depuis hier ça clignote", "encore un truc qui clignote", "ça clignote en rouge maintenant"]
+    jargon = ["le zorglub encore depuis ce matin", "le zorglub orange chez moi", "le zorglub toute la nuit",
+              "depuis hier le zorglub", "encore le zorglub", "le zorglub en rouge maintenant"]
     plain = ["je voudrais connaître le montant de mon forfait", "pouvez-vous m'envoyer mon échéancier",
              "je souhaite changer de forfait", "quel est le tarif de l'option",
              "je voudrais un duplicata de facture", "comment modifier mon moyen de paiement"]
-    probe = "ça clignote orange depuis lundi"
+    probe = "le zorglub depuis lundi"
     with app.app_context():
         with tenancy.tenant_session(b) as session:
             before_b = company_tags.for_company(session).tag(probe, "fr")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,26 +178,43 @@ def test_the_second_stage_finds_a_topic_no_keyword_names() -> None:
     assert tag(text, "fr").topics == ("waiting",)
 
 
+def _embed(texts: list[str]) -> Any:
+    return embeddings.embed([topic_model.embedded_texts(rules.read(t), t)[0] for t in texts], texts)
+
+
 def test_embeddings_are_stable_and_read_meaning_across_languages() -> None:
     import numpy as np
 
     texts = ["mon colis n'est jamais arrivé", "my parcel never arrived", "la facture est fausse", ""]
-    first = embeddings.embed(texts)
+    first = _embed(texts)
     assert first.shape == (4, embeddings.DIM)
-    assert np.array_equal(first, embeddings.embed(texts))  # the same text, the same vector
-    assert np.allclose(np.linalg.norm(first[:3], axis=1), 1.0, atol=1e-4)
+    assert np.array_equal(first, _embed(texts))  # the same text, the same vector
+    for part in (first[:3, :embeddings.E5_DIM], first[:3, embeddings.E5_DIM:]):  # each encoder's, normalised
+        assert np.allclose(np.linalg.norm(part, axis=1), 1.0, atol=1e-4)
+        assert part[0] @ part[1] > part[0] @ part[2]  # the parcel in English is nearer than the invoice
     assert not first[3].any()  # no text, no direction
-    assert first[0] @ first[1] > first[0] @ first[2]  # the parcel in English is nearer than the invoice
+
+
+def test_both_encoders_read_a_letter_in_capitals_as_its_transcript() -> None:
+    """e5 reads the folded words and USE the text lowercased: shouting changes nothing; an accent
+    changes only what USE reads (it tells "pêche", fishing or a peach, from "péché", a sin)."""
+    import numpy as np
+
+    shouted, spoken = _embed(["MA MACHINE À CAFÉ FUIT ENCORE", "ma machine à café fuit encore"])
+    assert np.allclose(shouted, spoken, atol=1e-6)
+    fish, sin = embeddings.embed(["peche", "peche"], ["pêche", "péché"])
+    assert np.array_equal(fish[:embeddings.E5_DIM], sin[:embeddings.E5_DIM])
+    assert not np.allclose(fish[embeddings.E5_DIM:], sin[embeddings.E5_DIM:], atol=1e-3)
 
 
 def test_embeddings_from_several_threads_are_those_of_one() -> None:
-    """The C engine is not thread-safe: a lock serialises calls (a web process may tag from threads)."""
+    """Neither engine is thread-safe: a lock serialises calls (a web process may tag from threads)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
 
     texts = [f"le colis numéro {n} est arrivé abîmé" for n in range(12)]
-    alone = embeddings.embed(texts)
+    alone = _embed(texts)
     with ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda t: embeddings.embed([t])[0], texts))
+        together = list(pool.map(lambda t: _embed([t])[0], texts))
     assert np.allclose(np.stack(together), alone, atol=1e-5)
