@@ -480,3 +480,34 @@ def test_api_ratings_apply_the_rule_at_once(app: Flask, tenants: dict[str, Tenan
     assert _post(app, token, items).status_code == 201
     assert _product(app, tenants["a"].id).watch_since is not None
     assert _count(app, tenants["b"].id, Alert) == 0
+
+
+def test_a_product_named_in_other_capitals_or_spaces_is_the_same_product(
+        app: Flask, tenants: dict[str, TenantSet], login_as: Any) -> None:
+    """"FOUR  x2" in a CSV, a call or a register entry is the "Four X2" the company already named: one product
+    on every page, and a rating sent again in other capitals is known; another company's spelling is its own."""
+    from webapp.models import Call, Channel, RegisterEntry
+    from webapp.services import register
+
+    a = tenants["a"].id
+    day = TODAY - timedelta(days=3)
+    _rate(app, a, [4], day)  # "Four X2"
+    qm = login_as("a", Role.QUALITY_MANAGER)
+    assert _import(qm, f"product,rating,date,text\nFOUR  x2,4,{day.isoformat()},\n".encode()).status_code == 303
+    assert _count(app, a, Rating) == 1  # the same rating, known
+    assert _import(qm, f"product,rating,date,text\nfour x2,2,{day.isoformat()},\n".encode()).status_code == 303
+    with app.app_context():
+        call_id = factories.make_call(a, product="  four X2 ")
+        factories.make_call(tenants["b"].id, product="FOUR X2")
+    with app.app_context(), tenancy.tenant_session(a) as session:
+        entry = register.create_entry(session, actor=register.Actor.machine(), received_on=day,
+                                      channel=Channel.LETTER, product="four x2")
+        assert [r.product for r in session.scalars(select(Rating))] == [OVEN, OVEN]
+        assert session.get(Call, call_id).product == OVEN  # type: ignore[union-attr]
+        assert session.get(RegisterEntry, entry.id).product == OVEN  # type: ignore[union-attr]
+        assert [p.name for p in products.sync_products(session)] == [OVEN]
+        assert products.spelling(session, "Grille-pain") == "Grille-pain"  # a new name is kept as given
+        assert products.spelling(session, "grille-PAIN") == "Grille-pain"
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:
+        assert [p.name for p in products.sync_products(session)] == ["FOUR X2"]
+    assert qm.get("/scorecards").text.count(OVEN) >= 1 and "FOUR" not in qm.get("/scorecards").text

@@ -58,7 +58,7 @@ from webapp.models import (
     UserStatus,
     Workshop,
 )
-from webapp.services import audit, listing
+from webapp.services import audit, listing, products
 
 #: Longest title, problem, comment and rejection reason (the title's is the column's).
 TITLE_MAX = 200
@@ -162,7 +162,8 @@ def propose(session: Session, actor: User, *, title: str, problem: str = "", ori
         title=_line(title, str(_("Title")), TITLE_MAX, required=True),
         problem=_block(problem, str(_("Problem"))),
         topic=_line(topic, str(_("Topic")), 60), reason=_line(reason, str(_("Reason")), 60),
-        product=_line(product, str(_("Product")), 120), origin_query=(origin_query or "").strip()[:500],
+        product=products.spelling(session, _line(product, str(_("Product")), 120), add=False),
+        origin_query=(origin_query or "").strip()[:500],
         created_by_id=actor.id, created_at=utcnow(), updated_at=utcnow(), version=1, due_on=due_on)
     if workshop_id is not None:
         action.workshop_id = _own(session, actor, Workshop, workshop_id).id

@@ -28,7 +28,7 @@ from webapp.errors import Conflict, UserError
 from webapp.i18n import _, duration
 from webapp.models import Call, CallStatus, Channel, Complaint, Consent, Source, User
 from webapp.models.api_tokens import ApiToken
-from webapp.services import register
+from webapp.services import products, register
 
 MAX_TEXT = 20_000
 PROCESS_CALL = "process_call"
@@ -287,7 +287,8 @@ def ingest_call(session: Session, settings: Settings, tenant_id: int, *, stream:
         original_filename=(filename or "")[-255:], storage_key=key, content_type=info.content_type,
         size_bytes=written.size, sha256=written.sha256, duration_seconds=info.duration_seconds,
         audio_format=info.label, channels=info.channels, sample_rate=info.sample_rate, status=CallStatus.QUEUED,
-        received_at=meta.received_at, channel=meta.channel, agent=meta.agent, product=meta.product,
+        received_at=meta.received_at, channel=meta.channel, agent=meta.agent,
+        product=products.spelling(session, meta.product),
         customer_ref=meta.customer_ref, consent=meta.consent, language_hint=meta.language_hint,
         external_id=meta.external_id, **origin.columns(),
     )
@@ -343,7 +344,8 @@ def create_complaint(session: Session, *, text: str, meta: VoiceMeta, origin: Or
     if existing is not None:
         return existing, True
     complaint = Complaint(text=body, received_at=meta.received_at, channel=meta.channel, agent=meta.agent,
-                          product=meta.product, customer_ref=meta.customer_ref, consent=meta.consent,
+                          product=products.spelling(session, meta.product), customer_ref=meta.customer_ref,
+                          consent=meta.consent,
                           language_hint=meta.language_hint, external_id=meta.external_id, **origin.columns())
     try:
         with session.begin_nested():

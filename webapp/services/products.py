@@ -3,7 +3,9 @@ department, an owner and the day it was last marked "modified" (issue #15, item 
 
 Calls, complaints and ratings name their product in free text. A :class:`Product` row is made on
 demand for every name seen (:func:`sync_products`), so that each product has an id that the admin's
-page, the scorecards and the 3/5 rule can name.
+page, the scorecards and the 3/5 rule can name. A name is stored as the company first spelt it
+(:func:`spelling`): "FOUR  x2" from a CSV, a call, a complaint, an API or a register entry is the
+"Four X2" already known, so one product is never counted as two.
 """
 
 from __future__ import annotations
@@ -32,6 +34,34 @@ def product_names(session: Session) -> list[str]:
     for column in (Call.product, Complaint.product, Rating.product, Product.name):
         found.update(name for name in session.scalars(select(column).distinct()) if name)
     return sorted(found, key=lambda name: (name.casefold(), name))
+
+
+def spelling(session: Session, name: str, *, add: bool = True) -> str:
+    """The name as the company already spells it: "ASPIRATEUR  X2" is "Aspirateur X2" once a call, a
+    complaint, a rating or an entry has named it so (the same letters whatever their case, spaces
+    collapsed), so that one product is counted once on every page; a new name is kept as given (spaces
+    collapsed) and gets its :class:`Product` row (unless not ``add``: an action's product names a subject, not
+    a product the company sells). ``""`` stays ``""``. One query when the name is known."""
+    name = " ".join(name.split())
+    if not name:
+        return ""
+    key = name.casefold()
+    for known in session.scalars(select(Product.name).order_by(Product.id)):  # the first spelling wins
+        if known.casefold() == key:
+            return known
+    # a name used before products had rows of their own
+    for known in (p.name for p in sync_products(session)) if add else product_names(session):
+        if known.casefold() == key:
+            return known
+    if not add:
+        return name
+    try:
+        with session.begin_nested():
+            session.add(Product(name=name))
+            session.flush()
+    except IntegrityError:  # another request named it at the same moment
+        pass
+    return name
 
 
 def sync_products(session: Session) -> list[Product]:

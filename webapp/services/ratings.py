@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from webapp.db import utcnow
 from webapp.errors import Conflict, UserError
 from webapp.i18n import _
 from webapp.models import Rating, RatingSource, Tenant, User
-from webapp.services import audit, scorecards
+from webapp.services import audit, products, scorecards
 from webapp.services.ingestion import IDEMPOTENCY_CONFLICT, MAX_CSV_ROWS
 
 #: The longest text kept with a rating, and the longest product name and external id.
@@ -255,6 +255,8 @@ def store_ratings(session: Session, tenant: Tenant, items: Sequence[RatingIn], s
     nothing, and two customers' identical ratings in one file are two ratings (the n-th rating of some content
     is known when n are stored). Raises :class:`Conflict` (nothing stored) when an external id comes back with
     other content."""
+    spelled = {name: products.spelling(session, name) for name in dict.fromkeys(i.product for i in items)}
+    items = [replace(item, product=spelled[item.product]) for item in items]  # "FOUR X2" is the "Four X2" known
     known = _check_known(session, items, label)
     unnamed = _known_without_id(session, items)
     done = Imported()

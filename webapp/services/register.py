@@ -57,7 +57,7 @@ from webapp.models import (
     User,
     UserStatus,
 )
-from webapp.services import audit, listing
+from webapp.services import audit, listing, products
 from webapp.services.complaint_clocks import Calendar, ClockRules, DayKind, deadlines
 
 #: The register's dates are French dates: a complaint received at 23:30 UTC on 31 December is a 1 January one.
@@ -388,7 +388,8 @@ def create_entry(session: Session, *, actor: Actor, received_on: date, sent_on: 
     tenant = _tenant(session)
     year = received_on.year
     columns = dict(subject=subject[:MAX_SUBJECT], received_on=received_on, sent_on=sent_on,
-                   channel=_channel(channel), product=product[:MAX_SHORT], reasons=list(dict.fromkeys(reasons)),
+                   channel=_channel(channel), product=products.spelling(session, product[:MAX_SHORT]),
+                   reasons=list(dict.fromkeys(reasons)),
                    remedy=remedy, customer_ref=customer_ref[:MAX_SHORT], owner_id=owner_id,
                    external_id=external_id or None, created_by_id=actor.user_id, year=year)
     if session.get_bind().dialect.name == "postgresql":
@@ -601,7 +602,7 @@ def edit(session: Session, entry: RegisterEntry, fields: EntryFields, actor: Act
     values: dict[str, Any] = {}
     for name in ("received_on", "sent_on", "channel", "subject", "product", "customer_ref", "remedy", "reasons"):
         new = getattr(fields, name)
-        new = list(new) if name == "reasons" else new
+        new = list(new) if name == "reasons" else products.spelling(session, new) if name == "product" else new
         if new != getattr(entry, name):
             setattr(entry, name, new)
             changed.append(name)
