@@ -13,9 +13,9 @@ and ``complaint_expression`` (true when the customer makes a formal complaint or
 further: "je veux faire une réclamation", "I'll go to the ombudsman"). The sets: tagging_dev.jsonl (the
 rules were tuned on it), tagging_eval.jsonl (written apart from the rules, since tuned on too) and
 tagging_heldout.jsonl and tagging_heldout2.jsonl (written for issue #15 without seeing the tagger; the topic
-model's training data since a01d0c1), tagging_heldout3.jsonl to tagging_heldout10.jsonl (written the same
+model's training data since a01d0c1), tagging_heldout3.jsonl to tagging_heldout11.jsonl (written the same
 way, never read: run them; 4 to 8 are training data too since the second encoder, 3 is a development set,
-9 and 10 measure).
+9 to 11 measure).
 
 Each text goes through ``worker.tagging.tagger.tag(text, lang)``, with ``lang=None`` (the tagger guesses the
 language) unless ``--lang-hint`` passes the line's own; then through ``worker.tagging.pii.find_pii(text, lang)``
