@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import Client, TenantSet
+from tests.conftest import Client, DatabaseUnderTest, TenantSet
 from tests.support.smtpsink import SmtpSink, body_text
 from webapp import tenancy
 from webapp.models import (
@@ -542,3 +542,48 @@ def test_a_person_chooses_their_digest_on_their_account_page(app: Flask, login_a
         user = session.get(User, tenants["a"].users[Role.QUALITY_MANAGER].id)
         assert user is not None and user.digest == "daily"
     assert "digest-form" not in login_as("a", Role.STAFF).get("/account").text
+
+
+def test_the_menu_counts_the_alerts_raised_since_each_person_last_opened_them(
+        app: Flask, login_as: Any, tenants: dict[str, TenantSet]) -> None:
+    """Per person and per company: opening the alerts page clears one's own count, not a colleague's; another
+    company's alerts are never counted; staff, who do not read alerts, see no count."""
+    import re
+
+    from tests import factories
+
+    def count(client: Client) -> str | None:
+        found = re.search(r'href="/alerts"[^>]*>[^<]*<span class="menu-count">([^<]+)<', client.get("/calls").text)
+        return found.group(1) if found else None
+
+    qm: Client = login_as("a", Role.QUALITY_MANAGER, locale="en")
+    admin: Client = login_as("a", Role.TENANT_ADMIN, locale="en")
+    assert count(qm) is None and count(admin) is None
+    with app.app_context():
+        factories.make_alert(tenants["a"].id)
+        factories.make_alert(tenants["a"].id)
+        factories.make_alert(tenants["b"].id)
+    assert count(qm) == "2" and count(admin) == "2"
+    assert "2<span class=\"sr-only\"> new since your last visit</span>" in qm.get("/calls").text
+    assert count(login_as("b", Role.QUALITY_MANAGER, locale="en")) == "1"
+    assert 'class="menu-count"' not in qm.get("/alerts").text  # on the alerts page, nothing is unseen
+    assert count(qm) is None and count(admin) == "2"
+    with app.app_context():
+        factories.make_alert(tenants["a"].id)
+    assert count(qm) == "1" and count(admin) == "3"
+    assert 'class="menu-count"' not in login_as("a", Role.STAFF).get("/room").text
+    with app.app_context(), tenancy.tenant_session(tenants["a"].id) as session:
+        person = session.get(User, tenants["a"].users[Role.QUALITY_MANAGER].id)
+        assert person is not None and person.alerts_seen_at is not None
+        assert alerts.unseen_count(session, person) == 1
+    with app.app_context(), tenancy.tenant_session(tenants["b"].id) as session:  # a hundred: "99+"
+        session.add_all([Alert(key=f"manual:{n}", kind=RuleKind.THRESHOLD, dimension=Dimension.ALL,
+                               window_start=date(2026, 11, 23), window_end=date(2026, 11, 29)) for n in range(99)])
+    assert count(login_as("b", Role.QUALITY_MANAGER, locale="en")) == "99+"
+
+
+def test_the_users_table_matches_its_migrations(database: DatabaseUnderTest) -> None:
+    """Migration 0021 gives people the column the model reads (when they last opened the alerts)."""
+    from tests.support.migrations import differences
+
+    assert differences(database.owner_url, "users") == []

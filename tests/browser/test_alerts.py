@@ -1,6 +1,7 @@
 """Alerts in Debian's Chromium: a quality manager sets a rule through the form (a mistake first, told
 what to fix), the night's evaluation raises an alert, and the alerts page lists it with its figures
-and the calls behind it; the pages have no WCAG 2 A/AA violation that axe-core finds."""
+and the calls behind it; a person who has not opened the alerts since sees them counted in the menu;
+the pages have no WCAG 2 A/AA violation that axe-core finds."""
 
 from __future__ import annotations
 
@@ -53,3 +54,15 @@ def test_a_rule_set_in_the_form_raises_an_alert_listed_with_its_voices(
     alert.get_by_role("link", name=fr("Complaints"), exact=True).click()
     expect(page).to_have_url(re.compile(r"/complaints\?.*product=Four\+X200.*sentiment=unhappy"))
     expect(page.locator("#complaint-rows tr")).to_have_count(25)
+
+    # The admin has not opened the alerts since: the menu counts the new one, in words for a screen reader.
+    admin = new_page()
+    log_in(admin, fr, tenants["a"].users[Role.TENANT_ADMIN].email, PASSWORD)
+    counted = admin.locator(".mainnav a", has=admin.locator(".menu-count"))
+    expect(counted).to_have_count(1)
+    expect(counted).to_have_accessible_name(f"{fr('Alerts')} 1 nouvelle depuis votre dernière visite")
+    assert accessibility(admin) == []
+    counted.click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text(fr("Alerts"))
+    expect(admin.locator(".menu-count")).to_have_count(0)  # opened: nothing new any more
+    expect(admin.get_by_role("link", name=fr("Alerts"), exact=True)).to_have_count(1)

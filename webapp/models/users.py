@@ -62,6 +62,8 @@ class User(TenantScoped, Base):
     digest: Mapped[str] = mapped_column(String(10), default="weekly")
     #: A manager: listening coverage shows managers apart (issue #16).
     is_manager: Mapped[bool] = mapped_column(default=False)
+    #: When the person last opened the alerts page: the menu counts the alerts raised since.
+    alerts_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined", innerjoin=True)
 

@@ -548,6 +548,24 @@ def list_alerts(session: Session, filters: AlertFilters) -> AlertPage:
     return AlertPage(alert_rows(session, found, current_locale()), total, filters)
 
 
+#: The most alerts the menu counts: beyond, it says "99+".
+MENU_MOST = 99
+
+
+def unseen_count(session: Session, user: User) -> int:
+    """How many alerts the company's rules raised since ``user`` last opened the alerts page (every one
+    before the first time), counted up to :data:`MENU_MOST` + 1: one query that stops there."""
+    query = select(Alert.id)
+    if user.alerts_seen_at is not None:
+        query = query.where(Alert.created_at > user.alerts_seen_at)
+    return len(session.scalars(query.limit(MENU_MOST + 1)).all())
+
+
+def mark_seen(user: User, now: datetime | None = None) -> None:
+    """``user`` (of the request's session) has just seen the alerts: the menu counts from now on."""
+    user.alerts_seen_at = now or utcnow()
+
+
 def drill_down(alert: Alert) -> dict[str, str]:
     """The filters of the call and complaint lists (webapp/services/calls.py ``CallFilters``) and of the insights'
     voices page that show the voices behind an alert: its window, its product, topic (main topics only) or

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from webapp import tenancy
@@ -30,7 +32,24 @@ ALERT_LIST = ListView(alerts.AlertFilters, alerts.list_alerts, endpoint="alerts.
 @bp.get("")
 @access(PERSON, roles=READERS)
 def alert_list() -> Response:
+    alerts.mark_seen(me())  # before the menu is drawn: on this page, nothing is unseen
     return ALERT_LIST.respond()
+
+
+@bp.app_context_processor
+def _menu() -> dict[str, Any]:
+    return {"menu_counts": _menu_counts}
+
+
+def _menu_counts() -> dict[str, int]:
+    """What the menu counts beside its entries (base.html): the alerts raised since the person last
+    opened them. A count never stops a page from being drawn: a failing query shows none."""
+    if not current_user.is_authenticated or current_user.role not in READERS:
+        return {}
+    try:
+        return {"alerts.alert_list": alerts.unseen_count(tenancy.request_session(), me())}
+    except (SQLAlchemyError, UserError):
+        return {}
 
 
 def _rules_context(**extra: Any) -> dict[str, Any]:

@@ -19,8 +19,8 @@ zeros.
 The e5 engine is OpenMP code: with one OpenMP thread per core it fights PyTorch's and the web
 server's threads (a text then took 1.6 to 2.5 s on the 2-core CI machine), so it is loaded with
 ``OMP_NUM_THREADS=1``, set only while the library loads; USE is asked for one BLAS thread
-(``threads=1``, which it applies with threadpoolctl around each call). Neither is thread-safe: one lock serialises calls within a process (a worker
-runs one job at a time anyway).
+(``threads=1``, which it applies with threadpoolctl around each call). Neither is thread-safe: one
+lock serialises calls within a process (a worker runs one job at a time anyway).
 """
 
 from __future__ import annotations
