@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -32,7 +32,8 @@ ALERT_LIST = ListView(alerts.AlertFilters, alerts.list_alerts, endpoint="alerts.
 @bp.get("")
 @access(PERSON, roles=READERS)
 def alert_list() -> Response:
-    alerts.mark_seen(me())  # before the menu is drawn: on this page, nothing is unseen
+    alerts.mark_seen(me())
+    g.alerts_seen = True  # on this page the menu counts nothing new
     return ALERT_LIST.respond()
 
 
@@ -44,11 +45,11 @@ def _menu() -> dict[str, Any]:
 def _menu_counts() -> dict[str, int]:
     """What the menu counts beside its entries (base.html): the alerts raised since the person last
     opened them. A count never stops a page from being drawn: a failing query shows none."""
-    if not current_user.is_authenticated or current_user.role not in READERS:
+    if not current_user.is_authenticated or current_user.role not in READERS or g.get("alerts_seen"):
         return {}
-    try:
-        return {"alerts.alert_list": alerts.unseen_count(tenancy.request_session(), me())}
-    except (SQLAlchemyError, UserError):
+    try:  # the logged-in person as loaded for the request: one query, the count
+        return {"alerts.alert_list": alerts.unseen_count(tenancy.request_session(), current_user)}
+    except SQLAlchemyError:
         return {}
 
 
